@@ -1,0 +1,128 @@
+import { DeciderError, isDeciderError } from '../errors.ts';
+import { joinPath } from '../tree/paths.ts';
+import { resolvePath } from '../tree/resolve.ts';
+import type { TreeSource } from '../tree/types.ts';
+import { type DeclaredImage, LEGACY_KIND, TASKGRAPH_KIND, parseLegacyKind, parseTaskgraphKind } from './kind-file.ts';
+import { orderParentsFirst } from './order.ts';
+import { DOCKER_DIR, registryReference } from './registry.ts';
+import type { Catalog, CatalogLayout, ImageError, ImageSpec } from './types.ts';
+import { isRecord, readYaml } from './yaml.ts';
+
+const CONFIG = 'taskcluster/config.yml';
+
+async function isFile(tree: TreeSource, path: string): Promise<boolean> {
+  return (await tree.lstat(path))?.kind === 'file';
+}
+
+async function readConfig(tree: TreeSource): Promise<{ trustDomain: string | null; cachePrefix: string | null }> {
+  if (!(await isFile(tree, CONFIG))) return { trustDomain: null, cachePrefix: null };
+  const doc = await readYaml(tree, CONFIG, 'bad-taskgraph-config');
+  if (!isRecord(doc)) throw new DeciderError('bad-taskgraph-config', `${CONFIG}: must be a mapping`);
+  const trustDomain = doc['trust-domain'];
+  const prefix = isRecord(doc.taskgraph) ? doc.taskgraph['cached-task-prefix'] : undefined;
+  if (trustDomain !== undefined && typeof trustDomain !== 'string') {
+    throw new DeciderError('bad-taskgraph-config', `${CONFIG}: trust-domain must be a string`);
+  }
+  if (prefix !== undefined && typeof prefix !== 'string') {
+    throw new DeciderError('bad-taskgraph-config', `${CONFIG}: taskgraph.cached-task-prefix must be a string`);
+  }
+  return { trustDomain: trustDomain ?? null, cachePrefix: prefix ?? trustDomain ?? null };
+}
+
+/** Folders directly under `dir` (following symlinks inside the tree). */
+async function folders(tree: TreeSource, dir: string): Promise<string[]> {
+  const root = await tree.lstat(dir);
+  if (!root || root.kind !== 'dir') return [];
+  const out: string[] = [];
+  for (const child of await tree.list(dir)) {
+    if (child.kind === 'dir') out.push(child.name);
+    else if (child.kind === 'symlink') {
+      const target = await resolvePath(tree, joinPath(dir, child.name)).catch(() => null);
+      if (target?.entry.kind === 'dir') out.push(child.name);
+    }
+  }
+  return out.sort();
+}
+
+/** The in-tree image named by a Dockerfile's first `FROM`, if any. */
+async function parentFromDockerfile(tree: TreeSource, contextDir: string, names: ReadonlySet<string>): Promise<string | null> {
+  const resolved = await resolvePath(tree, joinPath(contextDir, 'Dockerfile')).catch(() => null);
+  if (!resolved || resolved.entry.kind !== 'file') return null;
+  const text = (await tree.readFile(resolved.path)).toString('utf8');
+  const from = /^[ \t]*FROM[ \t]+(.*)$/im.exec(text);
+  if (!from) return null;
+  const image = from[1]!.split(/\s+/).find((t) => t !== '' && !t.startsWith('--'));
+  if (!image) return null;
+  const bare = image.split('@')[0]!.replace(/:[^:/]*$/, '');
+  return names.has(bare) ? bare : null;
+}
+
+async function checkContext(tree: TreeSource, image: DeclaredImage): Promise<ImageError | null> {
+  try {
+    const dockerfile = await resolvePath(tree, joinPath(image.contextDir, 'Dockerfile'));
+    if (dockerfile?.entry.kind === 'file') return null;
+    return { code: 'missing-dockerfile', message: `${image.contextDir}/Dockerfile does not exist` };
+  } catch (err) {
+    if (isDeciderError(err)) return { code: err.code, message: err.message };
+    throw err;
+  }
+}
+
+/**
+ * Lists a revision's in-tree images: from the taskgraph kind file, else the
+ * 2016 one, else every folder under `taskcluster/docker` holding a Dockerfile.
+ * Per-image problems become that image's error; an unreadable kind file throws.
+ */
+export async function loadCatalog(tree: TreeSource): Promise<Catalog> {
+  const config = await readConfig(tree);
+  let layout: CatalogLayout;
+  let kindFile: string | null = null;
+  let declaredImages: DeclaredImage[];
+  if (await isFile(tree, TASKGRAPH_KIND)) {
+    layout = 'taskgraph';
+    kindFile = TASKGRAPH_KIND;
+    declaredImages = parseTaskgraphKind(await readYaml(tree, TASKGRAPH_KIND, 'bad-kind-file'));
+  } else if (await isFile(tree, LEGACY_KIND)) {
+    layout = 'legacy-2016';
+    kindFile = LEGACY_KIND;
+    declaredImages = parseLegacyKind(await readYaml(tree, LEGACY_KIND, 'bad-kind-file'));
+  } else {
+    layout = 'folders';
+    declaredImages = [];
+  }
+
+  const specs: ImageSpec[] = [];
+  const used = new Set(declaredImages.map((d) => d.contextDir));
+  const declaredNames = new Set(declaredImages.map((d) => d.name));
+  // Folders with a VERSION and no task entry are prebuilt registry images; without
+  // a kind file, every folder holding a Dockerfile is an image.
+  for (const name of await folders(tree, DOCKER_DIR)) {
+    const dir = joinPath(DOCKER_DIR, name);
+    if (used.has(dir) || declaredNames.has(name)) continue;
+    if (await isFile(tree, joinPath(dir, 'VERSION'))) {
+      let reference: string | null = null;
+      let error: ImageError | null = null;
+      try {
+        reference = await registryReference(tree, dir, name);
+      } catch (err) {
+        if (!isDeciderError(err)) throw err;
+        error = { code: err.code, message: err.message };
+      }
+      specs.push({ name, kind: 'registry', contextDir: dir, parent: null, args: {}, symbol: null, packages: [], reference, error });
+    } else if (layout === 'folders' && (await resolvePath(tree, joinPath(dir, 'Dockerfile')).catch(() => null))) {
+      declaredImages.push({ name, contextDir: dir, parent: undefined, args: {}, symbol: null, packages: [], error: null });
+    }
+  }
+
+  const buildNames = new Set(declaredImages.map((d) => d.name));
+  for (const image of declaredImages) {
+    let { error } = image;
+    let parent = image.parent ?? null;
+    error ??= await checkContext(tree, image);
+    if (!error && image.parent === undefined) {
+      parent = await parentFromDockerfile(tree, image.contextDir, new Set([...buildNames].filter((n) => n !== image.name)));
+    }
+    specs.push({ ...image, kind: 'build', parent, reference: null, error });
+  }
+  return { layout, kindFile, ...config, images: orderParentsFirst(specs) };
+}

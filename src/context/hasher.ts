@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { DirectoryTree } from '../tree/directory-tree.ts';
+import { SinkReadable } from '../tree/sink-readable.ts';
+import type { TreeSource } from '../tree/types.ts';
+import { RUN_TASK_FILES } from './dockerfile.ts';
+import { TraceMemo, TracingTree } from './memo.ts';
+import { type ContextSpec, planContext } from './plan.ts';
+import { seedV1Hash } from './seed-v1.ts';
+import type { ByteSink } from './tar.ts';
+import { writeContextTar } from './write.ts';
+
+export const HASH_ALGORITHMS = ['taskgraph', 'seed-v1'] as const;
+export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
+
+export interface ContextHash {
+  readonly contextHash: string;
+  /** Files in the context (tar entries, or files for seed-v1). */
+  readonly files: number;
+  /** Bytes hashed: the tar stream, or the files' contents for seed-v1. */
+  readonly bytes: number;
+}
+
+export interface HasherOptions {
+  /** Folder holding run-task, fetch-content, robustcheckout.py and hgrc. */
+  readonly runTaskDir?: string | null;
+  readonly maxContextFiles?: number;
+  readonly maxContextBytes?: number;
+}
+
+export interface HasherCounters {
+  memoHits: number;
+  memoMisses: number;
+  bytesHashed: number;
+}
+
+/**
+ * Computes context hashes and streams context tarballs. Results are memoised by
+ * the object ids they were computed from, so an unchanged image at a new
+ * revision is answered from tree lookups alone.
+ */
+export class ContextHasher {
+  readonly memo = new TraceMemo<ContextHash>();
+  readonly counters: HasherCounters = { memoHits: 0, memoMisses: 0, bytesHashed: 0 };
+  private readonly runTask: TreeSource | null;
+  private runTaskKey: Promise<string> | null = null;
+  private readonly maxFiles: number;
+  private readonly maxBytes: number;
+
+  constructor(options: HasherOptions = {}) {
+    this.runTask = options.runTaskDir ? new DirectoryTree(options.runTaskDir) : null;
+    this.maxFiles = options.maxContextFiles ?? 100_000;
+    this.maxBytes = options.maxContextBytes ?? 4 * 1024 ** 3;
+  }
+
+  async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph'): Promise<ContextHash & { memoHit: boolean }> {
+    const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
+    const known = await this.memo.lookup(key, tree);
+    this.counters.memoHits = this.memo.hits;
+    this.counters.memoMisses = this.memo.misses;
+    if (known) return { ...known, memoHit: true };
+    const traced = new TracingTree(tree);
+    let result: ContextHash;
+    if (algorithm === 'seed-v1') {
+      const { hash, files, bytes } = await seedV1Hash(traced, spec.contextDir, this.maxFiles);
+      result = { contextHash: hash, files, bytes };
+    } else {
+      const plan = await planContext(traced, spec, this.runTask, { maxFiles: this.maxFiles });
+      const digest = createHash('sha256');
+      const sink: ByteSink = {
+        write: (chunk) => {
+          digest.update(chunk);
+          return true;
+        },
+        drained: () => Promise.resolve(),
+      };
+      const bytes = await writeContextTar(plan, sink, this.maxBytes);
+      result = { contextHash: digest.digest('hex'), files: plan.length, bytes };
+    }
+    this.counters.bytesHashed += result.bytes;
+    this.memo.store(key, traced.trace(), result);
+    return { ...result, memoHit: false };
+  }
+
+  /** The uncompressed context tar (taskgraph algorithm): the bytes that are hashed. */
+  tarStream(tree: TreeSource, spec: ContextSpec): Readable {
+    const out = new SinkReadable();
+    const produce = async (): Promise<void> => {
+      const plan = await planContext(tree, spec, this.runTask, { maxFiles: this.maxFiles });
+      await writeContextTar(plan, out, this.maxBytes);
+      out.finish();
+    };
+    produce().catch((err: Error) => out.destroy(err));
+    return out;
+  }
+
+  /** The served tarball: the same tar stream, gzip-compressed. */
+  gzipStream(tree: TreeSource, spec: ContextSpec, level = 6): Readable {
+    const gzip = createGzip({ level });
+    pipeline(this.tarStream(tree, spec), gzip, () => undefined);
+    return gzip;
+  }
+
+  /** Identifies the run-task files' names, modes and contents: part of every memo key. */
+  private runTaskFingerprint(): Promise<string> {
+    this.runTaskKey ??= (async () => {
+      if (!this.runTask) return 'none';
+      const hash = createHash('sha256');
+      for (const name of RUN_TASK_FILES) {
+        const entry = await this.runTask.lstat(name).catch(() => null);
+        hash.update(`${name}\0${entry?.mode ?? 'missing'}\0`);
+        if (entry?.kind === 'file') hash.update(await this.runTask.readFile(name));
+      }
+      return hash.digest('hex');
+    })();
+    return this.runTaskKey;
+  }
+}

@@ -1,0 +1,114 @@
+import { DeciderError } from '../errors.ts';
+import { compareCodePoints, normaliseInside, pyJoin } from '../tree/paths.ts';
+import { resolvePath, walkFiles } from '../tree/resolve.ts';
+import type { TreeEntry, TreeSource } from '../tree/types.ts';
+import { RUN_TASK_FILES, processDockerfile } from './dockerfile.ts';
+
+export interface ContextSpec {
+  /** Repository-relative context folder, e.g. `taskcluster/docker/base`. */
+  readonly contextDir: string;
+  readonly args: Readonly<Record<string, string>>;
+}
+
+export interface ContextLimits {
+  readonly maxFiles: number;
+}
+
+export type PlanSource =
+  | { readonly tree: TreeSource; readonly path: string; readonly entry: TreeEntry }
+  | { readonly data: Buffer };
+
+export interface PlanEntry {
+  readonly name: string;
+  readonly mode: number;
+  readonly source: PlanSource;
+}
+
+/** Resolves the context folder, or fails with `missing-dockerfile`. */
+export async function resolveContextDir(tree: TreeSource, contextDir: string): Promise<string> {
+  const normalised = normaliseInside(contextDir);
+  const resolved = normalised === null ? null : await resolvePath(tree, normalised);
+  if (!resolved || resolved.entry.kind !== 'dir') {
+    throw new DeciderError('missing-dockerfile', `context folder ${contextDir} does not exist`);
+  }
+  return resolved.path;
+}
+
+/**
+ * Every entry of an image's context in archive order, as taskgraph's
+ * `stream_context_tar` assembles it: the context folder, its Dockerfile's
+ * includes, the run-task files, and the processed Dockerfile.
+ */
+export async function planContext(
+  tree: TreeSource,
+  spec: ContextSpec,
+  runTask: TreeSource | null,
+  limits: ContextLimits,
+): Promise<PlanEntry[]> {
+  const contextDir = await resolveContextDir(tree, spec.contextDir);
+  const entries = new Map<string, PlanEntry>();
+  const add = (name: string, mode: number, source: PlanSource): void => {
+    entries.delete(name);
+    entries.set(name, { name, mode, source });
+    if (entries.size > limits.maxFiles) {
+      throw new DeciderError('context-too-large', `context of ${spec.contextDir} has more than ${limits.maxFiles} files`);
+    }
+  };
+
+  for (const file of await walkFiles(tree, contextDir, { skipPycache: true })) {
+    add(file.rel, file.entry.mode, { tree, path: file.path, entry: file.entry });
+  }
+  const dockerfile = entries.get('Dockerfile');
+  if (!dockerfile || !('tree' in dockerfile.source)) {
+    throw new DeciderError('missing-dockerfile', `${spec.contextDir} has no Dockerfile`);
+  }
+  const processed = processDockerfile(
+    await tree.readFile(dockerfile.source.path),
+    spec.args,
+    `${spec.contextDir}/Dockerfile`,
+  );
+
+  for (const include of processed.includes) {
+    const where = `${spec.contextDir}/Dockerfile:${include.line}`;
+    const written = include.path;
+    if (written.startsWith('/')) {
+      throw new DeciderError('include-absolute', `${where}: extra include path cannot be absolute: ${written}`);
+    }
+    const normalised = normaliseInside(written);
+    if (normalised === null) {
+      throw new DeciderError('include-outside-tree', `${where}: extra include path outside the repository: ${written}`);
+    }
+    const target = await resolvePath(tree, normalised);
+    // "x/" names a folder: a file there does not exist, as for os.path.exists.
+    if (!target || (written.endsWith('/') && target.entry.kind !== 'dir')) {
+      throw new DeciderError('include-missing', `${where}: extra include path does not exist: ${written}`);
+    }
+    const base = pyJoin('topsrcdir', written);
+    if (target.entry.kind === 'dir') {
+      for (const file of await walkFiles(tree, target.path, { skipPycache: true })) {
+        add(pyJoin(base, file.rel), file.entry.mode, { tree, path: file.path, entry: file.entry });
+      }
+    } else {
+      add(base, target.entry.mode, { tree, path: target.path, entry: target.entry });
+    }
+  }
+
+  if (processed.runTask) {
+    if (!runTask) {
+      throw new DeciderError(
+        'include-run-task-unconfigured',
+        `${spec.contextDir}/Dockerfile uses # %include-run-task but no run-task folder is configured`,
+      );
+    }
+    for (const name of RUN_TASK_FILES) {
+      const file = await resolvePath(runTask, name);
+      if (!file || file.entry.kind !== 'file') {
+        throw new DeciderError('include-run-task-unconfigured', `the run-task folder ${runTask.description} has no ${name}`);
+      }
+      add(`run-task/${name}`, file.entry.mode, { tree: runTask, path: file.path, entry: file.entry });
+    }
+  }
+
+  add('Dockerfile', 0o644, { data: processed.content });
+  return [...entries.values()].sort((a, b) => compareCodePoints(a.name, b.name));
+}

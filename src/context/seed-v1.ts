@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { DeciderError } from '../errors.ts';
+import { compareCodePoints, joinPath, normaliseInside } from '../tree/paths.ts';
+import { walkFiles } from '../tree/resolve.ts';
+import type { TreeSource } from '../tree/types.ts';
+import { handled } from './handled.ts';
+import { resolveContextDir } from './plan.ts';
+
+const WINDOW = 128;
+
+/**
+ * The original 2016 scheme: one SHA-256 over `<sha256 of file>\t/<path>\n` for
+ * every file of the context folder, sorted by path. No tar, includes or args.
+ */
+export async function seedV1Hash(tree: TreeSource, contextDir: string, maxFiles: number): Promise<{ hash: string; files: number; bytes: number }> {
+  const real = await resolveContextDir(tree, contextDir);
+  const base = normaliseInside(contextDir)!;
+  const files = (await walkFiles(tree, real, { skipPycache: false })).sort((a, b) => compareCodePoints(a.rel, b.rel));
+  if (files.length > maxFiles) {
+    throw new DeciderError('context-too-large', `context of ${contextDir} has more than ${maxFiles} files`);
+  }
+  const outer = createHash('sha256');
+  let bytes = 0;
+  const inflight: Promise<void>[] = [];
+  for (const file of files) {
+    const inner = createHash('sha256');
+    inflight.push(handled(
+      tree.sendFile(file.path, file.entry, {
+        start: () => undefined,
+        data: (chunk) => {
+          bytes += chunk.length;
+          inner.update(chunk);
+          return true;
+        },
+        drained: () => Promise.resolve(),
+        end: () => {
+          outer.update(`${inner.digest('hex')}\t/${joinPath(base, file.rel)}\n`);
+        },
+      })),
+    );
+    if (inflight.length >= WINDOW) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  return { hash: outer.digest('hex'), files: files.length, bytes };
+}

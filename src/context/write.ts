@@ -1,0 +1,49 @@
+import { DeciderError } from '../errors.ts';
+import type { TreeSource } from '../tree/types.ts';
+import type { PlanEntry } from './plan.ts';
+import { type ByteSink, TarWriter } from './tar.ts';
+import { handled } from './handled.ts';
+
+/** How many file reads may be in flight ahead of the one being written. */
+const WINDOW = 128;
+
+/**
+ * Writes a planned context as a tar stream. Reads are pipelined: a source serves
+ * its calls in order, so many are issued before the first is awaited; at a
+ * change of source the earlier ones are awaited to keep the archive order.
+ */
+export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity): Promise<number> {
+  const tar = new TarWriter(out);
+  const inflight: Promise<void>[] = [];
+  let lastTree: TreeSource | null = null;
+  const settle = async (): Promise<void> => {
+    await Promise.all(inflight.splice(0));
+  };
+  try {
+    for (const entry of plan) {
+      const { source } = entry;
+      if (!('tree' in source)) {
+        await settle();
+        lastTree = null;
+        await tar.bytes(entry.name, entry.mode, source.data);
+        continue;
+      }
+      if (source.tree !== lastTree) await settle();
+      lastTree = source.tree;
+      const sink = tar.file(entry.name, entry.mode);
+      inflight.push(handled(source.tree.sendFile(source.path, source.entry, sink)));
+      if (inflight.length >= WINDOW) await inflight.shift();
+      if (tar.bytesWritten > maxBytes) {
+        throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
+      }
+    }
+    await settle();
+  } catch (err) {
+    // Let the reads already issued finish before reporting, so none outlives us.
+    await Promise.allSettled(inflight);
+    throw err;
+  }
+  if (tar.bytesWritten > maxBytes) throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
+  await tar.finish();
+  return tar.bytesWritten;
+}

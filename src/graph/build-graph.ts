@@ -1,0 +1,143 @@
+import { loadCatalog } from '../catalog/load.ts';
+import type { Catalog, ImageError, ImageSpec } from '../catalog/types.ts';
+import { imageDigest } from '../context/digest.ts';
+import type { ContextHash, ContextHasher } from '../context/hasher.ts';
+import { type IndexNaming, buildRoutes, lookupPaths } from '../context/index-paths.ts';
+import { TraceMemo, TracingTree } from '../context/memo.ts';
+import { isDeciderError } from '../errors.ts';
+import type { TreeSource } from '../tree/types.ts';
+import type { GraphOptions, ImageGraph, ImageNode } from './types.ts';
+
+const HASH_CONCURRENCY = 4;
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+type Hashed = { ok: ContextHash & { memoHit: boolean } } | { error: ImageError } | null;
+
+/**
+ * Builds the image graph of one revision: catalog, context hashes, digests and
+ * index names. Both the catalog and the hashes are memoised by object ids.
+ */
+export class GraphBuilder {
+  private readonly catalogs = new TraceMemo<Catalog>(256, 4);
+
+  constructor(readonly hasher: ContextHasher) {}
+
+  async catalog(tree: TreeSource): Promise<Catalog> {
+    const cached = await this.catalogs.lookup('catalog', tree);
+    if (cached) return cached;
+    const traced = new TracingTree(tree);
+    const catalog = await loadCatalog(traced);
+    this.catalogs.store('catalog', traced.trace(), catalog);
+    return catalog;
+  }
+
+  async build(tree: TreeSource, options: GraphOptions): Promise<ImageGraph> {
+    const catalog = await this.catalog(tree);
+    const trustDomain = options.trustDomain ?? catalog.trustDomain;
+    const cachePrefix = options.cachePrefix ?? (options.trustDomain ? options.trustDomain : catalog.cachePrefix);
+    const naming: IndexNaming | null =
+      options.algorithm === 'seed-v1'
+        ? { scheme: 'seed-v1', project: options.project ?? 'unknown', integrationProject: options.integrationProject ?? 'mozilla-central' }
+        : cachePrefix
+          ? { scheme: 'taskgraph', prefix: cachePrefix }
+          : null;
+
+    const hashed = await mapLimited(catalog.images, HASH_CONCURRENCY, async (spec): Promise<Hashed> => {
+      if (spec.kind !== 'build' || spec.error) return null;
+      try {
+        return { ok: await this.hasher.hash(tree, spec, options.algorithm) };
+      } catch (err) {
+        if (isDeciderError(err)) return { error: err.toJSON() };
+        throw err;
+      }
+    });
+
+    const nodes = new Map<string, ImageNode>();
+    catalog.images.forEach((spec, i) => {
+      nodes.set(spec.name, this.node(spec, hashed[i]!, nodes, naming, options));
+    });
+    return {
+      rev: tree.revision,
+      level: options.level,
+      pullRequest: options.pullRequest,
+      algorithm: options.algorithm,
+      layout: catalog.layout,
+      trustDomain,
+      cachePrefix,
+      images: [...nodes.values()],
+      warnings: naming ? [] : ['no trust domain: set trust-domain in taskcluster/config.yml or pass one; index paths are left empty'],
+    };
+  }
+
+  private node(
+    spec: ImageSpec,
+    hashed: Hashed,
+    done: ReadonlyMap<string, ImageNode>,
+    naming: IndexNaming | null,
+    options: GraphOptions,
+  ): ImageNode {
+    const base = {
+      name: spec.name,
+      contextDir: spec.contextDir,
+      parent: spec.parent,
+      args: spec.args,
+      contextHash: null,
+      digest: null,
+      indexPaths: [],
+      routes: [],
+      ...(spec.symbol ? { symbol: spec.symbol } : {}),
+    };
+    if (spec.kind === 'registry') {
+      return spec.error
+        ? { ...base, kind: 'error', error: spec.error }
+        : { ...base, kind: 'registry', reference: spec.reference! };
+    }
+    if (spec.error) return { ...base, kind: 'error', error: spec.error };
+    const parent = spec.parent ? done.get(spec.parent) : undefined;
+    if (parent && (parent.kind === 'error' || parent.kind === 'blocked')) {
+      const root = parent.blockedBy ?? parent.name;
+      return {
+        ...base,
+        kind: 'blocked',
+        blockedBy: root,
+        error: { code: parent.error!.code, message: `blocked: ${root} is in error: ${parent.error!.message}` },
+      };
+    }
+    if (!hashed) throw new Error(`image ${spec.name} was not hashed`);
+    if ('error' in hashed) return { ...base, kind: 'error', error: hashed.error };
+    const { contextHash, files, bytes, memoHit } = hashed.ok;
+    const digest =
+      options.algorithm === 'seed-v1'
+        ? contextHash
+        : imageDigest({
+            contextHash,
+            args: spec.args,
+            builderImage: options.builderImage,
+            parent: parent ? { name: parent.name, digest: parent.digest! } : null,
+          });
+    const query = { name: spec.name, digest, level: options.level, pullRequest: options.pullRequest };
+    return {
+      ...base,
+      kind: 'build',
+      contextHash,
+      digest,
+      indexPaths: naming ? lookupPaths(naming, query) : [],
+      routes: naming ? buildRoutes(naming, query, options.pushDate) : [],
+      files,
+      bytes,
+      memoHit,
+    };
+  }
+}

@@ -1,0 +1,194 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+
+/** Receives one object from `git cat-file`; callbacks come in request order. */
+export interface ObjectHandler {
+  header(oid: string, type: string, size: number): void;
+  /** False pauses the whole reader until `drained()` resolves. */
+  data(chunk: Buffer): boolean;
+  drained(): Promise<void>;
+  end(): void;
+  fail(err: Error): void;
+}
+
+export class ObjectMissingError extends Error {
+  constructor(readonly spec: string) {
+    super(`git object ${spec} is missing`);
+  }
+}
+
+type State = 'header' | 'body' | 'trailer';
+
+/**
+ * One long-lived `git cat-file --batch-command --buffer` process. Requests are
+ * pipelined: many may be written before the first answer is read, and a
+ * `flush` per event-loop turn keeps git's output in large writes.
+ */
+export class GitBatch {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly queue: { spec: string; handler: ObjectHandler }[] = [];
+  private outgoing: string[] = [];
+  private flushScheduled = false;
+  private state: State = 'header';
+  private headerParts: Buffer[] = [];
+  private remaining = 0;
+  private leftover: Buffer | null = null;
+  private paused = false;
+  private closed = false;
+  private stderr = '';
+
+  constructor(readonly gitDir: string) {
+    this.proc = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch-command', '--buffer'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.proc.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4096);
+    });
+    this.proc.on('error', (err) => this.failAll(err));
+    this.proc.on('close', (code) => {
+      this.closed = true;
+      this.failAll(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`));
+    });
+    // A write after git died must not crash the process; the close handler reports it.
+    this.proc.stdin.on('error', () => undefined);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  request(spec: string, handler: ObjectHandler): void {
+    if (this.closed) {
+      handler.fail(new Error('git cat-file is closed'));
+      return;
+    }
+    if (/[\n\r]/.test(spec)) {
+      handler.fail(new Error('object name contains a newline'));
+      return;
+    }
+    this.queue.push({ spec, handler });
+    this.outgoing.push(`contents ${spec}\n`);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Reads a whole (small) object into memory. */
+  read(spec: string): Promise<{ oid: string; type: string; data: Buffer }> {
+    return new Promise((resolve, reject) => {
+      let oid = '';
+      let type = '';
+      const parts: Buffer[] = [];
+      this.request(spec, {
+        header: (o, t) => {
+          oid = o;
+          type = t;
+        },
+        data: (chunk) => {
+          parts.push(chunk);
+          return true;
+        },
+        drained: () => Promise.resolve(),
+        end: () => resolve({ oid, type, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts) }),
+        fail: reject,
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      this.proc.once('close', () => resolve());
+      this.proc.stdin.end();
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.outgoing.length === 0) return;
+    this.outgoing.push('flush\n');
+    this.proc.stdin.write(this.outgoing.join(''));
+    this.outgoing = [];
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.paused) {
+      this.leftover = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
+      return;
+    }
+    this.consume(chunk);
+  }
+
+  private consume(input: Buffer): void {
+    let chunk = input;
+    while (chunk.length > 0) {
+      const current = this.queue[0];
+      if (!current) {
+        this.failAll(new Error('git cat-file sent output nobody asked for'));
+        return;
+      }
+      if (this.state === 'header') {
+        const nl = chunk.indexOf(10);
+        if (nl < 0) {
+          this.headerParts.push(chunk);
+          return;
+        }
+        this.headerParts.push(chunk.subarray(0, nl));
+        chunk = chunk.subarray(nl + 1);
+        const line = Buffer.concat(this.headerParts).toString('utf8');
+        this.headerParts = [];
+        this.startObject(current, line);
+        continue;
+      }
+      if (this.state === 'body') {
+        const take = Math.min(this.remaining, chunk.length);
+        const part = chunk.subarray(0, take);
+        chunk = chunk.subarray(take);
+        this.remaining -= take;
+        if (this.remaining === 0) this.state = 'trailer';
+        if (!current.handler.data(part)) {
+          this.pause(current.handler, chunk);
+          return;
+        }
+        continue;
+      }
+      // trailer: the single LF after the content
+      chunk = chunk.subarray(1);
+      this.state = 'header';
+      this.queue.shift();
+      current.handler.end();
+    }
+  }
+
+  private startObject(current: { spec: string; handler: ObjectHandler }, line: string): void {
+    const fields = line.split(' ');
+    if (fields.length === 3 && /^\d+$/.test(fields[2]!)) {
+      this.remaining = Number(fields[2]);
+      current.handler.header(fields[0]!, fields[1]!, this.remaining);
+      this.state = this.remaining === 0 ? 'trailer' : 'body';
+      return;
+    }
+    // "<spec> missing" / "<spec> ambiguous": no content follows
+    this.queue.shift();
+    current.handler.fail(new ObjectMissingError(current.spec));
+  }
+
+  private pause(handler: ObjectHandler, rest: Buffer): void {
+    this.paused = true;
+    this.leftover = rest.length > 0 ? rest : null;
+    this.proc.stdout.pause();
+    void handler.drained().then(() => {
+      this.paused = false;
+      const pending = this.leftover;
+      this.leftover = null;
+      if (pending) this.consume(pending);
+      if (!this.paused) this.proc.stdout.resume();
+    });
+  }
+
+  private failAll(err: Error): void {
+    const waiting = this.queue.splice(0);
+    for (const { handler } of waiting) handler.fail(err);
+  }
+}

@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, readFile, readdir, stat, symlink } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+
+/** `../shared/vectors` beside the checkout (CI clones the repository next to shared/). */
+export const VECTORS = process.env.IMAGE_DECIDER_VECTORS ?? resolve(import.meta.dirname, '../../../shared/vectors');
+
+/**
+ * The shared copy of the vectors stores symlinks as plain files holding the
+ * link text; these are the ones the reference trees have as real symlinks.
+ */
+const SYMLINKS = new Set([
+  'acme/tree/taskcluster/docker/standalone/readme-link.md',
+  'edge/trees/err-symlink-escape/taskcluster/docker/img/leak',
+]);
+
+export async function readJson<T>(rel: string): Promise<T> {
+  return JSON.parse(await readFile(join(VECTORS, rel), 'utf8')) as T;
+}
+
+/**
+ * Copies a vector tree to `dest` as a checkout made under umask 022 would hold
+ * it: files 0644, or 0755 when executable, and the symlinks restored.
+ */
+export async function materialise(vectorRel: string, dest: string): Promise<string> {
+  const src = join(VECTORS, vectorRel);
+  const walk = async (dir: string): Promise<void> => {
+    const out = join(dest, relative(src, dir));
+    await mkdir(out, { recursive: true });
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const from = join(dir, entry.name);
+      const to = join(out, entry.name);
+      const rel = relative(VECTORS, from);
+      if (entry.isDirectory()) await walk(from);
+      else if (SYMLINKS.has(rel)) await symlink(await readFile(from, 'utf8'), to);
+      else {
+        await copyFile(from, to);
+        await chmod(to, (await stat(from)).mode & 0o111 ? 0o755 : 0o644);
+      }
+    }
+  };
+  await walk(src);
+  return dest;
+}
+
+export const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+  GIT_AUTHOR_DATE: '2026-01-02T03:04:05Z',
+  GIT_COMMITTER_DATE: '2026-01-02T03:04:05Z',
+};
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+}
+
+/** Makes `dir` a git repository with everything in it committed; returns the commit. */
+export function commitAll(dir: string, message = 'snapshot'): string {
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '--allow-empty', '-m', message);
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+export function initRepo(dir: string): void {
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'core.fileMode', 'true');
+}
