@@ -10,10 +10,14 @@ import { commitAll, initRepo } from './vectors.ts';
 export type SourceKind = 'git' | 'directory';
 export const SOURCE_KINDS: readonly SourceKind[] = ['git', 'directory'];
 
-/** Opens a repository, closing its git process when the test file ends. */
+const opened: GitRepo[] = [];
+// Registered at load, on the file's root test: runs once every test of the file is done.
+after(() => Promise.all(opened.splice(0).map((repo) => repo.close())));
+
+/** Opens a repository whose git process is closed when the test file ends. */
 export async function openRepo(path: string): Promise<GitRepo> {
   const repo = await GitRepo.open(path);
-  after(() => repo.close());
+  opened.push(repo);
   return repo;
 }
 

@@ -1,11 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 
-/** A temp folder removed when the test file ends. */
-export async function tempDir(prefix = 'image-decider-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+/** One root per test process, removed when the process exits. */
+const root = mkdtempSync(join(tmpdir(), 'image-decider-test-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+export function tempDir(prefix = 'd-'): Promise<string> {
+  return mkdtemp(join(root, prefix));
 }

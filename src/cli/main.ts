@@ -1,0 +1,121 @@
+import { pipeline } from 'node:stream/promises';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
+import { ContextHasher, HASH_ALGORITHMS, type HashAlgorithm } from '../context/hasher.ts';
+import type { Level } from '../context/index-paths.ts';
+import { isDeciderError } from '../errors.ts';
+import { GraphBuilder } from '../graph/build-graph.ts';
+import { graphJson, graphTable } from './format.ts';
+import { openSource } from './open-source.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_UNREADABLE = 1;
+export const EXIT_USAGE = 2;
+
+interface CommonOptions {
+  repo: string;
+  rev?: string;
+  level: Level;
+  pr?: boolean;
+  algorithm: HashAlgorithm;
+  builderImage: string;
+  runTaskDir?: string;
+  trustDomain?: string;
+  project?: string;
+}
+
+class UsageError extends Error {}
+
+function parseLevel(value: string): Level {
+  if (!/^[123]$/.test(value)) throw new InvalidArgumentError('must be 1, 2 or 3');
+  return Number(value) as Level;
+}
+
+function common(command: Command): Command {
+  return command
+    .requiredOption('--repo <path>', 'git repository (bare or not) or plain folder')
+    .option('--rev <rev>', 'revision: sha, branch or tag (default: HEAD; a plain folder is read from disk)')
+    .option('--level <1-3>', 'trust level of the push', parseLevel, 3 as Level)
+    .option('--pr', 'a pull request: also look up and write the PR cache path')
+    .addOption(new Option('--algorithm <name>', 'context hash algorithm').choices(HASH_ALGORITHMS).default('taskgraph'))
+    .option('--builder-image <ref>', 'image_builder reference (part of every digest)', DEFAULT_BUILDER_IMAGE)
+    .option('--run-task-dir <folder>', 'folder with the run-task files for # %include-run-task')
+    .option('--trust-domain <name>', 'override taskcluster/config.yml trust-domain (index prefix)')
+    .option('--project <name>', 'project name for seed-v1 index paths');
+}
+
+async function buildGraph(options: CommonOptions) {
+  const source = await openSource(options.repo, options.rev);
+  try {
+    const builder = new GraphBuilder(new ContextHasher({ runTaskDir: options.runTaskDir ?? null }));
+    const graph = await builder.build(source.tree, {
+      level: options.level,
+      pullRequest: options.pr ?? false,
+      algorithm: options.algorithm,
+      builderImage: options.builderImage,
+      pushDate: source.date,
+      trustDomain: options.trustDomain ?? null,
+      project: options.project,
+    });
+    return { graph, builder, source };
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+}
+
+function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Command {
+  const cli = new Command('image-decider')
+    .description('Decides which in-tree docker images a push needs, with taskgraph-exact context hashes')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) })
+    .showHelpAfterError();
+
+  common(cli.command('graph').description('list the images of a revision with context hashes, digests and index paths'))
+    .option('--json', 'print one JSON object')
+    .action(async (options: CommonOptions & { json?: boolean }) => {
+      const { graph, source } = await buildGraph(options);
+      await source.close();
+      out.write(options.json ? `${JSON.stringify(graphJson(options.repo, graph), null, 2)}\n` : `${graphTable(options.repo, graph)}\n`);
+    });
+
+  common(cli.command('context').description('write the gzipped context tarball of one image to stdout'))
+    .argument('<image>', 'image name')
+    .action(async (image: string, options: CommonOptions) => {
+      const { graph, builder, source } = await buildGraph(options);
+      try {
+        const node = graph.images.find((i) => i.name === image);
+        if (!node) throw new UsageError(`no image named ${image} in ${options.repo}`);
+        if (node.kind !== 'build') {
+          const why = node.error ? `${node.error.code}: ${node.error.message}` : `a ${node.kind} image has no context to build`;
+          throw Object.assign(new Error(`${image}: ${why}`), { exit: EXIT_UNREADABLE });
+        }
+        await pipeline(builder.hasher.gzipStream(source.tree, node), out);
+      } finally {
+        await source.close();
+      }
+    });
+  return cli;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  try {
+    await program(out, err).parseAsync(argv, { from: 'user' });
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (e instanceof UsageError) {
+      err.write(`error: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (isDeciderError(e)) {
+      err.write(`error: ${e.code}: ${e.message}\n`);
+      return EXIT_UNREADABLE;
+    }
+    err.write(`error: ${(e as Error).message}\n`);
+    return EXIT_UNREADABLE;
+  }
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import * as tar from 'tar';
+import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
+import { commitAll, git, initRepo, materialise, readJson } from '../support/vectors.ts';
+
+interface Expected { images: Record<string, { contextHash: string; digest: string }> }
+interface GraphDoc {
+  repo: string; rev: string | null; level: number;
+  images: Record<string, { kind: string; contextHash: string | null; digest: string | null; indexPaths: string[]; routes: string[]; parent: string | null; reference?: string; error?: { code: string } }>;
+}
+
+describe('image-decider CLI', () => {
+  let repo: string;
+  let folder: string;
+  let expected: Expected;
+  let sha: string;
+
+  before(async () => {
+    expected = await readJson<Expected>('acme/expected.json');
+    const root = await tempDir();
+    repo = await materialise('acme/tree', join(root, 'repo'));
+    initRepo(repo);
+    sha = commitAll(repo);
+    git(repo, 'tag', 'v1');
+    folder = await materialise('acme/tree', join(root, 'folder'));
+  });
+
+  it('graph --json prints the contract document for a git repository at HEAD', async () => {
+    const result = await runCli(['graph', '--repo', repo, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout.toString()) as GraphDoc;
+    assert.equal(doc.repo, repo);
+    assert.equal(doc.rev, sha);
+    assert.equal(doc.level, 3);
+    for (const [name, want] of Object.entries(expected.images)) {
+      assert.equal(doc.images[name]?.contextHash, want.contextHash);
+      assert.equal(doc.images[name]?.digest, want.digest);
+    }
+    assert.equal(doc.images.prebuilt?.kind, 'registry');
+    assert.match(doc.images.prebuilt!.reference!, /^private-registry\.example\/acme\/prebuilt:1\.4\.2@sha256:/);
+  });
+
+  it('reads a revision by branch, tag or sha, a bare clone, and a plain folder from disk', async () => {
+    const bare = join(await tempDir(), 'bare.git');
+    execFileSync('git', ['clone', '-q', '--bare', repo, bare]);
+    for (const [path, rev] of [[repo, 'main'], [repo, 'v1'], [repo, sha.slice(0, 10)], [bare, 'main']] as const) {
+      const result = await runCli(['graph', '--repo', path, '--rev', rev, '--json', '--level', '1']);
+      assert.equal(result.code, 0, result.stderr);
+      const doc = JSON.parse(result.stdout.toString()) as GraphDoc;
+      assert.equal(doc.rev, sha);
+      assert.equal(doc.images.base!.indexPaths.length, 3);
+    }
+    const plain = JSON.parse((await runCli(['graph', '--repo', folder, '--json'])).stdout.toString()) as GraphDoc;
+    assert.equal(plain.rev, null);
+    assert.equal(plain.images.lint!.digest, expected.images.lint!.digest);
+  });
+
+  it('prints a readable table without --json', async () => {
+    const result = await runCli(['graph', '--repo', repo]);
+    assert.equal(result.code, 0);
+    const text = result.stdout.toString();
+    assert.match(text, /^IMAGE\s+KIND\s+PARENT/m);
+    assert.match(text, /^lint\s+build\s+python\s+94096dea67df/m);
+  });
+
+  it('exits 2 on usage errors and 1 when the repository or revision cannot be read', async () => {
+    assert.equal((await runCli(['graph'])).code, 2);
+    assert.equal((await runCli(['graph', '--repo', repo, '--level', '4'])).code, 2);
+    assert.equal((await runCli(['graph', '--repo', repo, '--algorithm', 'md5'])).code, 2);
+    assert.equal((await runCli(['frobnicate'])).code, 2);
+    assert.equal((await runCli(['context', '--repo', repo, 'no-such-image'])).code, 2);
+    const missing = await runCli(['graph', '--repo', join(repo, 'nope')]);
+    assert.equal(missing.code, 1);
+    const badRev = await runCli(['graph', '--repo', repo, '--rev', 'no-such-branch']);
+    assert.equal(badRev.code, 1);
+    assert.match(badRev.stderr, /unknown-revision/);
+    const notGit = await runCli(['graph', '--repo', folder, '--rev', 'main']);
+    assert.equal(notGit.code, 1);
+    assert.match(notGit.stderr, /repository-unreadable/);
+  });
+
+  it('reports images in error without failing, and blocks their descendants', async () => {
+    const broken = await materialise('acme/tree', join(await tempDir(), 'broken'));
+    await writeFile(join(broken, 'taskcluster/docker/python/Dockerfile'), 'FROM x\n# %include nowhere\n');
+    const result = await runCli(['graph', '--repo', broken, '--json']);
+    assert.equal(result.code, 0);
+    const doc = JSON.parse(result.stdout.toString()) as GraphDoc;
+    assert.equal(doc.images.python!.kind, 'error');
+    assert.equal(doc.images.python!.error!.code, 'include-missing');
+    assert.equal(doc.images.lint!.kind, 'blocked');
+    assert.equal(doc.images['node-tools']!.kind, 'build');
+  });
+
+  describe('context', () => {
+    let tarball: Buffer;
+    before(async () => {
+      const result = await runCli(['context', '--repo', repo, 'standalone']);
+      assert.equal(result.code, 0, result.stderr);
+      tarball = result.stdout;
+    });
+
+    it('writes a gzipped tarball whose decompressed bytes hash to the context hash', () => {
+      const hash = createHash('sha256').update(gunzipSync(tarball)).digest('hex');
+      assert.equal(hash, expected.images.standalone!.contextHash);
+    });
+
+    it('is listed and extracted by GNU tar', async () => {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'c.tar.gz'), tarball);
+      const listing = execFileSync('tar', ['-tzf', join(dir, 'c.tar.gz')], { encoding: 'utf8' }).trim().split('\n');
+      assert.ok(listing.includes('Dockerfile'));
+      assert.ok(listing.includes('café.txt'));
+      assert.ok(listing.some((n) => n.length > 100), 'the long name survives');
+      assert.ok(!listing.some((n) => n.includes('__pycache__')));
+      await mkdir(join(dir, 'x'));
+      execFileSync('tar', ['-xzf', join(dir, 'c.tar.gz'), '-C', join(dir, 'x')]);
+      assert.equal(await readFile(join(dir, 'x/readme-link.md'), 'utf8'), '# Acme\n');
+      assert.equal(await readFile(join(dir, 'x/Dockerfile'), 'utf8'), 'FROM alpine:3.20\nRUN echo crlf\nADD . /ctx');
+    });
+
+    it('is listed and extracted by the tar npm package', async () => {
+      const names: string[] = [];
+      await pipeline(Readable.from([tarball]), tar.t({ onReadEntry: (e) => names.push(e.path) }));
+      assert.ok(names.includes('nested/deeper/file.txt'));
+      assert.ok(names.some((n) => n.startsWith('dddd') && n.length > 100));
+      const dir = await tempDir();
+      await pipeline(Readable.from([tarball]), tar.x({ cwd: dir }));
+      assert.equal(await readFile(join(dir, 'café.txt'), 'utf8'), 'é\n');
+    });
+  });
+});
