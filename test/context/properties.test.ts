@@ -58,7 +58,7 @@ describe('context hash properties', () => {
         const target = names[pick % names.length]!;
         const f = ctx[target]!;
         const flipped = Uint8Array.from(f.content.length ? f.content : [0]);
-        flipped[at % flipped.length] ^= 0x01;
+        flipped[at % flipped.length] = flipped[at % flipped.length]! ^ 0x01;
         const variants: [string, Ctx, string, string][] = [
           ['content byte', { ...ctx, [target]: { ...f, content: flipped } }, arg, inc],
           ['mode bit', { ...ctx, [target]: { ...f, exec: !f.exec } }, arg, inc],
