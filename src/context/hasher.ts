@@ -42,7 +42,7 @@ export interface HasherCounters {
  */
 export class ContextHasher {
   readonly memo = new TraceMemo<ContextHash>();
-  readonly counters: HasherCounters = { memoHits: 0, memoMisses: 0, bytesHashed: 0 };
+  private bytesHashed = 0;
   private readonly runTask: TreeSource | null;
   private runTaskKey: Promise<string> | null = null;
   private readonly maxFiles: number;
@@ -54,11 +54,13 @@ export class ContextHasher {
     this.maxBytes = options.maxContextBytes ?? 4 * 1024 ** 3;
   }
 
+  get counters(): HasherCounters {
+    return { memoHits: this.memo.hits, memoMisses: this.memo.misses, bytesHashed: this.bytesHashed };
+  }
+
   async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph'): Promise<ContextHash & { memoHit: boolean }> {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
-    this.counters.memoHits = this.memo.hits;
-    this.counters.memoMisses = this.memo.misses;
     if (known) return { ...known, memoHit: true };
     const traced = new TracingTree(tree);
     let result: ContextHash;
@@ -78,7 +80,7 @@ export class ContextHasher {
       const bytes = await writeContextTar(plan, sink, this.maxBytes);
       result = { contextHash: digest.digest('hex'), files: plan.length, bytes };
     }
-    this.counters.bytesHashed += result.bytes;
+    this.bytesHashed += result.bytes;
     this.memo.store(key, traced.trace(), result);
     return { ...result, memoHit: false };
   }
