@@ -25,6 +25,12 @@ export const ERROR_CODES = [
   // repository access
   'unknown-revision',
   'repository-unreadable',
+  // Taskcluster and task definitions
+  'taskcluster-unavailable',
+  'taskcluster-rejected',
+  'taskcluster-conflict',
+  'bad-template',
+  'unknown-image',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,116 @@
+import { DeciderError } from '../errors.ts';
+import type { ImageGraph } from '../graph/types.ts';
+import type { DecisionStore } from '../store/types.ts';
+import type { Taskcluster } from '../taskcluster/types.ts';
+import { Planner } from './planner.ts';
+import type { DecisionSettings } from './settings.ts';
+import { Submitter } from './submitter.ts';
+import type { TaskTemplate } from './template.ts';
+import type { DecisionRecord, ForceRebuild, ImageDecision, PushContext } from './types.ts';
+
+export interface DeciderDeps {
+  /** null: dry run, no Index or Queue calls. */
+  readonly taskcluster: Taskcluster | null;
+  readonly store: DecisionStore;
+  readonly template: TaskTemplate;
+  readonly settings: DecisionSettings;
+  readonly clock?: () => Date;
+  readonly newId: () => string;
+}
+
+export interface DecideRequest {
+  readonly push: PushContext;
+  readonly graph: ImageGraph;
+  /** What `pushdate` routes and the index rank carry. */
+  readonly pushDate: Date;
+  readonly force?: ForceRebuild;
+  /** The service passes its push id; otherwise a new id. */
+  readonly decisionId?: string;
+}
+
+/** The images to rebuild: the named one and, if asked, everything built on it. */
+function forcedImages(graph: ImageGraph, force: ForceRebuild | undefined): Set<string> {
+  const forced = new Set<string>();
+  if (!force) return forced;
+  if (!graph.images.some((i) => i.name === force.image)) {
+    throw new DeciderError('unknown-image', `no image named ${force.image} at ${graph.rev ?? 'this tree'}`);
+  }
+  forced.add(force.image);
+  if (force.withDescendants) {
+    for (const image of graph.images) if (image.parent && forced.has(image.parent)) forced.add(image.name);
+  }
+  return forced;
+}
+
+/** Plans a push's decisions, then submits its new tasks; either step may be resumed. */
+export class Decider {
+  private readonly clock: () => Date;
+  private readonly planner: Planner;
+  private readonly submitter: Submitter | null;
+
+  constructor(private readonly deps: DeciderDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.planner = new Planner({ ...deps, newTaskId: deps.newId });
+    this.submitter = deps.taskcluster ? new Submitter({ ...deps, taskcluster: deps.taskcluster, clock: this.clock }) : null;
+  }
+
+  get dryRun(): boolean {
+    return this.deps.taskcluster === null;
+  }
+
+  async decide(request: DecideRequest): Promise<DecisionRecord> {
+    return this.submit(await this.plan(request));
+  }
+
+  /** Looks up and stores every decision and planned task; nothing is sent to the Queue yet. */
+  async plan(request: DecideRequest): Promise<DecisionRecord> {
+    const now = this.clock();
+    const id = request.decisionId ?? this.deps.newId();
+    const taskGroupId = this.deps.newId();
+    const forced = forcedImages(request.graph, request.force);
+    const images = await this.planner.plan({ decisionId: id, taskGroupId, push: request.push, graph: request.graph, pushDate: request.pushDate, forced, now });
+    const record: DecisionRecord = {
+      id,
+      push: request.push,
+      taskGroupId,
+      state: this.dryRun ? 'decided' : 'planned',
+      dryRun: this.dryRun,
+      images,
+      createdAt: now.toISOString(),
+      decidedAt: this.dryRun ? now.toISOString() : null,
+      error: null,
+    };
+    await this.deps.store.saveDecision(record);
+    return record;
+  }
+
+  /**
+   * Creates the record's planned tasks. Throws `taskcluster-unavailable` when the Queue
+   * keeps failing: the record stays `planned`, and a later call picks up where this stopped.
+   */
+  async submit(record: DecisionRecord): Promise<DecisionRecord> {
+    if (record.state !== 'planned' || !this.submitter) return record;
+    const planned = await this.deps.store.tasksOfDecision(record.id);
+    const outcomes = await this.submitter.submitAll(planned.map((t) => t.taskId));
+    const failed = new Set<string>();
+    const images = record.images.map((image): ImageDecision => {
+      const outcome = image.decision === 'build' && image.taskId ? outcomes.get(image.taskId) : undefined;
+      if (!outcome || outcome.ok) return image;
+      failed.add(image.name);
+      if (image.parentTaskId && failed.has(record.images.find((i) => i.taskId === image.parentTaskId)?.name ?? '')) {
+        return { ...image, decision: 'blocked', reason: `blocked: ${outcome.error.message}`, error: outcome.error };
+      }
+      return { ...image, decision: 'error', reason: `the Queue refused task ${image.taskId}: ${outcome.error.message}`, error: outcome.error };
+    });
+    const decided: DecisionRecord = { ...record, images, state: 'decided', decidedAt: this.clock().toISOString() };
+    await this.deps.store.saveDecision(decided);
+    return decided;
+  }
+
+  /** Submits every decision left planned (after a crash or an outage), oldest first. */
+  async resumeUnfinished(): Promise<DecisionRecord[]> {
+    const resumed: DecisionRecord[] = [];
+    for (const record of await this.deps.store.unfinishedDecisions()) resumed.push(await this.submit(record));
+    return resumed;
+  }
+}

@@ -1,0 +1,101 @@
+import type { Artifact, IndexedTask, TaskStatus, Taskcluster } from '../taskcluster/types.ts';
+import type { LookupFact, LookupOutcome } from './types.ts';
+
+export const IMAGE_ARTIFACT = 'public/image.tar.zst';
+
+export interface TaskFacts {
+  readonly status: TaskStatus | null;
+  readonly artifacts: readonly Artifact[];
+}
+
+/** Whether an existing task can serve builds whose deadline is `deadline`. */
+export function judgeTask(facts: TaskFacts, deadline: Date): LookupOutcome {
+  const { status } = facts;
+  if (!status) return 'task-missing';
+  if (status.state === 'failed' || status.state === 'exception') return status.state;
+  if (Date.parse(status.expires) <= deadline.getTime()) return 'expires-too-soon';
+  const artifact = facts.artifacts.find((a) => a.name === IMAGE_ARTIFACT);
+  if (!artifact) return 'artifact-missing';
+  if (Date.parse(artifact.expires) <= deadline.getTime()) return 'artifact-expired';
+  return 'hit';
+}
+
+/** Status and artifacts of each task, all at once. */
+export async function fetchTaskFacts(tc: Taskcluster, taskIds: Iterable<string>): Promise<Map<string, TaskFacts>> {
+  const ids = [...new Set(taskIds)];
+  const facts = await Promise.all(
+    ids.map(async (id): Promise<TaskFacts> => {
+      const [status, artifacts] = await Promise.all([tc.queue.status(id), tc.queue.listLatestArtifacts(id)]);
+      return { status, artifacts };
+    }),
+  );
+  return new Map(ids.map((id, i) => [id, facts[i]!]));
+}
+
+export interface IndexCheck {
+  /** The first usable path in lookup order. */
+  readonly hit: { readonly path: string; readonly taskId: string } | null;
+  /** Each path looked at, up to and including the hit. */
+  readonly facts: readonly LookupFact[];
+}
+
+/**
+ * Looks every image's index paths up in two rounds of concurrent requests: all paths at
+ * once, then the status and artifacts of every task found.
+ */
+export async function checkIndex(
+  tc: Taskcluster,
+  pathsByImage: ReadonlyMap<string, readonly string[]>,
+  deadline: Date,
+): Promise<Map<string, IndexCheck>> {
+  const entries = await tc.index.findTasks([...pathsByImage.values()].flat());
+  const tasks = await fetchTaskFacts(tc, [...entries.values()].map((e) => e.taskId));
+  const checks = new Map<string, IndexCheck>();
+  for (const [image, paths] of pathsByImage) checks.set(image, judgePaths(paths, entries, tasks, deadline));
+  return checks;
+}
+
+function judgePaths(
+  paths: readonly string[],
+  entries: ReadonlyMap<string, IndexedTask>,
+  tasks: ReadonlyMap<string, TaskFacts>,
+  deadline: Date,
+): IndexCheck {
+  const facts: LookupFact[] = [];
+  for (const path of paths) {
+    const entry = entries.get(path);
+    if (!entry) {
+      facts.push({ path, outcome: 'not-indexed' });
+      continue;
+    }
+    const task = tasks.get(entry.taskId)!;
+    const outcome = judgeTask(task, deadline);
+    facts.push({
+      path,
+      outcome,
+      taskId: entry.taskId,
+      ...(task.status ? { state: task.status.state, expires: task.status.expires } : {}),
+    });
+    if (outcome === 'hit') return { hit: { path, taskId: entry.taskId }, facts };
+  }
+  return { hit: null, facts };
+}
+
+const OUTCOME_TEXT: Record<LookupOutcome, string> = {
+  hit: 'usable',
+  'not-indexed': 'not indexed',
+  failed: 'failed',
+  exception: 'resolved as exception',
+  'expires-too-soon': 'expires before the deadline of its dependents',
+  'artifact-missing': `has no ${IMAGE_ARTIFACT}`,
+  'artifact-expired': `has its ${IMAGE_ARTIFACT} expiring before the deadline`,
+  'task-missing': 'is unknown to the Queue',
+  'in-flight': 'is still building',
+  'lower-level': 'was built at a lower level',
+};
+
+/** One readable clause per fact: `<path>: task X failed`. */
+export function describeFact(fact: LookupFact): string {
+  const subject = fact.taskId ? `task ${fact.taskId} ` : '';
+  return `${fact.path}: ${subject}${OUTCOME_TEXT[fact.outcome]}`;
+}

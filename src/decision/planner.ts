@@ -1,0 +1,146 @@
+import { isDeciderError } from '../errors.ts';
+import type { ImageGraph, ImageNode } from '../graph/types.ts';
+import type { DecisionStore } from '../store/types.ts';
+import type { Taskcluster } from '../taskcluster/types.ts';
+import { type InFlightCheck, checkInFlight } from './in-flight.ts';
+import { IMAGE_ARTIFACT, type IndexCheck, checkIndex, describeFact } from './lookup.ts';
+import type { DecisionSettings } from './settings.ts';
+import { taskInput } from './task-input.ts';
+import { type TaskTemplate, taskTimes } from './template.ts';
+import type { ImageDecision, LookupFact, PushContext } from './types.ts';
+
+export interface PlannerDeps {
+  readonly taskcluster: Taskcluster | null;
+  readonly store: DecisionStore;
+  readonly template: TaskTemplate;
+  readonly settings: DecisionSettings;
+  readonly newTaskId: () => string;
+}
+
+export interface PlanInput {
+  readonly decisionId: string;
+  readonly taskGroupId: string;
+  readonly push: PushContext;
+  readonly graph: ImageGraph;
+  readonly pushDate: Date;
+  /** Images rebuilt whatever the Index holds. */
+  readonly forced: ReadonlySet<string>;
+  readonly now: Date;
+}
+
+/**
+ * Decides each image of a graph, parents first: reuse an indexed build, join one in
+ * flight, or plan a new task (stored with its full definition before anything is sent).
+ */
+export class Planner {
+  constructor(private readonly deps: PlannerDeps) {}
+
+  async plan(input: PlanInput): Promise<ImageDecision[]> {
+    const { graph, now, forced } = input;
+    const tc = this.deps.taskcluster;
+    const deadline = new Date(now.getTime() + this.deps.settings.deadlineMinutes * 60_000);
+    const candidates = graph.images.filter((n) => n.kind === 'build' && !forced.has(n.name));
+    const indexed = tc ? await checkIndex(tc, new Map(candidates.map((n) => [n.name, n.indexPaths])), deadline) : new Map<string, IndexCheck>();
+    const notIndexed = candidates.filter((n) => !indexed.get(n.name)?.hit);
+    const inFlight = tc ? await checkInFlight(tc, this.deps.store, notIndexed, input.push, deadline) : new Map<string, InFlightCheck>();
+
+    const decided = new Map<string, ImageDecision>();
+    for (const node of graph.images) {
+      const decision = await this.decideImage(node, decided, input, indexed.get(node.name), inFlight.get(node.name));
+      decided.set(node.name, decision);
+    }
+    return [...decided.values()];
+  }
+
+  private async decideImage(
+    node: ImageNode,
+    decided: ReadonlyMap<string, ImageDecision>,
+    input: PlanInput,
+    index: IndexCheck | undefined,
+    inFlight: InFlightCheck | undefined,
+  ): Promise<ImageDecision> {
+    const base = this.base(node);
+    if (node.kind === 'registry') return { ...base, decision: 'registry', reason: `prebuilt registry image ${node.reference}` };
+    if (node.kind === 'error') return { ...base, decision: 'error', reason: node.error!.message, error: node.error! };
+    const parent = node.parent ? decided.get(node.parent) : undefined;
+    if (node.kind === 'blocked' || parent?.decision === 'error' || parent?.decision === 'blocked') {
+      const cause = node.error ?? parent?.error ?? { code: 'bad-template' as const, message: `${node.parent} cannot be built` };
+      return { ...base, decision: 'blocked', reason: `blocked: ${node.blockedBy ?? node.parent} is in error`, error: cause };
+    }
+    const facts: LookupFact[] = [...(index?.facts ?? []), ...(inFlight?.facts ?? [])];
+    if (index?.hit) {
+      return this.reuse(base, 'indexed', index.hit.taskId, parent, facts, `indexed at ${index.hit.path} (task ${index.hit.taskId})`);
+    }
+    if (inFlight?.reuse) return this.reuse(base, inFlight.reuse.decision, inFlight.reuse.taskId, parent, facts, inFlight.reuse.reason);
+    const forced = input.forced.has(node.name);
+    const why = forced
+      ? 'forced rebuild'
+      : !this.deps.taskcluster
+        ? 'dry run: the Index was not consulted'
+        : `no reusable build: ${facts.map(describeFact).join('; ') || 'no index paths'}`;
+    return this.build(node, base, parent, facts, why, forced, input);
+  }
+
+  private base(node: ImageNode) {
+    return { name: node.name, facts: [], taskId: null, parentTaskId: null, contextHash: node.contextHash, digest: node.digest, artifactUrl: null };
+  }
+
+  private artifactUrl(taskId: string): string | null {
+    return this.deps.taskcluster?.queue.artifactUrl(taskId, IMAGE_ARTIFACT) ?? null;
+  }
+
+  private reuse(
+    base: ReturnType<Planner['base']>,
+    decision: 'indexed' | 'in-flight',
+    taskId: string,
+    parent: ImageDecision | undefined,
+    facts: LookupFact[],
+    reason: string,
+  ): ImageDecision {
+    return { ...base, decision, reason, facts, taskId, parentTaskId: parent?.taskId ?? null, artifactUrl: this.artifactUrl(taskId) };
+  }
+
+  private async build(
+    node: ImageNode,
+    base: ReturnType<Planner['base']>,
+    parent: ImageDecision | undefined,
+    facts: LookupFact[],
+    reason: string,
+    forced: boolean,
+    input: PlanInput,
+  ): Promise<ImageDecision> {
+    const { push, graph, now } = input;
+    const parentTaskId = parent?.taskId ?? null;
+    // A parent still to be built must finish first; an indexed one already has.
+    const waitsOnParent = parentTaskId !== null && (parent!.decision === 'build' || parent!.decision === 'in-flight');
+    const taskId = this.deps.newTaskId();
+    const rank = Math.floor((forced ? now : input.pushDate).getTime() / 1000);
+    const trustDomain = graph.trustDomain ?? push.repository;
+    const task = taskInput({
+      node, push, settings: this.deps.settings, trustDomain, taskGroupId: input.taskGroupId,
+      parentTaskId, dependencies: waitsOnParent ? [parentTaskId] : [], rank,
+    });
+    let definition;
+    try {
+      definition = this.deps.template.render(task, taskTimes(now, push.level, this.deps.settings.deadlineMinutes));
+    } catch (err) {
+      if (!isDeciderError(err)) throw err;
+      return { ...base, decision: 'error', reason: err.message, facts, error: err.toJSON() };
+    }
+    const decision = { ...base, decision: 'build' as const, reason, facts, taskId, parentTaskId, definition, ...(forced ? { forced } : {}) };
+    if (!this.deps.taskcluster) return { ...decision, dryRun: true };
+    const planned = await this.deps.store.planTask(
+      {
+        taskId, decisionId: input.decisionId, image: node.name, digest: node.digest!, level: push.level,
+        pullRequest: push.pullRequest, definition, input: task, state: 'planned', active: true,
+        createdAt: now.toISOString(), submittedAt: null, error: null,
+      },
+      { reuse: !forced },
+    );
+    if (!planned.planned) {
+      const other = planned.existing.taskId;
+      return this.reuse(base, 'in-flight', other, parent, facts, `in flight: task ${other} was planned for this digest by decision ${planned.existing.decisionId}`);
+    }
+    return { ...decision, artifactUrl: this.artifactUrl(taskId) };
+  }
+}

@@ -1,0 +1,83 @@
+import type { ImageError } from '../catalog/types.ts';
+import type { DecisionRecord, PlannedTask } from '../decision/types.ts';
+import type { TaskDefinition } from '../taskcluster/types.ts';
+import { buildServes } from './build-match.ts';
+import type { BuildQuery, DecisionStore, PlanResult } from './types.ts';
+
+/** The decision store in memory: for tests, the CLI, and one process without persistence. */
+export class MemoryStore implements DecisionStore {
+  private readonly tasks = new Map<string, PlannedTask>();
+  private readonly decisions = new Map<string, DecisionRecord>();
+
+  // Each method body runs without an await before its write, so it is atomic on one event loop.
+  async planTask(task: PlannedTask, options: { reuse: boolean }): Promise<PlanResult> {
+    if (options.reuse) {
+      const existing = this.activeBuild(task);
+      if (existing) return { planned: false, existing };
+    }
+    if (this.tasks.has(task.taskId)) throw new Error(`task ${task.taskId} is already planned`);
+    this.tasks.set(task.taskId, structuredClone(task));
+    return { planned: true, task };
+  }
+
+  async findActiveBuild(query: BuildQuery): Promise<PlannedTask | null> {
+    return this.activeBuild(query);
+  }
+
+  private activeBuild(query: BuildQuery): PlannedTask | null {
+    let best: PlannedTask | null = null;
+    for (const task of this.tasks.values()) {
+      // Prefer the highest-level build, then the oldest, as the SQL store orders them.
+      if (buildServes(task, query) && (!best || task.level > best.level)) best = task;
+    }
+    return best ? structuredClone(best) : null;
+  }
+
+  async getTask(taskId: string): Promise<PlannedTask | null> {
+    const task = this.tasks.get(taskId);
+    return task ? structuredClone(task) : null;
+  }
+
+  async tasksOfDecision(decisionId: string): Promise<PlannedTask[]> {
+    return [...this.tasks.values()].filter((t) => t.decisionId === decisionId).map((t) => structuredClone(t));
+  }
+
+  private update(taskId: string, patch: Partial<PlannedTask>): void {
+    const task = this.tasks.get(taskId);
+    if (!task) throw new Error(`no planned task ${taskId}`);
+    this.tasks.set(taskId, { ...task, ...structuredClone(patch) });
+  }
+
+  async markSubmitted(taskId: string, at: string): Promise<void> {
+    this.update(taskId, { state: 'submitted', submittedAt: at });
+  }
+
+  async replaceDefinition(taskId: string, definition: TaskDefinition): Promise<void> {
+    if (this.tasks.get(taskId)?.state !== 'planned') throw new Error(`task ${taskId} is not planned`);
+    this.update(taskId, { definition });
+  }
+
+  async markRejected(taskId: string, error: ImageError): Promise<void> {
+    this.update(taskId, { state: 'rejected', active: false, error });
+  }
+
+  async deactivate(taskId: string): Promise<void> {
+    this.update(taskId, { active: false });
+  }
+
+  async saveDecision(record: DecisionRecord): Promise<void> {
+    this.decisions.set(record.id, structuredClone(record));
+  }
+
+  async getDecision(id: string): Promise<DecisionRecord | null> {
+    const record = this.decisions.get(id);
+    return record ? structuredClone(record) : null;
+  }
+
+  async unfinishedDecisions(): Promise<DecisionRecord[]> {
+    return [...this.decisions.values()]
+      .filter((d) => d.state === 'planned')
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .map((d) => structuredClone(d));
+  }
+}

@@ -1,0 +1,173 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import taskcluster, { type Index, type Queue } from 'taskcluster-client';
+import { DeciderError } from '../errors.ts';
+import type { Artifact, IndexApi, IndexedTask, QueueApi, TaskDefinition, TaskStatus, Taskcluster } from './types.ts';
+
+export interface TaskclusterOptions {
+  readonly rootUrl: string;
+  readonly clientId?: string;
+  readonly accessToken?: string;
+  /** Retries after the first attempt, for 5xx and network errors (the client's backoff). */
+  readonly retries?: number;
+  readonly delayFactorMs?: number;
+  readonly timeoutMs?: number;
+  /** Requests in flight at once, per service. */
+  readonly concurrency?: number;
+}
+
+/** Taskcluster settings from the standard variables; null (dry run) without a root URL. */
+export function taskclusterOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TaskclusterOptions | null {
+  const rootUrl = env.TASKCLUSTER_ROOT_URL?.trim();
+  if (!rootUrl) return null;
+  return { rootUrl, clientId: env.TASKCLUSTER_CLIENT_ID, accessToken: env.TASKCLUSTER_ACCESS_TOKEN };
+}
+
+interface ClientError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+/** Maps a client error to our codes; 5xx and transport errors (after the client's retries) are `taskcluster-unavailable`. */
+export function taskclusterError(what: string, err: unknown): DeciderError {
+  const e = (err ?? {}) as ClientError;
+  const detail = `${what}: ${e.code ?? 'error'}: ${e.message ?? String(err)}`;
+  const status = e.statusCode;
+  if (status === undefined || status >= 500) return new DeciderError('taskcluster-unavailable', detail, { cause: err });
+  if (status === 409) return new DeciderError('taskcluster-conflict', detail, { cause: err });
+  return new DeciderError('taskcluster-rejected', detail, { cause: err });
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as ClientError | null)?.statusCode === 404;
+}
+
+async function call<T>(limit: LimitFunction, what: string, fn: () => Promise<unknown>): Promise<T> {
+  try {
+    return (await limit(fn)) as T;
+  } catch (err) {
+    throw taskclusterError(what, err);
+  }
+}
+
+async function callOrNull<T>(limit: LimitFunction, what: string, fn: () => Promise<unknown>): Promise<T | null> {
+  try {
+    return (await limit(fn)) as T;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw taskclusterError(what, err);
+  }
+}
+
+class QueueClient implements QueueApi {
+  constructor(
+    private readonly queue: Queue,
+    private readonly limit: LimitFunction,
+  ) {}
+
+  async createTask(taskId: string, definition: TaskDefinition): Promise<TaskStatus> {
+    const res = await call<{ status: TaskStatus }>(this.limit, `createTask ${taskId}`, () => this.queue.createTask(taskId, definition));
+    return res.status;
+  }
+
+  task(taskId: string): Promise<TaskDefinition | null> {
+    return callOrNull<TaskDefinition>(this.limit, `task ${taskId}`, () => this.queue.task(taskId));
+  }
+
+  async status(taskId: string): Promise<TaskStatus | null> {
+    const res = await callOrNull<{ status: TaskStatus }>(this.limit, `status ${taskId}`, () => this.queue.status(taskId));
+    return res?.status ?? null;
+  }
+
+  async listLatestArtifacts(taskId: string): Promise<Artifact[]> {
+    const artifacts: Artifact[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const query = continuationToken ? { continuationToken } : {};
+      const page = await callOrNull<{ artifacts: Artifact[]; continuationToken?: string }>(this.limit, `listLatestArtifacts ${taskId}`, () =>
+        this.queue.listLatestArtifacts(taskId, query),
+      );
+      if (!page) break;
+      artifacts.push(...page.artifacts);
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    return artifacts;
+  }
+
+  artifactUrl(taskId: string, name: string): string {
+    return this.queue.buildUrl(this.queue.getLatestArtifact, taskId, name);
+  }
+}
+
+class IndexClient implements IndexApi {
+  /** Unknown until the first batched lookup; some deployments lack the experimental `findTasksAtIndex`. */
+  private batchSupported: boolean | undefined;
+
+  constructor(
+    private readonly index: Index,
+    private readonly limit: LimitFunction,
+  ) {}
+
+  findTask(namespace: string): Promise<IndexedTask | null> {
+    return callOrNull<IndexedTask>(this.limit, `findTask ${namespace}`, () => this.index.findTask(namespace));
+  }
+
+  async findTasks(namespaces: readonly string[]): Promise<Map<string, IndexedTask>> {
+    const wanted = [...new Set(namespaces)];
+    const found = new Map<string, IndexedTask>();
+    if (wanted.length === 0) return found;
+    if (this.batchSupported !== false) {
+      const batched = await this.findBatched(wanted);
+      if (batched) return batched;
+    }
+    const entries = await Promise.all(wanted.map((ns) => this.findTask(ns)));
+    for (const entry of entries) if (entry) found.set(entry.namespace, entry);
+    return found;
+  }
+
+  /** null when the deployment does not have `findTasksAtIndex`. */
+  private async findBatched(indexes: string[]): Promise<Map<string, IndexedTask> | null> {
+    const found = new Map<string, IndexedTask>();
+    let continuationToken: string | undefined;
+    do {
+      const query = continuationToken ? { continuationToken } : {};
+      const page = await callOrNull<{ tasks: IndexedTask[]; continuationToken?: string }>(this.limit, 'findTasksAtIndex', () =>
+        this.index.findTasksAtIndex({ indexes }, query),
+      );
+      // Found entries never 404, so a 404 means the route itself is missing.
+      if (!page) {
+        this.batchSupported = false;
+        return null;
+      }
+      for (const task of page.tasks) found.set(task.namespace, task);
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    this.batchSupported = true;
+    return found;
+  }
+
+  async insertTask(namespace: string, entry: { taskId: string; rank: number; data: Record<string, unknown>; expires: string }): Promise<void> {
+    await call(this.limit, `insertTask ${namespace}`, () => this.index.insertTask(namespace, entry));
+  }
+}
+
+/** Queue and Index clients over taskcluster-client, with bounded concurrency and our error codes. */
+export function createTaskcluster(options: TaskclusterOptions): Taskcluster {
+  const credentials =
+    options.clientId && options.accessToken ? { clientId: options.clientId, accessToken: options.accessToken } : undefined;
+  const clientOptions = {
+    rootUrl: options.rootUrl,
+    ...(credentials ? { credentials } : {}),
+    retries: options.retries ?? 5,
+    delayFactor: options.delayFactorMs ?? 100,
+    timeout: options.timeoutMs ?? 30_000,
+  };
+  const concurrency = options.concurrency ?? 32;
+  return {
+    rootUrl: options.rootUrl.replace(/\/$/, ''),
+    queue: new QueueClient(new taskcluster.Queue(clientOptions), pLimit(concurrency)),
+    index: new IndexClient(new taskcluster.Index(clientOptions), pLimit(concurrency)),
+  };
+}
+
+export const newTaskId: () => string = () => taskcluster.slugid();

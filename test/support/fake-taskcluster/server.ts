@@ -1,0 +1,175 @@
+import { once } from 'node:events';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiError, FakeServices } from './state.ts';
+
+export interface RecordedRequest {
+  readonly service: 'queue' | 'index';
+  readonly name: string;
+  readonly path: string;
+  readonly at: number;
+  readonly signed: boolean;
+}
+
+interface Fault {
+  remaining: number;
+  status: number;
+  names: ReadonlySet<string> | null;
+}
+
+type Handler = (params: string[], body: unknown, query: URLSearchParams) => { status?: number; body?: unknown; location?: string };
+
+interface Route {
+  readonly service: 'queue' | 'index';
+  readonly name: string;
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly handler: Handler;
+}
+
+/**
+ * An HTTP server that the real taskcluster-client talks to through `rootUrl`, with the
+ * Queue's and Index's semantics (see taskcluster.md), a movable clock, fault injection and
+ * a log of every request. Tests drive task states through `services`.
+ */
+export class FakeTaskcluster {
+  readonly services: FakeServices;
+  readonly requests: RecordedRequest[] = [];
+  /** Added to the real clock: tests move time forward with it. */
+  clockOffsetMs = 0;
+  /** Every answer waits this long, standing in for a network. */
+  delayMs = 0;
+  /** Some deployments lack the experimental `findTasksAtIndex`. */
+  batchLookups = true;
+  private faults: Fault[] = [];
+  private readonly routes: Route[];
+
+  private constructor(private readonly server: Server) {
+    this.services = new FakeServices(() => this.now());
+    this.routes = this.defineRoutes();
+    server.on('request', (req, res) => void this.handle(req, res));
+  }
+
+  static async start(): Promise<FakeTaskcluster> {
+    const fake = new FakeTaskcluster(createServer());
+    fake.server.listen(0, '127.0.0.1');
+    await once(fake.server, 'listening');
+    return fake;
+  }
+
+  get rootUrl(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** The next `count` calls (of the named methods, or any) answer `status`. */
+  failNext(count: number, options: { status?: number; names?: readonly string[] } = {}): void {
+    this.faults.push({ remaining: count, status: options.status ?? 500, names: options.names ? new Set(options.names) : null });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  count(name: string): number {
+    return this.requests.filter((r) => r.name === name).length;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    this.server.close();
+    await once(this.server, 'close');
+  }
+
+  private defineRoutes(): Route[] {
+    const s = this.services;
+    const route = (service: Route['service'], name: string, method: string, pattern: RegExp, handler: Handler): Route => ({
+      service,
+      name,
+      method,
+      pattern,
+      handler,
+    });
+    return [
+      route('queue', 'createTask', 'PUT', /^\/task\/([^/]+)$/, ([id], body) => ({ body: { status: s.status(s.createTask(id!, body)) } })),
+      route('queue', 'task', 'GET', /^\/task\/([^/]+)$/, ([id]) => ({ body: s.getTask(id!).definition })),
+      route('queue', 'status', 'GET', /^\/task\/([^/]+)\/status$/, ([id]) => ({ body: { status: s.status(s.getTask(id!)) } })),
+      route('queue', 'listLatestArtifacts', 'GET', /^\/task\/([^/]+)\/artifacts$/, ([id], _b, query) => {
+        const all = s.getTask(id!).artifacts.map(({ name, storageType, contentType, expires }) => ({ name, storageType, contentType, expires }));
+        return { body: page(all, query, 'artifacts') };
+      }),
+      route('queue', 'getLatestArtifact', 'GET', /^\/task\/([^/]+)\/artifacts\/(.+)$/, ([id, name]) => {
+        const artifact = s.getTask(id!).artifacts.find((a) => a.name === name);
+        if (!artifact) throw new ApiError(404, 'ResourceNotFound', `Artifact ${name} not found`);
+        return { status: 303, location: `https://storage.example/${id}/${name}`, body: { storageType: 's3', url: `https://storage.example/${id}/${name}` } };
+      }),
+      route('index', 'findTask', 'GET', /^\/task\/([^/]+)$/, ([ns]) => {
+        const entry = s.findEntry(ns!);
+        if (!entry) throw new ApiError(404, 'ResourceNotFound', `Indexed task not found: ${ns}`);
+        return { body: entry };
+      }),
+      route('index', 'insertTask', 'PUT', /^\/task\/([^/]+)$/, ([ns], body) => {
+        const b = body as { taskId: string; rank: number; data: Record<string, unknown>; expires: string };
+        return { body: s.insert(ns!, { taskId: b.taskId, rank: b.rank, data: b.data, expires: b.expires }) };
+      }),
+      route('index', 'findTasksAtIndex', 'POST', /^\/tasks\/indexes$/, (_p, body, query) => {
+        if (!this.batchLookups) throw new ApiError(404, 'ResourceNotFound', 'No such route');
+        const indexes = ((body as { indexes?: string[] }).indexes ?? []).map((ns) => s.findEntry(ns)).filter((e) => e !== undefined);
+        return { body: page(indexes, query, 'tasks') };
+      }),
+    ];
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const match = /^\/api\/(queue|index)\/v1(\/.*)$/.exec(url.pathname);
+    const path = match?.[2] ?? url.pathname;
+    const found = match ? this.match(match[1] as Route['service'], req.method ?? 'GET', path) : null;
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (!found) return send(res, 404, { code: 'ResourceNotFound', message: `no route ${req.method} ${url.pathname}` });
+    const { route, params } = found;
+    this.requests.push({ service: route.service, name: route.name, path, at: this.now(), signed: Boolean(req.headers.authorization) });
+    const fault = this.faults.find((f) => f.remaining > 0 && (!f.names || f.names.has(route.name)));
+    if (fault) {
+      fault.remaining--;
+      return send(res, fault.status, { code: 'InternalServerError', message: 'injected fault' });
+    }
+    try {
+      const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      const out = route.handler(params, body, url.searchParams);
+      if (out.location) res.setHeader('location', out.location);
+      send(res, out.status ?? 200, out.body ?? {});
+    } catch (err) {
+      if (err instanceof ApiError) return send(res, err.status, { code: err.code, message: err.message });
+      send(res, 400, { code: 'InputError', message: (err as Error).message });
+    }
+  }
+
+  private match(service: Route['service'], method: string, path: string): { route: Route; params: string[] } | null {
+    for (const route of this.routes) {
+      if (route.service !== service || route.method !== method) continue;
+      const m = route.pattern.exec(path);
+      if (m) return { route, params: m.slice(1).map(decodeURIComponent) };
+    }
+    return null;
+  }
+}
+
+function page<T>(items: T[], query: URLSearchParams, key: string): Record<string, unknown> {
+  const limit = Math.min(Number(query.get('limit') ?? 1000) || 1000, 1000);
+  const start = Number(query.get('continuationToken') ?? 0);
+  const next = start + limit;
+  return { [key]: items.slice(start, next), ...(next < items.length ? { continuationToken: String(next) } : {}) };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const requestInfo = { time: new Date().toISOString() };
+  const payload = status >= 400 ? { ...(body as object), requestInfo } : body;
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(payload));
+}
