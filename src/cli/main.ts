@@ -5,6 +5,7 @@ import { ContextHasher, HASH_ALGORITHMS, type HashAlgorithm } from '../context/h
 import type { Level } from '../context/index-paths.ts';
 import { isDeciderError } from '../errors.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
+import { decideForCli } from './decide.ts';
 import { graphJson, graphTable } from './format.ts';
 import { openSource } from './open-source.ts';
 
@@ -22,6 +23,18 @@ interface CommonOptions {
   runTaskDir?: string;
   trustDomain?: string;
   project?: string;
+}
+
+interface GraphCommandOptions extends CommonOptions {
+  json?: boolean;
+  dryRun?: boolean;
+  submit?: boolean;
+  force?: string;
+  withDescendants?: boolean;
+  publicUrl?: string;
+  repoUrl?: string;
+  template?: string;
+  definitions?: boolean;
 }
 
 class UsageError extends Error {}
@@ -73,10 +86,23 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
 
   common(cli.command('graph').description('list the images of a revision with context hashes, digests and index paths'))
     .option('--json', 'print one JSON object')
-    .action(async (options: CommonOptions & { json?: boolean }) => {
+    .option('--dry-run', 'no Index or Queue calls, even when TASKCLUSTER_ROOT_URL is set')
+    .option('--submit', 'create the build tasks (live mode only; otherwise builds are a preview)')
+    .option('--force <image>', 'rebuild this image whatever the Index holds')
+    .option('--with-descendants', 'with --force: rebuild the images built on it too')
+    .option('--public-url <url>', 'base URL of the service serving contexts (CONTEXT_URL)')
+    .option('--repo-url <url>', 'repository URL for metadata.source and VCS_* (default: file:// path)')
+    .option('--template <file>', 'json-e task template (default: templates/docker-image.yml)')
+    .option('--definitions', 'with --json: include each new task definition')
+    .action(async (options: GraphCommandOptions) => {
       const { graph, source } = await buildGraph(options);
       await source.close();
-      out.write(options.json ? `${JSON.stringify(graphJson(options.repo, graph), null, 2)}\n` : `${graphTable(options.repo, graph)}\n`);
+      const record = await decideForCli(graph, source.date, options);
+      out.write(
+        options.json
+          ? `${JSON.stringify(graphJson(options.repo, graph, record, { definitions: options.definitions ?? false }), null, 2)}\n`
+          : `${graphTable(options.repo, graph, record)}\n`,
+      );
     });
 
   common(cli.command('context').description('write the gzipped context tarball of one image to stdout'))

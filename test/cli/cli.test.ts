@@ -68,8 +68,8 @@ describe('image-decider CLI', () => {
     const result = await runCli(['graph', '--repo', repo]);
     assert.equal(result.code, 0);
     const text = result.stdout.toString();
-    assert.match(text, /^IMAGE\s+KIND\s+PARENT/m);
-    assert.match(text, /^lint\s+build\s+python\s+94096dea67df/m);
+    assert.match(text, /^IMAGE\s+DECISION\s+TASK\s+PARENT/m);
+    assert.match(text, /^lint\s+build\s+\(dry run\)\s+python\s+94096dea67df/m);
   });
 
   it('exits 2 on usage errors and 1 when the repository or revision cannot be read', async () => {

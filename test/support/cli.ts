@@ -9,8 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The test process's environment without Taskcluster credentials, so nothing live is reached by accident. */
+export const OFFLINE_ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TASKCLUSTER_')));
+
 /** Runs the real `image-decider` executable as a user would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = OFFLINE_ENV): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

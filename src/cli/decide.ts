@@ -1,0 +1,65 @@
+import { basename, resolve } from 'node:path';
+import { type DecideRequest, Decider } from '../decision/decider.ts';
+import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
+import { TaskTemplate } from '../decision/template.ts';
+import type { DecisionRecord } from '../decision/types.ts';
+import type { Level } from '../context/index-paths.ts';
+import type { ImageGraph } from '../graph/types.ts';
+import { MemoryStore } from '../store/memory-store.ts';
+import { createTaskcluster, newTaskId, taskclusterOptionsFromEnv } from '../taskcluster/client.ts';
+
+export interface CliDecisionOptions {
+  readonly repo: string;
+  readonly level: Level;
+  readonly pr?: boolean;
+  readonly builderImage: string;
+  readonly dryRun?: boolean;
+  readonly submit?: boolean;
+  readonly force?: string;
+  readonly withDescendants?: boolean;
+  readonly publicUrl?: string;
+  readonly repoUrl?: string;
+  readonly project?: string;
+  readonly template?: string;
+}
+
+/**
+ * Decisions for the CLI: live lookups when the Taskcluster variables are set (and no
+ * `--dry-run`); tasks are created only with `--submit`, otherwise build decisions are a preview.
+ */
+export async function decideForCli(graph: ImageGraph, pushDate: Date, options: CliDecisionOptions): Promise<DecisionRecord> {
+  const tcOptions = options.dryRun ? null : taskclusterOptionsFromEnv();
+  const project = options.project ?? basename(resolve(options.repo));
+  const decider = new Decider({
+    taskcluster: tcOptions ? createTaskcluster(tcOptions) : null,
+    store: new MemoryStore(),
+    template: await TaskTemplate.load(options.template),
+    settings: {
+      ...DEFAULT_DECISION_SETTINGS,
+      builderImage: options.builderImage,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    },
+    newId: newTaskId,
+  });
+  const request: DecideRequest = {
+    push: {
+      repository: project,
+      repositoryUrl: options.repoUrl ?? `file://${resolve(options.repo)}`,
+      rev: graph.rev ?? 'working-folder',
+      ref: null,
+      level: options.level,
+      pullRequest: options.pr ?? false,
+      owner: null,
+    },
+    graph,
+    pushDate,
+    ...(options.force ? { force: { image: options.force, withDescendants: options.withDescendants ?? false } } : {}),
+  };
+  const planned = await decider.plan(request);
+  if (options.submit || decider.dryRun) return decider.submit(planned);
+  // A preview: nothing was created, so a planned task id would point nowhere.
+  return {
+    ...planned,
+    images: planned.images.map((i) => (i.decision === 'build' ? { ...i, taskId: null, artifactUrl: null } : i)),
+  };
+}
