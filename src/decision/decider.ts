@@ -48,7 +48,9 @@ export class Decider {
   private readonly planner: Planner;
   private readonly submitter: Submitter | null;
 
+  /** Throws `bad-template` when the template and settings would make a task the Queue refuses. */
   constructor(private readonly deps: DeciderDeps) {
+    deps.template.check(deps.settings);
     this.clock = deps.clock ?? (() => new Date());
     this.planner = new Planner({ ...deps, newTaskId: deps.newId });
     this.submitter = deps.taskcluster ? new Submitter({ ...deps, taskcluster: deps.taskcluster, clock: this.clock }) : null;

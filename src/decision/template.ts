@@ -5,6 +5,7 @@ import yaml from 'js-yaml';
 import type { Level } from '../context/index-paths.ts';
 import { DeciderError } from '../errors.ts';
 import type { TaskDefinition } from '../taskcluster/types.ts';
+import { type DecisionSettings, fillPattern } from './settings.ts';
 import { checkTaskDefinition } from './task-schema.ts';
 
 export const DEFAULT_TEMPLATE = fileURLToPath(new URL('../../templates/docker-image.yml', import.meta.url));
@@ -64,16 +65,25 @@ export function taskTimes(now: Date, level: Level, deadlineMinutes: number): Tas
   };
 }
 
-function sampleInput(parent: boolean, level: Level, pullRequest: boolean): TaskInput {
+const SAMPLE_SETTINGS: Omit<DecisionSettings, 'deadlineMinutes'> = {
+  publicUrl: 'https://image-decider.example',
+  builderImage: 'mozillareleases/image_builder:6.2.0',
+  taskQueueId: '{trustDomain}-{level}/images',
+  schedulerId: '{trustDomain}-level-{level}',
+  priority: 'low',
+  owner: 'someone@example.com',
+};
+
+function sampleInput(parent: boolean, level: Level, pullRequest: boolean, settings: Omit<DecisionSettings, 'deadlineMinutes'>): TaskInput {
   const id = 'fFk2FJY4TtKpvGm3UbXkYg';
   return {
     taskGroupId: id,
-    schedulerId: `sample-level-${level}`,
-    taskQueueId: `sample-${level}/images`,
-    priority: 'low',
-    owner: 'someone@example.com',
+    schedulerId: fillPattern(settings.schedulerId, 'sample', level),
+    taskQueueId: fillPattern(settings.taskQueueId, 'sample', level),
+    priority: settings.priority,
+    owner: settings.owner,
     trustDomain: 'sample',
-    builderImage: 'mozillareleases/image_builder:6.2.0',
+    builderImage: settings.builderImage,
     level,
     pullRequest,
     rank: 1_700_000_000,
@@ -90,7 +100,7 @@ function sampleInput(parent: boolean, level: Level, pullRequest: boolean): TaskI
       args: { A: '1' },
       buildArgs: '{"A":"1"}',
       symbol: 'I(sample)',
-      contextUrl: `https://image-decider.example/contexts/${'0'.repeat(64)}.tar.gz`,
+      contextUrl: `${settings.publicUrl}/contexts/${'0'.repeat(64)}.tar.gz`,
     },
     repository: { project: 'sample', url: 'https://example.com/sample', rev: 'f'.repeat(40), ref: 'refs/heads/main', sourceUrl: 'https://example.com/sample' },
   };
@@ -114,11 +124,16 @@ export class TaskTemplate {
       throw new DeciderError('bad-template', `task template ${path} must be a YAML mapping`);
     }
     const template = new TaskTemplate(path, parsed as Record<string, unknown>);
+    template.check({ ...SAMPLE_SETTINGS, deadlineMinutes: 24 * 60 });
+    return template;
+  }
+
+  /** Renders sample tasks with these settings; throws `bad-template` if the Queue would refuse one. */
+  check(settings: DecisionSettings): void {
     const now = new Date();
     for (const [parent, level, pr] of [[false, 3, false], [true, 1, false], [true, 1, true]] as const) {
-      template.render(sampleInput(parent, level, pr), taskTimes(now, level, 24 * 60));
+      this.render(sampleInput(parent, level, pr, settings), taskTimes(now, level, settings.deadlineMinutes));
     }
-    return template;
   }
 
   render(input: TaskInput, times: TaskTimes): TaskDefinition {

@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Decider } from '../../src/decision/decider.ts';
+import { DEFAULT_DECISION_SETTINGS } from '../../src/decision/settings.ts';
 import { TaskTemplate } from '../../src/decision/template.ts';
-import { ALL_BUILD, ALL_INDEXED, DecisionHarness, type HarnessOptions, byName, decisionsOf } from '../support/decision.ts';
+import { newTaskId } from '../../src/taskcluster/client.ts';
+import { ALL_BUILD, ALL_INDEXED, DecisionHarness, type HarnessOptions, PUBLIC_URL, byName, decisionsOf } from '../support/decision.ts';
 import { tempDir } from '../support/temp.ts';
 
 const MINUTE = 60_000;
@@ -103,6 +106,17 @@ describe('faults, crashes and modes', () => {
     assert.equal(python.dryRun, true);
     assert.deepEqual(python.definition!.dependencies, [byName(record).get('base')!.taskId]);
     assert.deepEqual(await h.store.tasksOfDecision(record.id), []);
+  });
+
+  it('settings that would make invalid tasks fail when the decider is made, not at a push', async () => {
+    const h = await start({ dryRun: true });
+    const settings = { ...DEFAULT_DECISION_SETTINGS, publicUrl: PUBLIC_URL };
+    const make = (overrides: Partial<typeof settings>) => () =>
+      new Decider({ taskcluster: null, store: h.store, template: h.template, settings: { ...settings, ...overrides }, newId: newTaskId });
+    assert.doesNotThrow(make({}));
+    assert.throws(make({ deadlineMinutes: 6 * 24 * 60 }), { code: 'bad-template', message: /5 days/ });
+    assert.throws(make({ taskQueueId: 'no slash here' }), { code: 'bad-template', message: /taskQueueId/ });
+    assert.throws(make({ owner: 'not an email' }), { code: 'bad-template', message: /owner/ });
   });
 
   it('a template that renders an invalid task fails when loaded, naming the problem', async () => {
