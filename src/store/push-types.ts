@@ -1,0 +1,109 @@
+import type { ImageError } from '../catalog/types.ts';
+import type { Level } from '../context/index-paths.ts';
+import type { ForceRebuild } from '../decision/types.ts';
+
+export type PushSource = 'github' | 'gitlab' | 'generic' | 'rebuild';
+
+/**
+ * `queued` waits for a worker (again after a retryable failure, with `notBefore`);
+ * `deciding` is claimed by a worker until `claimExpiresAt`; `decided` and `failed` are final.
+ */
+export type PushState = 'queued' | 'deciding' | 'decided' | 'failed';
+
+export interface NewPush {
+  readonly id: string;
+  readonly source: PushSource;
+  /** The configured repository name. */
+  readonly repository: string;
+  readonly ref: string | null;
+  /** The revision pushed: a full sha from webhooks, possibly a ref from operators. */
+  readonly rev: string;
+  readonly level: Level;
+  readonly pullRequest: boolean;
+  readonly owner: string | null;
+  readonly force: ForceRebuild | null;
+  readonly receivedAt: string;
+}
+
+export interface PushRecord extends NewPush {
+  readonly state: PushState;
+  readonly attempts: number;
+  readonly notBefore: string;
+  readonly claimedBy: string | null;
+  readonly claimExpiresAt: string | null;
+  /** The full sha once the revision was read. */
+  readonly resolvedRev: string | null;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly lastError: ImageError | null;
+  /** Image counts by decision, once decided. */
+  readonly counts: Readonly<Record<string, number>> | null;
+}
+
+export interface Delivery {
+  readonly source: PushSource;
+  /** Unique per source: `X-GitHub-Delivery`, a GitLab event UUID, or a hash of the body. */
+  readonly deliveryId: string;
+  readonly event: string;
+  readonly receivedAt: string;
+  /** Why nothing was queued, for ignored deliveries. */
+  readonly ignoredReason: string | null;
+}
+
+export type IntakeResult =
+  | { readonly outcome: 'queued'; readonly pushId: string }
+  | { readonly outcome: 'ignored'; readonly reason: string }
+  | { readonly outcome: 'duplicate'; readonly pushId: string | null };
+
+export interface PushPatch {
+  readonly state?: PushState;
+  readonly resolvedRev?: string | null;
+  readonly notBefore?: string;
+  readonly lastError?: ImageError | null;
+  readonly counts?: Readonly<Record<string, number>> | null;
+  readonly finishedAt?: string | null;
+}
+
+/** Where a context tarball came from, so it can be re-made when not cached. */
+export interface ContextProvenance {
+  readonly contextHash: string;
+  readonly repository: string;
+  readonly rev: string;
+  readonly image: string;
+  readonly algorithm: string;
+  readonly recordedAt: string;
+}
+
+export interface Backlog {
+  readonly queued: number;
+  readonly deciding: number;
+  readonly oldestQueuedAt: string | null;
+}
+
+/** The service's durable state besides decisions; see DecisionStore for those. */
+export interface PushStore {
+  /**
+   * One transaction: the delivery (deduplicated by source and id) and, unless it is ignored,
+   * its push in state `queued`. A delivery seen before changes nothing.
+   */
+  recordDelivery(delivery: Delivery, push: NewPush | null): Promise<IntakeResult>;
+  /** A queued push whose `notBefore` has passed, or a deciding one whose claim expired; oldest first. */
+  claimPush(worker: string, now: Date, leaseMs: number): Promise<PushRecord | null>;
+  /** Extends the claim; false when the worker no longer holds it. */
+  renewClaim(pushId: string, worker: string, until: Date): Promise<boolean>;
+  /** Applies the patch only while `worker` holds the claim (and clears the claim when the state leaves `deciding`). */
+  updatePush(pushId: string, worker: string, patch: PushPatch): Promise<boolean>;
+  /** Gives claims back (graceful shutdown): `deciding` pushes of the worker return to `queued`. */
+  releaseClaims(worker: string): Promise<number>;
+  getPush(pushId: string): Promise<PushRecord | null>;
+  /** Newest first. */
+  listPushes(filter: { repository?: string; limit: number }): Promise<PushRecord[]>;
+  /** The newest push of a repository whose rev or resolved rev equals `rev`. */
+  findPushByRev(repository: string, rev: string): Promise<PushRecord | null>;
+  backlog(): Promise<Backlog>;
+  recordContext(provenance: ContextProvenance): Promise<void>;
+  findContext(contextHash: string): Promise<ContextProvenance | null>;
+  /** Used by health checks: throws when the store cannot answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
