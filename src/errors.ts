@@ -25,12 +25,24 @@ export const ERROR_CODES = [
   // repository access
   'unknown-revision',
   'repository-unreadable',
+  'fetch-failed',
   // Taskcluster and task definitions
   'taskcluster-unavailable',
   'taskcluster-rejected',
   'taskcluster-conflict',
   'bad-template',
   'unknown-image',
+  // configuration and HTTP
+  'bad-config',
+  'internal-error',
+  'bad-request',
+  'unauthorized',
+  'not-found',
+  'unknown-repository',
+  'payload-too-large',
+  'unsupported-media-type',
+  'rate-limited',
+  'unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

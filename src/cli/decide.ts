@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { type DecideRequest, Decider } from '../decision/decider.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
+import { asPreview } from '../decision/preview.ts';
 import { TaskTemplate } from '../decision/template.ts';
 import type { DecisionRecord } from '../decision/types.ts';
 import type { Level } from '../context/index-paths.ts';
@@ -56,10 +57,5 @@ export async function decideForCli(graph: ImageGraph, pushDate: Date, options: C
     ...(options.force ? { force: { image: options.force, withDescendants: options.withDescendants ?? false } } : {}),
   };
   const planned = await decider.plan(request);
-  if (options.submit || decider.dryRun) return decider.submit(planned);
-  // A preview: nothing was created, so a planned task id would point nowhere.
-  return {
-    ...planned,
-    images: planned.images.map((i) => (i.decision === 'build' ? { ...i, taskId: null, artifactUrl: null } : i)),
-  };
+  return options.submit || decider.dryRun ? decider.submit(planned) : asPreview(planned);
 }

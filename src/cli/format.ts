@@ -32,7 +32,7 @@ function decisionJson(d: ImageDecision | undefined, definitions: boolean): Recor
   };
 }
 
-function imageJson(image: ImageNode): Record<string, unknown> {
+export function imageJson(image: ImageNode): Record<string, unknown> {
   return {
     kind: image.kind,
     contextDir: image.contextDir,

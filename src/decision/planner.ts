@@ -82,7 +82,7 @@ export class Planner {
   }
 
   private base(node: ImageNode) {
-    return { name: node.name, facts: [], taskId: null, parentTaskId: null, contextHash: node.contextHash, digest: node.digest, artifactUrl: null };
+    return { name: node.name, facts: [], taskId: null, parentTaskId: null, contextHash: node.contextHash, digest: node.digest, artifactUrl: null, node };
   }
 
   private artifactUrl(taskId: string): string | null {

@@ -1,5 +1,6 @@
 import type { ImageError } from '../catalog/types.ts';
 import type { Level } from '../context/index-paths.ts';
+import type { ImageNode } from '../graph/types.ts';
 import type { TaskDefinition, TaskState } from '../taskcluster/types.ts';
 import type { TaskInput } from './template.ts';
 
@@ -44,6 +45,8 @@ export interface ImageDecision {
   readonly error?: ImageError;
   /** New builds only: the definition sent (or, in a dry run, that would be sent). */
   readonly definition?: TaskDefinition;
+  /** The graph node decided (context folder, args, index paths...), for views. */
+  readonly node?: ImageNode;
 }
 
 /** A push (or an operator's request) to decide for. */

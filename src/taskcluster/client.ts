@@ -163,9 +163,14 @@ export function createTaskcluster(options: TaskclusterOptions): Taskcluster {
     timeout: options.timeoutMs ?? 30_000,
   };
   const concurrency = options.concurrency ?? 32;
+  const queue = new taskcluster.Queue(clientOptions);
+  const pinger = new taskcluster.Queue({ ...clientOptions, retries: 0, timeout: 5000 });
   return {
     rootUrl: options.rootUrl.replace(/\/$/, ''),
-    queue: new QueueClient(new taskcluster.Queue(clientOptions), pLimit(concurrency)),
+    ping: async () => {
+      await call(pLimit(1), 'ping', () => pinger.ping());
+    },
+    queue: new QueueClient(queue, pLimit(concurrency)),
     index: new IndexClient(new taskcluster.Index(clientOptions), pLimit(concurrency)),
   };
 }

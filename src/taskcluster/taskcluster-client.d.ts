@@ -11,6 +11,7 @@ declare module 'taskcluster-client' {
   type Method = (...args: never[]) => Promise<unknown>;
   export class Queue {
     constructor(options: ClientOptions);
+    ping(): Promise<unknown>;
     createTask(taskId: string, task: object): Promise<unknown>;
     task(taskId: string): Promise<unknown>;
     status(taskId: string): Promise<unknown>;

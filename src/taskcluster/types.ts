@@ -70,6 +70,8 @@ export interface IndexApi {
 
 export interface Taskcluster {
   readonly rootUrl: string;
+  /** Resolves when the Queue answers; for health checks. */
+  ping(): Promise<void>;
   readonly queue: QueueApi;
   readonly index: IndexApi;
 }

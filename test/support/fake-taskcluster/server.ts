@@ -94,6 +94,7 @@ export class FakeTaskcluster {
       handler,
     });
     return [
+      route('queue', 'ping', 'GET', /^\/ping$/, () => ({ body: { alive: true, uptime: 1 } })),
       route('queue', 'createTask', 'PUT', /^\/task\/([^/]+)$/, ([id], body) => ({ body: { status: s.status(s.createTask(id!, body)) } })),
       route('queue', 'task', 'GET', /^\/task\/([^/]+)$/, ([id]) => ({ body: s.getTask(id!).definition })),
       route('queue', 'status', 'GET', /^\/task\/([^/]+)\/status$/, ([id]) => ({ body: { status: s.status(s.getTask(id!)) } })),

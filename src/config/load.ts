@@ -1,0 +1,160 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import yaml from 'js-yaml';
+import type { HashAlgorithm } from '../context/hasher.ts';
+import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
+import type { Level } from '../context/index-paths.ts';
+import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
+import { DeciderError } from '../errors.ts';
+import { type TaskclusterOptions, taskclusterOptionsFromEnv } from '../taskcluster/client.ts';
+import { type ConfigFile, ConfigFileSchema, type RepositoryConfigFile } from './schema.ts';
+
+export interface RepositoryConfig {
+  readonly name: string;
+  readonly url: string;
+  /** https/ssh URL for task metadata; null for local repositories. */
+  readonly webUrl: string | null;
+  /** Read from the variable named by `webhookSecretEnv`; never logged. */
+  readonly webhookSecret: string | null;
+  readonly trustDomain: string | null;
+  readonly cachePrefix: string | null;
+  readonly hashAlgorithm: HashAlgorithm;
+  /** Branch globs, first match wins. */
+  readonly levels: ReadonlyArray<readonly [glob: string, level: Level]>;
+  readonly defaultLevel: Level;
+  readonly tags: boolean;
+  readonly pullRequests: boolean;
+  readonly template: string | null;
+  readonly builderImage: string;
+  readonly taskQueueId: string;
+  readonly schedulerId: string;
+  readonly priority: string;
+  readonly project: string;
+  readonly runTaskDir: string | null;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  /** null: dry run. */
+  readonly taskcluster: TaskclusterOptions | null;
+  readonly adminToken: string | null;
+  readonly genericToken: string | null;
+  readonly logLevel: string;
+  readonly bodyLimitBytes: number;
+  readonly fetchTimeoutSeconds: number;
+  readonly workerConcurrency: number;
+  readonly deadlineMinutes: number;
+  readonly owner: string;
+  readonly repositories: readonly RepositoryConfig[];
+  /** No configuration file: the bundled example repository is served. */
+  readonly example: boolean;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateFile = ajv.compile<ConfigFile>(ConfigFileSchema);
+
+function problems(errors: typeof validateFile.errors): string {
+  return (errors ?? [])
+    .map((e) => {
+      const where = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+      const extra = e.keyword === 'additionalProperties' ? `: ${String(e.params.additionalProperty)}` : '';
+      return `${where} ${e.message ?? 'is invalid'}${extra}`;
+    })
+    .join('; ');
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new DeciderError('bad-config', `${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function secretFrom(env: NodeJS.ProcessEnv, variable: string | undefined, what: string): string | null {
+  if (!variable) return null;
+  const value = env[variable];
+  if (!value) throw new DeciderError('bad-config', `${what}: the variable ${variable} is not set`);
+  return value;
+}
+
+function repository(file: RepositoryConfigFile, env: NodeJS.ProcessEnv, baseDir: string): RepositoryConfig {
+  if ((file.provisionerId === undefined) !== (file.workerType === undefined)) {
+    throw new DeciderError('bad-config', `repositories.${file.name}: provisionerId and workerType go together`);
+  }
+  if (file.taskQueueId && file.provisionerId) {
+    throw new DeciderError('bad-config', `repositories.${file.name}: give taskQueueId or provisionerId/workerType, not both`);
+  }
+  const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(file.url) && !/^[^/]+@[^:]+:/.test(file.url);
+  return {
+    name: file.name,
+    url: local ? resolve(baseDir, file.url) : file.url,
+    webUrl: file.webUrl ?? (/^https?:\/\//.test(file.url) ? file.url : null),
+    webhookSecret: secretFrom(env, file.webhookSecretEnv, `repositories.${file.name}.webhookSecretEnv`),
+    trustDomain: file.trustDomain ?? null,
+    cachePrefix: file.cachePrefix ?? null,
+    hashAlgorithm: file.hashAlgorithm ?? 'taskgraph',
+    levels: Object.entries(file.levels ?? { main: 3, master: 3 }).map(([glob, level]) => [glob, level as Level] as const),
+    defaultLevel: (file.defaultLevel ?? 1) as Level,
+    tags: file.tags ?? false,
+    pullRequests: file.pullRequests ?? true,
+    template: file.template ? resolve(baseDir, file.template) : null,
+    builderImage: file.builderImage ?? DEFAULT_BUILDER_IMAGE,
+    taskQueueId: file.provisionerId ? `${file.provisionerId}/${file.workerType}` : (file.taskQueueId ?? DEFAULT_DECISION_SETTINGS.taskQueueId),
+    schedulerId: file.schedulerId ?? DEFAULT_DECISION_SETTINGS.schedulerId,
+    priority: file.priority ?? DEFAULT_DECISION_SETTINGS.priority,
+    project: file.project ?? file.name,
+    runTaskDir: file.runTaskDir ? resolve(baseDir, file.runTaskDir) : null,
+  };
+}
+
+/**
+ * The configuration: a YAML file (`--config` or `IMAGE_DECIDER_CONFIG`), validated with
+ * precise errors, then the environment's overrides. Without a file, the bundled example.
+ */
+export async function loadConfig(options: { file?: string | null; env?: NodeJS.ProcessEnv; exampleRepository?: string }): Promise<Config> {
+  const env = options.env ?? process.env;
+  const path = options.file ?? env.IMAGE_DECIDER_CONFIG ?? null;
+  let file: ConfigFile;
+  let baseDir = process.cwd();
+  if (path) {
+    let parsed: unknown;
+    try {
+      parsed = yaml.load(await readFile(path, 'utf8'), { filename: path });
+    } catch (err) {
+      throw new DeciderError('bad-config', `cannot read configuration ${path}: ${(err as Error).message}`);
+    }
+    if (!validateFile(parsed)) throw new DeciderError('bad-config', `configuration ${path}: ${problems(validateFile.errors)}`);
+    file = parsed;
+    baseDir = resolve(path, '..');
+    const names = file.repositories.map((r) => r.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice) throw new DeciderError('bad-config', `configuration ${path}: repository ${twice} is listed twice`);
+  } else {
+    file = { repositories: [{ name: 'acme', url: options.exampleRepository ?? 'examples/acme', webUrl: 'https://example.com/acme' }] };
+  }
+  const port = envInt(env, 'PORT') ?? file.port ?? 8080;
+  const dataDir = resolve(baseDir, env.IMAGE_DECIDER_DATA_DIR ?? file.dataDir ?? 'data');
+  return {
+    port,
+    host: env.HOST ?? file.host ?? '0.0.0.0',
+    publicUrl: (env.PUBLIC_URL ?? file.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    dataDir,
+    databaseUrl: env.DATABASE_URL || null,
+    taskcluster: taskclusterOptionsFromEnv(env),
+    adminToken: env.IMAGE_DECIDER_ADMIN_TOKEN || null,
+    genericToken: secretFrom(env, file.genericTokenEnv, 'genericTokenEnv') ?? (env.IMAGE_DECIDER_GENERIC_TOKEN || null),
+    logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
+    bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
+    fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
+    workerConcurrency: file.workerConcurrency ?? 2,
+    deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,
+    owner: file.owner ?? DEFAULT_DECISION_SETTINGS.owner,
+    repositories: file.repositories.map((r) => repository(r, env, baseDir)),
+    example: !path,
+  };
+}

@@ -1,0 +1,52 @@
+import { type Static, Type as T } from '@sinclair/typebox';
+import { HASH_ALGORITHMS } from '../context/hasher.ts';
+
+const Level = T.Integer({ minimum: 1, maximum: 3 });
+const Name = T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$', description: 'letters, digits, dot, dash, underscore' });
+
+export const RepositoryConfigSchema = T.Object(
+  {
+    name: Name,
+    url: T.String({ minLength: 1, description: 'clone URL: https, ssh, file:// or a local path' }),
+    webhookSecretEnv: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$', description: 'name of the variable holding the webhook secret' })),
+    webUrl: T.Optional(T.String({ pattern: '^(https?://|ssh://|git@)', description: 'browsable URL for metadata.source and VCS_* (default: url when it is https)' })),
+    trustDomain: T.Optional(T.String({ minLength: 1 })),
+    cachePrefix: T.Optional(T.String({ minLength: 1 })),
+    hashAlgorithm: T.Optional(T.Union(HASH_ALGORITHMS.map((a) => T.Literal(a)))),
+    levels: T.Optional(T.Record(T.String({ minLength: 1 }), Level, { description: 'branch glob to level, first match wins' })),
+    defaultLevel: T.Optional(Level),
+    tags: T.Optional(T.Boolean({ description: 'decide for tag pushes too' })),
+    pullRequests: T.Optional(T.Boolean()),
+    template: T.Optional(T.String({ minLength: 1 })),
+    builderImage: T.Optional(T.String({ minLength: 1 })),
+    taskQueueId: T.Optional(T.String({ minLength: 1, description: '{trustDomain} and {level} are replaced' })),
+    provisionerId: T.Optional(T.String({ minLength: 1 })),
+    workerType: T.Optional(T.String({ minLength: 1 })),
+    schedulerId: T.Optional(T.String({ minLength: 1 })),
+    priority: T.Optional(T.String({ minLength: 1 })),
+    project: T.Optional(T.String({ minLength: 1 })),
+    runTaskDir: T.Optional(T.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigFileSchema = T.Object(
+  {
+    port: T.Optional(T.Integer({ minimum: 0, maximum: 65535 })),
+    host: T.Optional(T.String({ minLength: 1 })),
+    publicUrl: T.Optional(T.String({ pattern: '^https?://' })),
+    dataDir: T.Optional(T.String({ minLength: 1 })),
+    logLevel: T.Optional(T.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)))),
+    bodyLimitBytes: T.Optional(T.Integer({ minimum: 1024 })),
+    fetchTimeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
+    workerConcurrency: T.Optional(T.Integer({ minimum: 1, maximum: 64 })),
+    deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
+    owner: T.Optional(T.String({ minLength: 3 })),
+    genericTokenEnv: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),
+    repositories: T.Array(RepositoryConfigSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+export type RepositoryConfigFile = Static<typeof RepositoryConfigSchema>;

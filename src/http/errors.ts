@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { DeciderError, type ErrorCode, isDeciderError } from '../errors.ts';
+
+/** The HTTP status of each code that can reach a client; anything else is a 500. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  'bad-request': 400,
+  'bad-argument': 400,
+  'unauthorized': 401,
+  'not-found': 404,
+  'unknown-repository': 404,
+  'unknown-revision': 404,
+  'unknown-image': 404,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'rate-limited': 429,
+  'fetch-failed': 502,
+  'repository-unreadable': 502,
+  'taskcluster-unavailable': 503,
+  'unavailable': 503,
+};
+
+export function httpError(code: ErrorCode, message: string): DeciderError {
+  return new DeciderError(code, message);
+}
+
+/** Fastify's own errors, by status, in our codes. */
+function fromFastify(err: FastifyError): DeciderError {
+  const status = err.statusCode ?? 500;
+  if (err.validation) return new DeciderError('bad-request', err.message);
+  if (status === 413) return new DeciderError('payload-too-large', err.message);
+  if (status === 415) return new DeciderError('unsupported-media-type', err.message);
+  if (status === 429) return new DeciderError('rate-limited', err.message);
+  if (status === 404) return new DeciderError('not-found', err.message);
+  if (status === 503) return new DeciderError('unavailable', err.message);
+  if (status >= 400 && status < 500) return new DeciderError('bad-request', err.message);
+  return new DeciderError('internal-error', 'internal error');
+}
+
+/** Every error answer is `{code, message}` from the one closed set, logged with the request. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const error = isDeciderError(err) ? err : fromFastify(err);
+    const status = STATUS[error.code] ?? 500;
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: error.code, message: error.message, status }, 'request refused');
+    // Unexpected errors may carry internals: the client gets the code only.
+    const body = status === 500 ? { code: 'internal-error', message: 'internal error' } : error.toJSON();
+    return reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+}

@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DecisionRecord } from '../decision/types.ts';
+
+/** The service's Prometheus metrics, on a registry of its own (no process-wide singleton). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly webhooks = new Counter({ name: 'image_decider_webhooks_total', help: 'Webhook deliveries by source and outcome', labelNames: ['source', 'outcome'], registers: [this.registry] });
+  readonly decisionSeconds = new Histogram({
+    name: 'image_decider_decision_seconds',
+    help: 'Time from claiming a push to its last task submitted',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly decisions = new Counter({ name: 'image_decider_decisions_total', help: 'Image decisions by kind', labelNames: ['decision'], registers: [this.registry] });
+  readonly pushFailures = new Counter({ name: 'image_decider_push_failures_total', help: 'Failed push attempts, by whether they will be retried', labelNames: ['retry'], registers: [this.registry] });
+  readonly taskclusterSeconds = new Histogram({
+    name: 'image_decider_taskcluster_request_seconds',
+    help: 'Queue and Index calls (after the client retries)',
+    labelNames: ['method', 'outcome'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly contextsServed = new Counter({ name: 'image_decider_contexts_served_total', help: 'Context tarballs served, by cache outcome', labelNames: ['cache'], registers: [this.registry] });
+
+  observeDecision(seconds: number, record: DecisionRecord): void {
+    this.decisionSeconds.observe(seconds);
+    for (const image of record.images) this.decisions.inc({ decision: image.decision });
+  }
+
+  /** Gauges read when scraped. */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
+  }
+}

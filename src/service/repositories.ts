@@ -1,0 +1,90 @@
+import picomatch from 'picomatch';
+import type { Config, RepositoryConfig } from '../config/load.ts';
+import { ContextHasher } from '../context/hasher.ts';
+import type { Level } from '../context/index-paths.ts';
+import { Decider } from '../decision/decider.ts';
+import type { DecisionSettings } from '../decision/settings.ts';
+import { TaskTemplate } from '../decision/template.ts';
+import type { PushContext } from '../decision/types.ts';
+import { GraphBuilder } from '../graph/build-graph.ts';
+import type { ImageGraph } from '../graph/types.ts';
+import { GitMirror } from '../mirror/git-mirror.ts';
+import { ReadOnlyDecisionStore } from '../store/read-only-store.ts';
+import type { ServiceStore } from '../store/service-store.ts';
+import { newTaskId } from '../taskcluster/client.ts';
+import type { Taskcluster } from '../taskcluster/types.ts';
+import type { CommitInfo } from '../tree/git-repo.ts';
+import { GitTree } from '../tree/git-tree.ts';
+
+/** A configured repository with its mirror, hasher and decider. */
+export class RepositoryRuntime {
+  readonly hasher: ContextHasher;
+  readonly builder: GraphBuilder;
+  private readonly matchers: Array<[(branch: string) => boolean, Level]>;
+
+  constructor(
+    readonly config: RepositoryConfig,
+    readonly mirror: GitMirror,
+    readonly decider: Decider,
+    /** Same settings, reading the real store but writing nothing: for previews. */
+    readonly previewDecider: Decider,
+  ) {
+    this.hasher = new ContextHasher({ runTaskDir: config.runTaskDir });
+    this.builder = new GraphBuilder(this.hasher);
+    this.matchers = config.levels.map(([glob, level]) => [picomatch(glob), level]);
+  }
+
+  get pullRequests(): boolean {
+    return this.config.pullRequests;
+  }
+
+  /** The trust level of a push to `ref`; null when its pushes are not decided. */
+  levelFor(ref: string): Level | null {
+    if (ref.startsWith('refs/tags/')) return this.config.tags ? this.config.defaultLevel : null;
+    const branch = ref.replace(/^refs\/heads\//, '');
+    for (const [matches, level] of this.matchers) if (matches(branch)) return level;
+    return this.config.defaultLevel;
+  }
+
+  async graph(commit: CommitInfo, level: Level, pullRequest: boolean): Promise<ImageGraph> {
+    const tree = new GitTree(await this.mirror.repo(), commit);
+    return this.builder.build(tree, {
+      level,
+      pullRequest,
+      algorithm: this.config.hashAlgorithm,
+      builderImage: this.config.builderImage,
+      pushDate: new Date(commit.time * 1000),
+      trustDomain: this.config.trustDomain,
+      cachePrefix: this.config.cachePrefix,
+      project: this.config.project,
+    });
+  }
+
+  pushContext(rev: string, ref: string | null, level: Level, pullRequest: boolean, owner: string | null): PushContext {
+    return { repository: this.config.project, repositoryUrl: this.config.webUrl ?? this.config.url, rev, ref, level, pullRequest, owner };
+  }
+}
+
+/** Opens every configured repository; a bad template or settings fail here, at start-up. */
+export async function openRepositories(config: Config, store: ServiceStore, taskcluster: Taskcluster | null): Promise<Map<string, RepositoryRuntime>> {
+  const runtimes = new Map<string, RepositoryRuntime>();
+  for (const repo of config.repositories) {
+    const template = await TaskTemplate.load(repo.template ?? undefined);
+    const settings: DecisionSettings = {
+      publicUrl: config.publicUrl,
+      builderImage: repo.builderImage,
+      taskQueueId: repo.taskQueueId,
+      schedulerId: repo.schedulerId,
+      priority: repo.priority,
+      deadlineMinutes: config.deadlineMinutes,
+      owner: config.owner,
+    };
+    const deps = { taskcluster, template, settings, newId: newTaskId };
+    const mirror = await GitMirror.create(repo.name, repo.url, config.dataDir, config.fetchTimeoutSeconds * 1000);
+    runtimes.set(
+      repo.name,
+      new RepositoryRuntime(repo, mirror, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) })),
+    );
+  }
+  return runtimes;
+}

@@ -1,0 +1,124 @@
+import type { Logger } from 'pino';
+import { isDeciderError } from '../errors.ts';
+import type { PushRecord } from '../store/push-types.ts';
+import type { ServiceStore } from '../store/service-store.ts';
+import type { Metrics } from './metrics.ts';
+import { decisionCounts, processPush } from './process-push.ts';
+import type { RepositoryRuntime } from './repositories.ts';
+
+/** Failures worth another attempt later; anything else fails the push for good. */
+const RETRYABLE = new Set(['taskcluster-unavailable', 'fetch-failed']);
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+export interface WorkerOptions {
+  readonly id: string;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly idlePollMs: number;
+}
+
+/**
+ * Claims queued pushes from the store and decides them. Claims are leases renewed while
+ * working, so a push held by a process that died is taken over once its lease runs out.
+ */
+export class Worker {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly wakers = new Set<() => void>();
+  lastError: { at: string; message: string } | null = null;
+
+  constructor(
+    private readonly store: ServiceStore,
+    private readonly repos: ReadonlyMap<string, RepositoryRuntime>,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    readonly options: WorkerOptions,
+  ) {}
+
+  /** Starts the loops after taking back what this worker id held before a restart. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const released = await this.store.releaseClaims(this.options.id);
+    if (released > 0) this.log.info({ released }, 'took back pushes this worker held before it stopped');
+    this.running = true;
+    this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
+  }
+
+  /** New work arrived: stop waiting. */
+  wake(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /** Finishes the pushes in hand, then gives back any claim left. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await Promise.all(this.loops);
+    await this.store.releaseClaims(this.options.id);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let push: PushRecord | null = null;
+      try {
+        push = await this.store.claimPush(this.options.id, new Date(), this.options.leaseMs);
+      } catch (err) {
+        this.noteError(err, 'claiming a push failed');
+      }
+      if (push) await this.handle(push);
+      else await this.idle();
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.idlePollMs);
+      this.wakers.add(done);
+    });
+  }
+
+  private async handle(push: PushRecord): Promise<void> {
+    const started = process.hrtime.bigint();
+    const log = this.log.child({ pushId: push.id, repository: push.repository, rev: push.rev });
+    const renew = setInterval(() => {
+      const until = new Date(Date.now() + this.options.leaseMs);
+      this.store.renewClaim(push.id, this.options.id, until).catch((err: unknown) => this.noteError(err, 'renewing a claim failed'));
+    }, this.options.leaseMs / 3);
+    try {
+      const record = await processPush(push, this.repos, this.store, async (sha) => {
+        await this.store.updatePush(push.id, this.options.id, { resolvedRev: sha });
+      });
+      const counts = decisionCounts(record);
+      await this.store.updatePush(push.id, this.options.id, { state: 'decided', counts, lastError: null, finishedAt: new Date().toISOString() });
+      this.metrics.observeDecision(Number(process.hrtime.bigint() - started) / 1e9, record);
+      log.info({ counts, seconds: Number(process.hrtime.bigint() - started) / 1e9 }, 'push decided');
+    } catch (err) {
+      await this.fail(push, err, log);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async fail(push: PushRecord, err: unknown, log: Logger): Promise<void> {
+    const error = isDeciderError(err) ? err.toJSON() : { code: 'internal-error' as const, message: (err as Error).message };
+    this.noteError(err, 'deciding a push failed', log);
+    const retry = !isDeciderError(err) || RETRYABLE.has(err.code);
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(push.attempts, 10));
+    const patch = retry
+      ? { state: 'queued' as const, notBefore: new Date(Date.now() + backoff).toISOString(), lastError: error }
+      : { state: 'failed' as const, lastError: error, finishedAt: new Date().toISOString() };
+    await this.store.updatePush(push.id, this.options.id, patch).catch((e: unknown) => this.noteError(e, 'recording a failure failed'));
+    this.metrics.pushFailures.inc({ retry: String(retry) });
+  }
+
+  private noteError(err: unknown, what: string, log: Logger = this.log): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.lastError = { at: new Date().toISOString(), message: `${what}: ${message}` };
+    log.warn({ err }, what);
+  }
+}
