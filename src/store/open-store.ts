@@ -1,0 +1,42 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { ServiceStore } from './service-store.ts';
+import { type SqlClient, pgClient, pgliteClient } from './sql/client.ts';
+import { migrate } from './sql/migrations.ts';
+import { SqlStore } from './sql/sql-store.ts';
+
+export interface StoreOptions {
+  /** PostgreSQL; without it, the embedded PGlite under `<dataDir>/pglite`. */
+  readonly databaseUrl?: string | null;
+  readonly dataDir: string;
+}
+
+async function migrated(client: SqlClient): Promise<SqlStore> {
+  try {
+    await migrate(client);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return new SqlStore(client);
+}
+
+/** The service's store, migrated to the current schema. */
+export async function openStore(options: StoreOptions): Promise<ServiceStore> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    return migrated(pgClient(pool));
+  }
+  const dir = join(options.dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  return migrated(pgliteClient(await PGlite.create(dir), { owned: true }));
+}
+
+/** A store on a PGlite instance the caller owns (tests share one: opening one takes seconds). */
+export function storeOnPglite(db: PGlite): Promise<ServiceStore> {
+  return migrated(pgliteClient(db, { owned: false }));
+}

@@ -1,0 +1,159 @@
+import type { ImageError } from '../../catalog/types.ts';
+import type { Level } from '../../context/index-paths.ts';
+import type { ForceRebuild } from '../../decision/types.ts';
+import type { Backlog, ContextProvenance, Delivery, IntakeResult, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../push-types.ts';
+import type { ServiceStore } from '../service-store.ts';
+import type { Row } from './client.ts';
+import { SqlDecisionStore, iso } from './decision-store.ts';
+
+function pushFromRow(r: Row): PushRecord {
+  return {
+    id: r.id as string,
+    source: r.source as PushSource,
+    repository: r.repository as string,
+    ref: (r.ref as string | null) ?? null,
+    rev: r.rev as string,
+    level: Number(r.level) as Level,
+    pullRequest: r.pull_request as boolean,
+    owner: (r.owner as string | null) ?? null,
+    force: (r.force as ForceRebuild | null) ?? null,
+    receivedAt: iso(r.received_at)!,
+    state: r.state as PushState,
+    attempts: Number(r.attempts),
+    notBefore: iso(r.not_before)!,
+    claimedBy: (r.claimed_by as string | null) ?? null,
+    claimExpiresAt: iso(r.claim_expires_at),
+    resolvedRev: (r.resolved_rev as string | null) ?? null,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    lastError: (r.last_error as ImageError | null) ?? null,
+    counts: (r.counts as Record<string, number> | null) ?? null,
+  };
+}
+
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/** The service's whole state in PostgreSQL or PGlite. */
+export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStore {
+  async recordDelivery(delivery: Delivery, push: NewPush | null): Promise<IntakeResult> {
+    return this.db.transaction(async (tx) => {
+      if (push) {
+        // Inserted first so the delivery can point at it; rolled back if the delivery is a repeat.
+        await tx.query(
+          `INSERT INTO pushes (id, source, repository, ref, rev, level, pull_request, owner, force, received_at, state, attempts, not_before)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $10)`,
+          [push.id, push.source, push.repository, push.ref, push.rev, push.level, push.pullRequest, push.owner, json(push.force), push.receivedAt],
+        );
+      }
+      const inserted = await tx.query(
+        `INSERT INTO deliveries (source, delivery_id, event, received_at, ignored_reason, push_id) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (source, delivery_id) DO NOTHING RETURNING delivery_id`,
+        [delivery.source, delivery.deliveryId, delivery.event, delivery.receivedAt, delivery.ignoredReason, push?.id ?? null],
+      );
+      if (inserted.length === 0) {
+        if (push) await tx.query('DELETE FROM pushes WHERE id = $1', [push.id]);
+        const [earlier] = await tx.query<{ push_id: string | null }>('SELECT push_id FROM deliveries WHERE source = $1 AND delivery_id = $2', [delivery.source, delivery.deliveryId]);
+        return { outcome: 'duplicate', pushId: earlier?.push_id ?? null };
+      }
+      return push ? { outcome: 'queued', pushId: push.id } : { outcome: 'ignored', reason: delivery.ignoredReason ?? 'ignored' };
+    });
+  }
+
+  async claimPush(worker: string, now: Date, leaseMs: number): Promise<PushRecord | null> {
+    const [row] = await this.db.query(
+      `UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
+         started_at = COALESCE(started_at, $2::timestamptz)
+       WHERE id = (
+         SELECT id FROM pushes
+         WHERE (state = 'queued' AND not_before <= $2::timestamptz) OR (state = 'deciding' AND claim_expires_at < $2::timestamptz)
+         ORDER BY received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [worker, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString()],
+    );
+    return row ? pushFromRow(row) : null;
+  }
+
+  async renewClaim(pushId: string, worker: string, until: Date): Promise<boolean> {
+    const rows = await this.db.query(
+      "UPDATE pushes SET claim_expires_at = $3 WHERE id = $1 AND claimed_by = $2 AND state = 'deciding' RETURNING id",
+      [pushId, worker, until.toISOString()],
+    );
+    return rows.length > 0;
+  }
+
+  async updatePush(pushId: string, worker: string, patch: PushPatch): Promise<boolean> {
+    const sets: string[] = [];
+    const params: unknown[] = [pushId, worker];
+    const set = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    if (patch.state !== undefined) set('state', patch.state);
+    if (patch.resolvedRev !== undefined) set('resolved_rev', patch.resolvedRev);
+    if (patch.notBefore !== undefined) set('not_before', patch.notBefore);
+    if (patch.lastError !== undefined) set('last_error', json(patch.lastError));
+    if (patch.counts !== undefined) set('counts', json(patch.counts));
+    if (patch.finishedAt !== undefined) set('finished_at', patch.finishedAt);
+    if (patch.state !== undefined && patch.state !== 'deciding') sets.push('claimed_by = NULL', 'claim_expires_at = NULL');
+    if (sets.length === 0) return true;
+    const rows = await this.db.query(`UPDATE pushes SET ${sets.join(', ')} WHERE id = $1 AND claimed_by = $2 AND state = 'deciding' RETURNING id`, params);
+    return rows.length > 0;
+  }
+
+  async releaseClaims(worker: string): Promise<number> {
+    const rows = await this.db.query(
+      "UPDATE pushes SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = $1 AND state = 'deciding' RETURNING id",
+      [worker],
+    );
+    return rows.length;
+  }
+
+  async getPush(pushId: string): Promise<PushRecord | null> {
+    const [row] = await this.db.query('SELECT * FROM pushes WHERE id = $1', [pushId]);
+    return row ? pushFromRow(row) : null;
+  }
+
+  async listPushes(filter: { repository?: string; limit: number }): Promise<PushRecord[]> {
+    const rows = await this.db.query(
+      'SELECT * FROM pushes WHERE ($1::text IS NULL OR repository = $1) ORDER BY received_at DESC, id DESC LIMIT $2',
+      [filter.repository ?? null, filter.limit],
+    );
+    return rows.map(pushFromRow);
+  }
+
+  async findPushByRev(repository: string, rev: string): Promise<PushRecord | null> {
+    const [row] = await this.db.query(
+      'SELECT * FROM pushes WHERE repository = $1 AND (rev = $2 OR resolved_rev = $2) ORDER BY received_at DESC, id DESC LIMIT 1',
+      [repository, rev],
+    );
+    return row ? pushFromRow(row) : null;
+  }
+
+  async backlog(): Promise<Backlog> {
+    const [row] = await this.db.query(
+      "SELECT count(*) FILTER (WHERE state = 'queued') AS queued, count(*) FILTER (WHERE state = 'deciding') AS deciding, min(received_at) FILTER (WHERE state = 'queued') AS oldest FROM pushes WHERE state IN ('queued', 'deciding')",
+    );
+    return { queued: Number(row?.queued ?? 0), deciding: Number(row?.deciding ?? 0), oldestQueuedAt: iso(row?.oldest) };
+  }
+
+  async recordContext(p: ContextProvenance): Promise<void> {
+    await this.db.query(
+      'INSERT INTO contexts (context_hash, repository, rev, image, algorithm, recorded_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (context_hash) DO NOTHING',
+      [p.contextHash, p.repository, p.rev, p.image, p.algorithm, p.recordedAt],
+    );
+  }
+
+  async findContext(contextHash: string): Promise<ContextProvenance | null> {
+    const [r] = await this.db.query('SELECT * FROM contexts WHERE context_hash = $1', [contextHash]);
+    if (!r) return null;
+    return { contextHash, repository: r.repository as string, rev: r.rev as string, image: r.image as string, algorithm: r.algorithm as string, recordedAt: iso(r.recorded_at)! };
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { Delivery, NewPush } from '../../src/store/push-types.ts';
+import type { ServiceStore } from '../../src/store/service-store.ts';
+
+const FAR_FUTURE = new Date('2999-01-01T00:00:00.000Z');
+let clock = Date.parse('2020-01-01T00:00:00.000Z');
+/** Strictly increasing times, so order assertions do not depend on the wall clock. */
+const tick = () => new Date((clock += 1000)).toISOString();
+
+function newPush(repository: string, overrides: Partial<NewPush> = {}): NewPush {
+  return { id: randomUUID(), source: 'github', repository, ref: 'refs/heads/main', rev: randomUUID().replaceAll('-', '').padEnd(40, '0'), level: 3, pullRequest: false, owner: 'dev@example.com', force: null, receivedAt: tick(), ...overrides };
+}
+function delivery(overrides: Partial<Delivery> = {}): Delivery {
+  return { source: 'github', deliveryId: randomUUID(), event: 'push', receivedAt: tick(), ignoredReason: null, ...overrides };
+}
+
+/** Finishes every claimable push left by earlier tests on a shared database. */
+async function drain(store: ServiceStore): Promise<void> {
+  for (let p = await store.claimPush('drain', FAR_FUTURE, 1000); p; p = await store.claimPush('drain', FAR_FUTURE, 1000)) {
+    await store.updatePush(p.id, 'drain', { state: 'failed' });
+  }
+}
+
+/** The behaviour every PushStore keeps; run on each SQL backend. `open` may return a new connection to the same database. */
+export function pushStoreContract(name: string, open: () => Promise<ServiceStore>): void {
+  describe(`push store contract: ${name}`, () => {
+    it('stores a delivery and its push in one go; a repeated delivery changes nothing; ignored ones queue nothing', async () => {
+      const store = await open();
+      const repo = `r-${randomUUID()}`;
+      const push = newPush(repo);
+      const d = delivery();
+      assert.deepEqual(await store.recordDelivery(d, push), { outcome: 'queued', pushId: push.id });
+      assert.deepEqual(await store.recordDelivery({ ...d, receivedAt: tick() }, newPush(repo)), { outcome: 'duplicate', pushId: push.id });
+      assert.deepEqual(await store.recordDelivery(delivery({ ignoredReason: 'refs/heads/x was deleted' }), null), { outcome: 'ignored', reason: 'refs/heads/x was deleted' });
+      const ignored = delivery({ ignoredReason: 'nope' });
+      await store.recordDelivery(ignored, null);
+      assert.deepEqual(await store.recordDelivery(ignored, null), { outcome: 'duplicate', pushId: null });
+      const pushes = await store.listPushes({ repository: repo, limit: 10 });
+      assert.equal(pushes.length, 1);
+      const stored = pushes[0]!;
+      assert.deepEqual(
+        { ...push, state: 'queued', attempts: 0, notBefore: push.receivedAt, claimedBy: null, claimExpiresAt: null, resolvedRev: null, startedAt: null, finishedAt: null, lastError: null, counts: null },
+        stored,
+      );
+      const concurrent = delivery();
+      const results = await Promise.all([store.recordDelivery(concurrent, newPush(repo)), (await open()).recordDelivery(concurrent, newPush(repo))]);
+      assert.deepEqual(results.map((r) => r.outcome).sort(), ['duplicate', 'queued']);
+      assert.equal((await store.listPushes({ repository: repo, limit: 10 })).length, 2);
+    });
+
+    it('concurrent claims from several connections take each queued push exactly once, oldest first', async () => {
+      const store = await open();
+      await drain(store);
+      const repo = `r-${randomUUID()}`;
+      const pushes = Array.from({ length: 10 }, () => newPush(repo));
+      for (const p of pushes) await store.recordDelivery(delivery(), p);
+      const others = [store, await open(), await open()];
+      const now = new Date(Date.parse(tick()) + 60_000);
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => others[i % 3]!.claimPush(`w${i}`, now, 60_000)));
+      const claimed = claims.filter((c) => c !== null);
+      assert.equal(claimed.length, 10);
+      assert.deepEqual(new Set(claimed.map((c) => c.id)), new Set(pushes.map((p) => p.id)));
+      assert.ok(claimed.every((c) => c.state === 'deciding' && c.attempts === 1 && c.claimedBy !== null));
+      const first = (await store.getPush(pushes[0]!.id))!;
+      assert.equal(first.claimExpiresAt, new Date(now.getTime() + 60_000).toISOString());
+    });
+
+    it('a claim is held until it expires or is released; only its holder updates the push', async () => {
+      const store = await open();
+      await drain(store);
+      const push = newPush(`r-${randomUUID()}`);
+      await store.recordDelivery(delivery(), push);
+      const now = new Date(Date.parse(push.receivedAt) + 1000);
+      const claim = (await store.claimPush('a', now, 30_000))!;
+      assert.equal(claim.id, push.id);
+      assert.equal(await store.claimPush('b', now, 30_000), null);
+      assert.equal(await store.updatePush(push.id, 'b', { state: 'decided' }), false);
+      assert.equal(await store.renewClaim(push.id, 'a', new Date(now.getTime() + 60_000)), true);
+      assert.equal(await store.claimPush('b', new Date(now.getTime() + 45_000), 30_000), null, 'renewed');
+      const taken = (await store.claimPush('b', new Date(now.getTime() + 61_000), 30_000))!;
+      assert.deepEqual([taken.id, taken.claimedBy, taken.attempts], [push.id, 'b', 2]);
+      assert.equal(await store.updatePush(push.id, 'a', { resolvedRev: 'x' }), false, 'a lost it');
+      assert.equal(await store.releaseClaims('b'), 1);
+      const back = (await store.getPush(push.id))!;
+      assert.deepEqual([back.state, back.claimedBy, back.claimExpiresAt], ['queued', null, null]);
+    });
+
+    it('a retry waits for notBefore; finishing clears the claim and records the outcome', async () => {
+      const store = await open();
+      await drain(store);
+      const push = newPush(`r-${randomUUID()}`);
+      await store.recordDelivery(delivery(), push);
+      const t0 = Date.parse(push.receivedAt) + 1000;
+      await store.claimPush('w', new Date(t0), 30_000);
+      const notBefore = new Date(t0 + 10_000).toISOString();
+      const error = { code: 'taskcluster-unavailable' as const, message: 'Queue down' };
+      assert.equal(await store.updatePush(push.id, 'w', { state: 'queued', notBefore, lastError: error, resolvedRev: 'f'.repeat(40) }), true);
+      assert.equal(await store.claimPush('w', new Date(t0 + 5_000), 30_000), null);
+      const again = (await store.claimPush('w', new Date(t0 + 10_000), 30_000))!;
+      assert.deepEqual([again.attempts, again.lastError, again.startedAt], [2, error, new Date(t0).toISOString()]);
+      const finishedAt = new Date(t0 + 11_000).toISOString();
+      assert.equal(await store.updatePush(push.id, 'w', { state: 'decided', counts: { build: 5, registry: 1 }, lastError: null, finishedAt }), true);
+      const done = (await store.getPush(push.id))!;
+      assert.deepEqual([done.state, done.claimedBy, done.counts, done.finishedAt, done.lastError], ['decided', null, { build: 5, registry: 1 }, finishedAt, null]);
+      assert.equal((await store.findPushByRev(push.repository, 'f'.repeat(40)))?.id, push.id);
+      assert.equal((await store.findPushByRev(push.repository, push.rev))?.id, push.id);
+      assert.equal(await store.findPushByRev('elsewhere', push.rev), null);
+    });
+
+    it('lists pushes newest first, counts the backlog, and keeps the first provenance of a context', async () => {
+      const store = await open();
+      await drain(store);
+      const repo = `r-${randomUUID()}`;
+      const pushes = [newPush(repo), newPush(repo), newPush(repo)];
+      for (const p of pushes) await store.recordDelivery(delivery(), p);
+      assert.deepEqual((await store.listPushes({ repository: repo, limit: 2 })).map((p) => p.id), [pushes[2]!.id, pushes[1]!.id]);
+      const backlog = await store.backlog();
+      assert.equal(backlog.queued, 3);
+      assert.equal(backlog.oldestQueuedAt, pushes[0]!.receivedAt);
+      const hash = randomUUID().replaceAll('-', '').padEnd(64, 'a');
+      const provenance = { contextHash: hash, repository: repo, rev: 'a'.repeat(40), image: 'base', algorithm: 'taskgraph', recordedAt: tick() };
+      await store.recordContext(provenance);
+      await store.recordContext({ ...provenance, rev: 'b'.repeat(40), recordedAt: tick() });
+      assert.deepEqual(await store.findContext(hash), provenance);
+      assert.equal(await store.findContext('0'.repeat(64)), null);
+      await store.ping();
+    });
+  });
+}
