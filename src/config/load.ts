@@ -22,7 +22,8 @@ export interface RepositoryConfig {
   readonly hashAlgorithm: HashAlgorithm;
   /** Branch globs, first match wins. */
   readonly levels: ReadonlyArray<readonly [glob: string, level: Level]>;
-  readonly defaultLevel: Level;
+  /** Level of branches no glob matches; null ignores their pushes. */
+  readonly defaultLevel: Level | null;
   readonly tags: boolean;
   readonly pullRequests: boolean;
   readonly template: string | null;
@@ -99,7 +100,7 @@ function repository(file: RepositoryConfigFile, env: NodeJS.ProcessEnv, baseDir:
     cachePrefix: file.cachePrefix ?? null,
     hashAlgorithm: file.hashAlgorithm ?? 'taskgraph',
     levels: Object.entries(file.levels ?? { main: 3, master: 3 }).map(([glob, level]) => [glob, level as Level] as const),
-    defaultLevel: (file.defaultLevel ?? 1) as Level,
+    defaultLevel: file.defaultLevel === undefined ? 1 : (file.defaultLevel as Level | null),
     tags: file.tags ?? false,
     pullRequests: file.pullRequests ?? true,
     template: file.template ? resolve(baseDir, file.template) : null,

@@ -14,7 +14,7 @@ export const RepositoryConfigSchema = T.Object(
     cachePrefix: T.Optional(T.String({ minLength: 1 })),
     hashAlgorithm: T.Optional(T.Union(HASH_ALGORITHMS.map((a) => T.Literal(a)))),
     levels: T.Optional(T.Record(T.String({ minLength: 1 }), Level, { description: 'branch glob to level, first match wins' })),
-    defaultLevel: T.Optional(Level),
+    defaultLevel: T.Optional(T.Union([Level, T.Null()], { description: 'level of branches no glob matches; null ignores them' })),
     tags: T.Optional(T.Boolean({ description: 'decide for tag pushes too' })),
     pullRequests: T.Optional(T.Boolean()),
     template: T.Optional(T.String({ minLength: 1 })),

@@ -77,7 +77,8 @@ export class GitMirror {
     } catch (err) {
       const e = err as { killed?: boolean; stderr?: string; message: string };
       const why = e.killed ? `timed out after ${this.timeoutMs / 1000} s` : (e.stderr?.trim() || e.message);
-      throw new DeciderError('fetch-failed', `fetching ${this.name}: ${why}`, { cause: err });
+      // A URL may carry credentials (https://user:token@host/...): they never reach an error.
+      throw new DeciderError('fetch-failed', `fetching ${this.name}: ${why.replace(/\/\/[^/@\s]+@/g, '//[redacted]@')}`);
     }
   }
 

@@ -40,7 +40,7 @@ export class RepositoryRuntime {
 
   /** The trust level of a push to `ref`; null when its pushes are not decided. */
   levelFor(ref: string): Level | null {
-    if (ref.startsWith('refs/tags/')) return this.config.tags ? this.config.defaultLevel : null;
+    if (ref.startsWith('refs/tags/')) return this.config.tags ? (this.config.defaultLevel ?? 1) : null;
     const branch = ref.replace(/^refs\/heads\//, '');
     for (const [matches, level] of this.matchers) if (matches(branch)) return level;
     return this.config.defaultLevel;

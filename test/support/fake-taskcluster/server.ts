@@ -39,6 +39,8 @@ export class FakeTaskcluster {
   clockOffsetMs = 0;
   /** Every answer waits this long, standing in for a network. */
   delayMs = 0;
+  /** Extra waits for some methods, by name. */
+  readonly slowMethods = new Map<string, number>();
   /** Some deployments lack the experimental `findTasksAtIndex`. */
   batchLookups = true;
   private faults: Fault[] = [];
@@ -131,7 +133,8 @@ export class FakeTaskcluster {
     const match = /^\/api\/(queue|index)\/v1(\/.*)$/.exec(url.pathname);
     const path = match?.[2] ?? url.pathname;
     const found = match ? this.match(match[1] as Route['service'], req.method ?? 'GET', path) : null;
-    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    const wait = this.delayMs + (found ? (this.slowMethods.get(found.route.name) ?? 0) : 0);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (!found) return send(res, 404, { code: 'ResourceNotFound', message: `no route ${req.method} ${url.pathname}` });
     const { route, params } = found;
     this.requests.push({ service: route.service, name: route.name, path, at: this.now(), signed: Boolean(req.headers.authorization) });

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import underPressure from '@fastify/under-pressure';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { installErrorHandling } from './http/errors.ts';
+import contextRoutes from './routes/contexts.ts';
+import dashboardRoutes from './routes/dashboard.ts';
+import graphRoutes from './routes/graph.ts';
+import healthRoutes from './routes/health.ts';
+import imageRoutes from './routes/images.ts';
+import pushRoutes from './routes/pushes.ts';
+import { SHARED_SCHEMAS } from './routes/schemas.ts';
+import webhookRoutes from './routes/webhooks.ts';
+import type { Service } from './service/service.ts';
+
+export const API_INFO = {
+  title: 'image-decider',
+  description: 'Decides which in-tree docker images a Taskcluster push needs, creates their build tasks, and serves their contexts.',
+  version: '0.1.0',
+};
+
+/** The HTTP application over a service; it owns nothing, so tests and the server share it. */
+export async function buildApp(service: Service, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: (options.logger ?? service.log) as FastifyBaseLogger,
+    bodyLimit: service.config.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  installErrorHandling(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: API_INFO,
+      tags: ['webhooks', 'graph', 'contexts', 'images', 'pushes', 'operations', 'dashboard'].map((name) => ({ name })),
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/documentation' });
+  await app.register(underPressure, { maxEventLoopDelay: 2000, maxHeapUsedBytes: 1024 ** 3, exposeStatusRoute: false });
+
+  for (const routes of [webhookRoutes, graphRoutes, contextRoutes, imageRoutes, pushRoutes, healthRoutes, dashboardRoutes]) {
+    await app.register(routes, { service });
+  }
+  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/dashboard'));
+  return app;
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type as T } from '@sinclair/typebox';
+import type { Level } from '../context/index-paths.ts';
+import { DeciderError } from '../errors.ts';
+import { requireBearer } from '../http/auth.ts';
+import type { Service } from '../service/service.ts';
+import { decisionForRev, repositoryParam } from './lookup.ts';
+import { errors } from './schemas.ts';
+import { imageView, pushView } from './views.ts';
+
+const ImageQuery = T.Object({
+  repo: T.Optional(T.String()),
+  rev: T.Optional(T.String({ minLength: 1, maxLength: 250, description: 'default HEAD' })),
+});
+const Name = T.Object({ name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$' }) });
+const REBUILD_WAIT_MS = 10_000;
+
+const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  const find = async (name: string, query: { repo?: string; rev?: string }) => {
+    const repo = repositoryParam(service, query.repo);
+    const found = await decisionForRev(service, repo, query.rev ?? 'HEAD', {});
+    const image = found.record?.images.find((i) => i.name === name);
+    if (!image) throw new DeciderError('unknown-image', `no image named ${name} at ${found.rev}`);
+    return { repo, found, image };
+  };
+
+  app.get('/images/:name', {
+    schema: {
+      tags: ['images'],
+      summary: 'One image of a revision, with its decision',
+      params: Name,
+      querystring: ImageQuery,
+      response: { 200: T.Ref('Image'), ...errors(400, 404, 502) },
+    },
+  }, async (request) => {
+    const { image } = await find(request.params.name, request.query);
+    return imageView(image, service.config.publicUrl);
+  });
+
+  app.get('/images/:name/artifact', {
+    schema: {
+      tags: ['images'],
+      summary: 'Redirects to the built image (`public/image.tar.zst`)',
+      description: 'So `curl -L …/artifact | zstd -d | docker load` loads it. The task may still be building.',
+      params: Name,
+      querystring: ImageQuery,
+      response: { 302: T.Null({ description: 'Location: the artifact on the Queue' }), ...errors(400, 404, 502) },
+    },
+  }, async (request, reply) => {
+    const { image } = await find(request.params.name, request.query);
+    if (!image.artifactUrl) throw new DeciderError('not-found', `${image.name} has no built image: ${image.reason}`);
+    return reply.redirect(image.artifactUrl, 302);
+  });
+
+  await app.register(import('@fastify/rate-limit'), { max: 10, timeWindow: '1 minute', global: false });
+  app.post('/images/:name/rebuild', {
+    config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+    schema: {
+      tags: ['images'],
+      summary: 'Forces a fresh build of one image (and optionally its descendants)',
+      description: 'Bearer admin token. Queues a forced decision and waits up to 10 s for it; answers 202 with the new task ids known by then.',
+      params: Name,
+      headers: T.Object({ authorization: T.Optional(T.String()) }),
+      body: T.Optional(
+        T.Object(
+          {
+            repo: T.Optional(T.String()),
+            rev: T.Optional(T.String({ minLength: 1, maxLength: 250 })),
+            level: T.Optional(T.Integer({ minimum: 1, maximum: 3 })),
+            withDescendants: T.Optional(T.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      response: {
+        202: T.Object({ push: T.Ref('Push'), taskIds: T.Record(T.String(), T.String()) }),
+        ...errors(400, 401, 404, 429, 502),
+      },
+    },
+  }, async (request, reply) => {
+    requireBearer(request, service.config.adminToken, 'rebuilding');
+    const body = request.body ?? {};
+    const repo = repositoryParam(service, body.repo);
+    const commit = await repo.mirror.resolve(body.rev ?? 'HEAD');
+    const graph = await repo.graph(commit, 3, false);
+    if (!graph.images.some((i) => i.name === request.params.name)) {
+      throw new DeciderError('unknown-image', `no image named ${request.params.name} at ${commit.sha}`);
+    }
+    const id = randomUUID();
+    const receivedAt = new Date().toISOString();
+    const level = (body.level ?? 3) as Level;
+    await service.store.recordDelivery(
+      { source: 'rebuild', deliveryId: id, event: 'rebuild', receivedAt, ignoredReason: null },
+      { id, source: 'rebuild', repository: repo.config.name, ref: null, rev: commit.sha, level, pullRequest: false, owner: null, force: { image: request.params.name, withDescendants: body.withDescendants ?? false }, receivedAt },
+    );
+    service.worker.wake();
+    const deadline = Date.now() + REBUILD_WAIT_MS;
+    let push = (await service.store.getPush(id))!;
+    while ((push.state === 'queued' || push.state === 'deciding') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      push = (await service.store.getPush(id))!;
+    }
+    const record = await service.store.getDecision(id);
+    const taskIds: Record<string, string> = {};
+    for (const image of record?.images ?? []) if (image.decision === 'build' && image.taskId) taskIds[image.name] = image.taskId;
+    return reply.status(202).send({ push: pushView(push) as never, taskIds });
+  });
+};
+
+export default imageRoutes;

@@ -1,0 +1,57 @@
+import type { Level } from '../context/index-paths.ts';
+import { asPreview } from '../decision/preview.ts';
+import type { DecisionRecord } from '../decision/types.ts';
+import { DeciderError } from '../errors.ts';
+import type { RepositoryRuntime } from '../service/repositories.ts';
+import type { Service } from '../service/service.ts';
+import type { PushRecord } from '../store/push-types.ts';
+
+const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** The repository a request names; optional when only one is configured. */
+export function repositoryParam(service: Service, name: string | undefined): RepositoryRuntime {
+  if (name === undefined) {
+    if (service.repos.size === 1) return [...service.repos.values()][0]!;
+    throw new DeciderError('bad-request', `several repositories are configured: name one with repo= (${[...service.repos.keys()].join(', ')})`);
+  }
+  const repo = service.repos.get(name);
+  if (!repo) throw new DeciderError('unknown-repository', `no repository named ${name}`);
+  return repo;
+}
+
+export interface RevisionDecision {
+  readonly rev: string;
+  readonly state: string;
+  readonly push: PushRecord | null;
+  readonly record: DecisionRecord | null;
+}
+
+/**
+ * The recorded decision for a revision (a sha, or a ref resolved through the mirror), or,
+ * when there is none, a preview computed on the spot that records and creates nothing.
+ */
+export async function decisionForRev(service: Service, repo: RepositoryRuntime, rev: string, options: { level?: number; pullRequest?: boolean }): Promise<RevisionDecision> {
+  const name = repo.config.name;
+  if (FULL_SHA.test(rev)) {
+    const push = await service.store.findPushByRev(name, rev);
+    if (push) return recorded(service, push, rev);
+  }
+  const commit = await repo.mirror.resolve(rev);
+  const push = await service.store.findPushByRev(name, commit.sha);
+  if (push) return recorded(service, push, commit.sha);
+  const ref = FULL_SHA.test(rev) ? null : rev === 'HEAD' ? null : rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
+  const level = (options.level ?? (ref ? repo.levelFor(ref) : null) ?? 3) as Level;
+  const pullRequest = options.pullRequest ?? false;
+  const graph = await repo.graph(commit, level, pullRequest);
+  const planned = await repo.previewDecider.plan({
+    push: repo.pushContext(commit.sha, ref, level, pullRequest, null),
+    graph,
+    pushDate: new Date(commit.time * 1000),
+  });
+  return { rev: commit.sha, state: 'preview', push: null, record: asPreview(planned) };
+}
+
+async function recorded(service: Service, push: PushRecord, rev: string): Promise<RevisionDecision> {
+  const record = await service.store.getDecision(push.id);
+  return { rev: push.resolvedRev ?? rev, state: push.state, push, record };
+}

@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type as T } from '@sinclair/typebox';
+import { DeciderError } from '../errors.ts';
+import type { Service } from '../service/service.ts';
+import { errors } from './schemas.ts';
+import { imageView, pushView } from './views.ts';
+
+const pushRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  app.get('/pushes', {
+    schema: {
+      tags: ['pushes'],
+      summary: 'Recent pushes, newest first, with state, timings and decision counts',
+      querystring: T.Object({ repo: T.Optional(T.String()), limit: T.Integer({ minimum: 1, maximum: 500, default: 50 }) }),
+      response: { 200: T.Object({ pushes: T.Array(T.Ref('Push')) }), ...errors(400) },
+    },
+  }, async (request) => {
+    const pushes = await service.store.listPushes({ ...(request.query.repo ? { repository: request.query.repo } : {}), limit: request.query.limit });
+    return { pushes: pushes.map(pushView) as never[] };
+  });
+
+  app.get('/pushes/:id', {
+    schema: {
+      tags: ['pushes'],
+      summary: 'One push, with its decisions',
+      params: T.Object({ id: T.String({ maxLength: 100 }) }),
+      response: { 200: T.Object({ push: T.Ref('Push'), images: T.Record(T.String(), T.Ref('Image')) }), ...errors(404) },
+    },
+  }, async (request) => {
+    const push = await service.store.getPush(request.params.id);
+    if (!push) throw new DeciderError('not-found', `no push ${request.params.id}`);
+    const record = await service.store.getDecision(push.id);
+    const images = Object.fromEntries((record?.images ?? []).map((i) => [i.name, imageView(i, service.config.publicUrl)]));
+    return { push: pushView(push) as never, images: images as never };
+  });
+};
+
+export default pushRoutes;

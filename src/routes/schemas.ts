@@ -1,0 +1,88 @@
+import { Type as T } from '@sinclair/typebox';
+import { ERROR_CODES, type ErrorCode } from '../errors.ts';
+
+export const ErrorSchema = T.Object(
+  { code: T.Unsafe<ErrorCode>({ type: 'string', enum: [...ERROR_CODES] }), message: T.String() },
+  { $id: 'Error', description: 'Every error answer: a code from one closed set, and a message' },
+);
+export const errorRef = T.Ref('Error');
+
+export const LookupFactSchema = T.Object({
+  path: T.String(),
+  outcome: T.String(),
+  taskId: T.Optional(T.String()),
+  state: T.Optional(T.String()),
+  expires: T.Optional(T.String()),
+});
+
+const Nullable = <S extends ReturnType<typeof T.String>>(s: S) => T.Union([s, T.Null()]);
+
+export const ImageSchema = T.Object(
+  {
+    kind: T.Optional(T.String({ description: 'build, registry, error or blocked' })),
+    contextDir: T.Optional(T.String()),
+    parent: T.Optional(Nullable(T.String())),
+    args: T.Optional(T.Record(T.String(), T.String())),
+    contextHash: T.Union([T.String(), T.Null()]),
+    digest: T.Union([T.String(), T.Null()]),
+    indexPaths: T.Optional(T.Array(T.String())),
+    routes: T.Optional(T.Array(T.String())),
+    reference: T.Optional(T.String()),
+    error: T.Optional(T.Object({ code: T.String(), message: T.String() })),
+    blockedBy: T.Optional(T.String()),
+    decision: T.String({ description: 'indexed, in-flight, build, registry, error or blocked' }),
+    reason: T.String(),
+    facts: T.Array(LookupFactSchema),
+    taskId: Nullable(T.String()),
+    artifactUrl: Nullable(T.String()),
+    contextUrl: Nullable(T.String()),
+    dryRun: T.Optional(T.Boolean()),
+    definition: T.Optional(T.Record(T.String(), T.Unknown())),
+  },
+  { $id: 'Image' },
+);
+
+export const PushSchema = T.Object(
+  {
+    id: T.String(),
+    source: T.String(),
+    repository: T.String(),
+    ref: Nullable(T.String()),
+    rev: T.String(),
+    resolvedRev: Nullable(T.String()),
+    level: T.Integer(),
+    pullRequest: T.Boolean(),
+    state: T.String({ description: 'queued, deciding, decided or failed' }),
+    attempts: T.Integer(),
+    receivedAt: T.String(),
+    startedAt: Nullable(T.String()),
+    finishedAt: Nullable(T.String()),
+    seconds: T.Union([T.Number(), T.Null()], { description: 'from receipt to decided' }),
+    lastError: T.Union([T.Object({ code: T.String(), message: T.String() }), T.Null()]),
+    counts: T.Union([T.Record(T.String(), T.Integer()), T.Null()]),
+    force: T.Union([T.Object({ image: T.String(), withDescendants: T.Boolean() }), T.Null()]),
+  },
+  { $id: 'Push' },
+);
+
+export const GraphSchema = T.Object(
+  {
+    repo: T.String(),
+    rev: T.String(),
+    state: T.String({ description: 'queued, deciding, decided, failed, or preview (nothing recorded, nothing created)' }),
+    push: T.Union([T.Ref('Push'), T.Null()]),
+    level: T.Integer(),
+    pullRequest: T.Boolean(),
+    dryRun: T.Boolean(),
+    taskGroupId: Nullable(T.String()),
+    images: T.Record(T.String(), T.Ref('Image')),
+  },
+  { $id: 'Graph' },
+);
+
+export const SHARED_SCHEMAS = [ErrorSchema, ImageSchema, PushSchema, GraphSchema];
+
+/** Error answers of a route, for the OpenAPI document. */
+export function errors(...statuses: number[]): Record<number, typeof errorRef> {
+  return Object.fromEntries(statuses.map((s) => [s, errorRef]));
+}

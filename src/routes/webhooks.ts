@@ -1,0 +1,152 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type as T } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyRequest } from 'fastify';
+import { DeciderError } from '../errors.ts';
+import { githubSignatureValid, requireBearer, secretsEqual } from '../http/auth.ts';
+import { githubIntake, githubRepositoryNames } from '../intake/github.ts';
+import { gitlabIntake, gitlabRepositoryNames } from '../intake/gitlab.ts';
+import { matchRepository } from '../intake/match.ts';
+import type { Intake } from '../intake/types.ts';
+import type { RepositoryRuntime } from '../service/repositories.ts';
+import type { Service } from '../service/service.ts';
+import type { IntakeResult, PushSource } from '../store/push-types.ts';
+import { errors } from './schemas.ts';
+
+const Accepted = T.Object({
+  outcome: T.Union([T.Literal('queued'), T.Literal('ignored'), T.Literal('duplicate'), T.Literal('pong')]),
+  pushId: T.Optional(T.Union([T.String(), T.Null()])),
+  reason: T.Optional(T.String()),
+});
+const RawJson = T.Object({}, { additionalProperties: true, description: 'the provider’s JSON payload (read raw: signatures cover the exact bytes)' });
+
+const GenericBody = T.Object(
+  {
+    repository: T.String({ minLength: 1 }),
+    ref: T.String({ minLength: 1 }),
+    rev: T.String({ pattern: '^[0-9a-f]{40}([0-9a-f]{24})?$' }),
+    level: T.Optional(T.Integer({ minimum: 1, maximum: 3 })),
+    pullRequest: T.Optional(T.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new DeciderError('bad-request', 'the body is not valid JSON');
+  }
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  const { store, metrics, worker, repos } = service;
+
+  // Signatures cover the exact bytes: keep the body raw and parse it ourselves.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const findRepo = (names: string[]): RepositoryRuntime => {
+    const config = matchRepository([...repos.values()].map((r) => r.config), names);
+    if (!config) throw new DeciderError('unknown-repository', `no configured repository matches ${names[0] ?? 'this payload'}`);
+    return repos.get(config.name)!;
+  };
+
+  const accept = async (source: PushSource, deliveryId: string, event: string, repo: RepositoryRuntime, intake: Intake): Promise<IntakeResult> => {
+    const receivedAt = new Date().toISOString();
+    const ignored = intake.kind === 'ignored' ? intake.reason : null;
+    const push =
+      intake.kind === 'push'
+        ? { id: randomUUID(), source, repository: repo.config.name, ref: intake.ref, rev: intake.rev, level: intake.level, pullRequest: intake.pullRequest, owner: intake.owner, force: null, receivedAt }
+        : null;
+    const result = await store.recordDelivery({ source, deliveryId, event, receivedAt, ignoredReason: ignored }, push);
+    metrics.webhooks.inc({ source, outcome: result.outcome });
+    if (result.outcome === 'queued') worker.wake();
+    return result;
+  };
+
+  const reply = (result: IntakeResult) => ({ status: (result.outcome === 'duplicate' ? 200 : 202) as 200 | 202, body: result });
+
+  app.post('/webhooks/github', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'GitHub push and pull_request events',
+      description: 'Signed with `X-Hub-Signature-256`; deduplicated by `X-GitHub-Delivery`. Answers at once; deciding is asynchronous.',
+      headers: T.Object({ 'x-github-event': T.String(), 'x-github-delivery': T.String({ minLength: 1, maxLength: 200 }), 'x-hub-signature-256': T.Optional(T.String()) }),
+      body: RawJson,
+      response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) },
+    },
+  }, async (request, res) => {
+    const raw = request.body as unknown as Buffer;
+    const body = parseJson(raw);
+    const repo = findRepo(githubRepositoryNames(body));
+    const secret = repo.config.webhookSecret;
+    if (!secret) throw new DeciderError('unauthorized', `repository ${repo.config.name} has no webhook secret configured`);
+    if (!githubSignatureValid(secret, raw, header(request, 'x-hub-signature-256'))) {
+      metrics.webhooks.inc({ source: 'github', outcome: 'bad-signature' });
+      throw new DeciderError('unauthorized', 'X-Hub-Signature-256 is missing or does not match the body');
+    }
+    const event = request.headers['x-github-event'];
+    if (event === 'ping') return res.status(200).send({ outcome: 'pong' });
+    const { status, body: out } = reply(await accept('github', request.headers['x-github-delivery'], event, repo, githubIntake(event, body, repo)));
+    return res.status(status).send(out);
+  });
+
+  app.post('/webhooks/gitlab', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'GitLab push and tag push hooks',
+      description: '`X-Gitlab-Token` must equal the repository’s secret; deduplicated by `X-Gitlab-Event-UUID` (or the body’s hash).',
+      headers: T.Object({ 'x-gitlab-event': T.String(), 'x-gitlab-token': T.Optional(T.String()), 'x-gitlab-event-uuid': T.Optional(T.String({ maxLength: 200 })) }),
+      body: RawJson,
+      response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) },
+    },
+  }, async (request, res) => {
+    const raw = request.body as unknown as Buffer;
+    const body = parseJson(raw);
+    const repo = findRepo(gitlabRepositoryNames(body));
+    const secret = repo.config.webhookSecret;
+    const token = header(request, 'x-gitlab-token');
+    if (!secret || !token || !secretsEqual(token, secret)) throw new DeciderError('unauthorized', 'X-Gitlab-Token is missing or wrong');
+    const deliveryId = header(request, 'x-gitlab-event-uuid') ?? createHash('sha256').update(raw).digest('hex');
+    const event = request.headers['x-gitlab-event'];
+    const { status, body: out } = reply(await accept('gitlab', deliveryId, event, repo, gitlabIntake(event, body, repo)));
+    return res.status(status).send(out);
+  });
+
+  app.post('/webhooks/generic', {
+    schema: {
+      tags: ['webhooks'],
+      summary: 'A push from any other system (hg, scripts)',
+      description: 'Bearer token; `level` defaults to the configured level of `ref`. Deduplicated by `X-Delivery-Id` (or the body’s hash).',
+      headers: T.Object({ authorization: T.Optional(T.String()), 'x-delivery-id': T.Optional(T.String({ maxLength: 200 })) }),
+      body: RawJson,
+      response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) },
+    },
+  }, async (request, res) => {
+    requireBearer(request, service.config.genericToken, 'the generic webhook');
+    const raw = request.body as unknown as Buffer;
+    const body = parseJson(raw);
+    if (!Value.Check(GenericBody, body)) {
+      const problems = [...Value.Errors(GenericBody, body)].map((e) => `${e.path || '(body)'} ${e.message}`);
+      throw new DeciderError('bad-request', `invalid body: ${problems.join('; ')}`);
+    }
+    const repo = repos.get(body.repository) ?? findRepo([body.repository]);
+    const level = body.level ?? repo.levelFor(body.ref);
+    const intake: Intake =
+      level === null
+        ? { kind: 'ignored', reason: `no level is configured for ${body.ref}` }
+        : { kind: 'push', ref: body.ref, rev: body.rev, level: level as 1 | 2 | 3, pullRequest: body.pullRequest ?? false, owner: null };
+    const deliveryId = header(request, 'x-delivery-id') ?? createHash('sha256').update(raw).digest('hex');
+    const { status, body: out } = reply(await accept('generic', deliveryId, 'push', repo, intake));
+    return res.status(status).send(out);
+  });
+};
+
+export default webhookRoutes;

@@ -1,0 +1,73 @@
+import type { Service } from './service.ts';
+
+export type CheckStatus = 'ok' | 'degraded' | 'down';
+
+export interface Check {
+  readonly name: string;
+  readonly status: CheckStatus;
+  readonly detail: string;
+}
+
+export interface Health {
+  readonly status: CheckStatus;
+  readonly checks: readonly Check[];
+  readonly backlog: { readonly queued: number; readonly deciding: number; readonly oldestQueuedSeconds: number | null };
+  readonly lastError: { readonly at: string; readonly message: string } | null;
+  readonly dryRun: boolean;
+  readonly uptimeSeconds: number;
+}
+
+/** A queued push older than this means the workers are not keeping up. */
+const BACKLOG_AGE_DEGRADED_S = 300;
+
+async function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Each dependency's state; `down` only when the store cannot answer (nothing can be accepted). */
+export async function checkHealth(service: Service): Promise<Health> {
+  const checks: Check[] = [];
+  let backlog: Health['backlog'] = { queued: 0, deciding: 0, oldestQueuedSeconds: null };
+  try {
+    await timed(service.store.ping(), 2000);
+    const b = await timed(service.store.backlog(), 2000);
+    const age = b.oldestQueuedAt ? (Date.now() - Date.parse(b.oldestQueuedAt)) / 1000 : null;
+    backlog = { queued: b.queued, deciding: b.deciding, oldestQueuedSeconds: age };
+    checks.push({ name: 'store', status: 'ok', detail: service.config.databaseUrl ? 'PostgreSQL' : 'embedded PostgreSQL (PGlite)' });
+    checks.push({
+      name: 'backlog',
+      status: age !== null && age > BACKLOG_AGE_DEGRADED_S ? 'degraded' : 'ok',
+      detail: `${b.queued} queued, ${b.deciding} deciding${age !== null ? `, oldest waiting ${Math.round(age)} s` : ''}`,
+    });
+  } catch (err) {
+    checks.push({ name: 'store', status: 'down', detail: (err as Error).message });
+  }
+  if (!service.taskcluster) checks.push({ name: 'taskcluster', status: 'ok', detail: 'dry run: no TASKCLUSTER_ROOT_URL' });
+  else {
+    const detail = service.taskcluster.rootUrl;
+    const reachable = await timed(service.taskcluster.ping(), 5000).then(() => null, (err: Error) => err.message);
+    checks.push({ name: 'taskcluster', status: reachable ? 'degraded' : 'ok', detail: reachable ? `${detail}: ${reachable}` : detail });
+  }
+  for (const repo of service.repos.values()) {
+    const { lastFetchError, lastFetchAt } = repo.mirror;
+    checks.push({
+      name: `mirror:${repo.config.name}`,
+      status: lastFetchError ? 'degraded' : 'ok',
+      detail: lastFetchError ?? (lastFetchAt ? `last fetched ${lastFetchAt.toISOString()}` : 'not fetched yet'),
+    });
+  }
+  const status: CheckStatus = checks.some((c) => c.status === 'down') ? 'down' : checks.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
+  return {
+    status,
+    checks,
+    backlog,
+    lastError: service.worker.lastError,
+    dryRun: service.taskcluster === null,
+    uptimeSeconds: Math.round((Date.now() - service.startedAt.getTime()) / 1000),
+  };
+}

@@ -1,0 +1,73 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.ts';
+import { openStore } from '../store/open-store.ts';
+import type { ServiceStore } from '../store/service-store.ts';
+import { createTaskcluster } from '../taskcluster/client.ts';
+import { instrumentTaskcluster } from '../taskcluster/instrumented.ts';
+import type { Taskcluster } from '../taskcluster/types.ts';
+import { ContextCache } from './context-cache.ts';
+import { Metrics } from './metrics.ts';
+import { type RepositoryRuntime, openRepositories } from './repositories.ts';
+import { Worker } from './worker.ts';
+
+/** Everything the HTTP app and the worker share; `buildApp` takes it. */
+export interface Service {
+  readonly config: Config;
+  readonly store: ServiceStore;
+  readonly taskcluster: Taskcluster | null;
+  readonly repos: ReadonlyMap<string, RepositoryRuntime>;
+  readonly metrics: Metrics;
+  readonly contexts: ContextCache;
+  readonly worker: Worker;
+  readonly log: Logger;
+  readonly startedAt: Date;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** An open store to use (tests share one); otherwise opened from the config. */
+  readonly store?: ServiceStore;
+  readonly taskcluster?: Taskcluster | null;
+  readonly workerId?: string;
+  readonly leaseMs?: number;
+  readonly idlePollMs?: number;
+}
+
+export async function createService(config: Config, log: Logger, options: ServiceOptions = {}): Promise<Service> {
+  const metrics = new Metrics();
+  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const raw = options.taskcluster !== undefined ? options.taskcluster : config.taskcluster ? createTaskcluster(config.taskcluster) : null;
+  const taskcluster = raw
+    ? instrumentTaskcluster(raw, (method, outcome, seconds) => metrics.taskclusterSeconds.observe({ method, outcome }, seconds))
+    : null;
+  const repos = await openRepositories(config, store, taskcluster);
+  const contexts = new ContextCache(config.dataDir, store, repos, log);
+  const worker = new Worker(store, repos, metrics, log.child({ component: 'worker' }), {
+    id: options.workerId ?? process.env.IMAGE_DECIDER_WORKER_ID ?? `${hostname()}:${config.port}`,
+    concurrency: config.workerConcurrency,
+    leaseMs: options.leaseMs ?? 60_000,
+    idlePollMs: options.idlePollMs ?? 1000,
+  });
+  metrics.gauge('image_decider_backlog_pushes', 'Pushes waiting for a worker', async () => (await store.backlog()).queued);
+  metrics.gauge('image_decider_bytes_hashed', 'Context bytes hashed since start', () => sum(repos, (r) => r.hasher.counters.bytesHashed));
+  metrics.gauge('image_decider_memo_hit_ratio', 'Context hashes answered from the memo', () => {
+    const hits = sum(repos, (r) => r.hasher.counters.memoHits);
+    const total = hits + sum(repos, (r) => r.hasher.counters.memoMisses);
+    return total === 0 ? 0 : hits / total;
+  });
+  return {
+    config, store, taskcluster, repos, metrics, contexts, worker, log, startedAt: new Date(),
+    async close() {
+      await worker.stop();
+      await Promise.all([...repos.values()].map((r) => r.mirror.close()));
+      if (!options.store) await store.close();
+    },
+  };
+}
+
+function sum(repos: ReadonlyMap<string, RepositoryRuntime>, read: (r: RepositoryRuntime) => number): number {
+  let total = 0;
+  for (const repo of repos.values()) total += read(repo);
+  return total;
+}

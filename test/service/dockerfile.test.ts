@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { type Copy, DockerfileParser } from 'dockerfile-ast';
+import { validate } from 'dockerfile-utils';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+// No Docker engine runs here: the image is checked by a Dockerfile linter and by reading it.
+describe('Dockerfile', async () => {
+  const text = await readFile(resolve(ROOT, 'Dockerfile'), 'utf8');
+  const dockerfile = DockerfileParser.parse(text);
+  const instructions = dockerfile.getInstructions();
+  const final = (keyword: string) => {
+    const lastFrom = dockerfile.getFROMs().at(-1)!.getRange().start.line;
+    return instructions.filter((i) => i.getKeyword() === keyword && i.getRange().start.line > lastFrom);
+  };
+
+  it('has no linter diagnostics', () => {
+    assert.deepEqual(validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`), []);
+  });
+
+  it('is multi-stage, runs as a non-root user, installs git, and checks /health', () => {
+    assert.ok(dockerfile.getFROMs().length >= 2, 'multi-stage');
+    const user = final('USER');
+    assert.equal(user.length, 1);
+    assert.notEqual(user[0]!.getArgumentsContent(), 'root');
+    assert.ok(final('RUN').some((r) => /apt-get install[^&]*\bgit\b/.test(r.getArgumentsContent() ?? '')), 'git in the final image');
+    const healthcheck = final('HEALTHCHECK');
+    assert.equal(healthcheck.length, 1);
+    assert.match(healthcheck[0]!.getArgumentsContent() ?? '', /\/health/);
+  });
+
+  it('copies only what exists and what the service needs', () => {
+    for (const copy of final('COPY')) {
+      const args = copy.getArguments().map((a) => a.getValue());
+      if ((copy as Copy).getFromFlag()) continue;
+      for (const source of args.slice(0, -1)) assert.ok(existsSync(resolve(ROOT, source)), `${source} exists`);
+    }
+    const copied = final('COPY').flatMap((c) => c.getArguments().map((a) => a.getValue()));
+    for (const needed of ['src', 'templates', 'examples', 'package.json']) assert.ok(copied.includes(needed), needed);
+  });
+});

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { freePort } from '../support/app.ts';
+import { OFFLINE_ENV } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describe('npm start with no configuration', () => {
+  let child: ChildProcess | undefined;
+  after(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      process.kill(-child.pid!, 'SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+
+  it('serves the bundled example in dry-run mode on the embedded store; /graph?rev=HEAD lists its images', async () => {
+    const port = await freePort();
+    const dataDir = join(await tempDir(), 'data');
+    const env = { ...OFFLINE_ENV, PORT: String(port), IMAGE_DECIDER_DATA_DIR: dataDir, DATABASE_URL: '', IMAGE_DECIDER_CONFIG: '' };
+    child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('image-decider is serving')) {
+      assert.ok(child.exitCode === null, `npm start exited:\n${output}`);
+      assert.ok(Date.now() < deadline, `npm start did not come up:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const graph = (await (await fetch(`http://localhost:${port}/graph?rev=HEAD`)).json()) as {
+      state: string;
+      dryRun: boolean;
+      images: Record<string, { kind: string; decision: string; dryRun?: boolean }>;
+    };
+    assert.equal(graph.state, 'preview');
+    assert.deepEqual(Object.keys(graph.images).sort(), ['base', 'lint', 'node-tools', 'prebuilt', 'python', 'standalone']);
+    assert.equal(graph.images.prebuilt!.kind, 'registry');
+    assert.ok(Object.values(graph.images).filter((i) => i.kind === 'build').every((i) => i.decision === 'build' && i.dryRun === true));
+    const health = (await (await fetch(`http://localhost:${port}/health`)).json()) as { status: string; dryRun: boolean };
+    assert.deepEqual([health.status, health.dryRun], ['ok', true]);
+
+    // As a terminal's Ctrl-C does: the signal goes to npm and the server alike.
+    process.kill(-child.pid!, 'SIGTERM');
+    await once(child, 'exit');
+    const stopped = Date.now() + 10_000;
+    while (!output.includes('stopping: finishing requests')) {
+      assert.ok(Date.now() < stopped, `no graceful stop:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.doesNotMatch(output, /"level":50/, 'no error logged');
+  });
+});
