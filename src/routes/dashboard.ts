@@ -1,12 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
 import type { Service } from '../service/service.ts';
 
-// A placeholder until the dashboard lands; kept so the app's routes are complete.
+const ASSETS = join(import.meta.dirname, '../dashboard');
+const read = (name: string) => readFileSync(join(ASSETS, name), 'utf8');
+
+// Everything comes from this server: the policy forbids any other origin, and inline code.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const dashboardRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app) => {
-  app.get('/dashboard', {
-    schema: { tags: ['dashboard'], summary: 'The health dashboard (HTML)', produces: ['text/html'], response: { 200: T.String() } },
-  }, async (_request, reply) => reply.type('text/html; charset=utf-8').send('<!doctype html><title>image-decider</title><p>dashboard</p>'));
+  const assets = { html: read('page.html'), css: read('dashboard.css'), js: read('dashboard.js'), icon: read('icon.svg') };
+  const serve = (path: string, type: string, body: string) =>
+    app.get(path, {
+      schema: { tags: ['dashboard'], hide: type !== 'text/html', summary: 'The dashboard: pushes, decisions, latencies, health (HTML)', produces: [type], response: { 200: T.String() } },
+    }, async (_request, reply) => reply.header('content-security-policy', CSP).header('cache-control', 'no-cache').type(`${type}; charset=utf-8`).send(body));
+  serve('/dashboard', 'text/html', assets.html);
+  serve('/dashboard/dashboard.css', 'text/css', assets.css);
+  serve('/dashboard/dashboard.js', 'text/javascript', assets.js);
+  serve('/favicon.ico', 'image/svg+xml', assets.icon);
 };
 
 export default dashboardRoutes;

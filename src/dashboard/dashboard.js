@@ -1,0 +1,120 @@
+// The dashboard's script: polls the JSON API and redraws. Data is only ever inserted as
+// text (textContent), never as markup.
+'use strict';
+
+const REFRESH_MS = 5000;
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null) continue;
+    if (key === 'className') node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+const chip = (kind, text) => el('span', { className: `chip ${kind}` }, text ?? kind);
+const short = (sha) => (sha ? sha.slice(0, 12) : '–');
+const ago = (iso) => {
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (s < 60) return `${Math.round(s)} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(iso).toLocaleString();
+};
+const seconds = (s) => (s === null || s === undefined ? '–' : s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`);
+const percentile = (values, p) => {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+async function getJson(path) {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  if (!res.ok && res.status !== 503) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+function drawHealth(health) {
+  const status = $('status');
+  status.textContent = health.status;
+  status.className = `pill ${health.status}`;
+  $('mode').hidden = !health.dryRun;
+  $('checks').replaceChildren(
+    ...health.checks.map((c) => el('li', { title: c.detail }, el('span', { className: 'name' }, c.name), chip(c.status === 'ok' ? 'indexed' : c.status === 'degraded' ? 'in-flight' : 'error', c.status), el('span', { className: 'muted' }, ` ${c.detail}`))),
+  );
+  const b = health.backlog;
+  $('t-backlog').textContent = String(b.queued + b.deciding);
+  $('t-backlog-sub').textContent = `${b.queued} queued, ${b.deciding} deciding${b.oldestQueuedSeconds !== null ? `, oldest ${seconds(b.oldestQueuedSeconds)}` : ''}`;
+  const lastError = $('last-error');
+  lastError.hidden = !health.lastError;
+  if (health.lastError) lastError.textContent = `Last error ${ago(health.lastError.at)}: ${health.lastError.message}`;
+}
+
+function drawPushes(pushes) {
+  const decided = pushes.filter((p) => p.state === 'decided');
+  const latencies = decided.map((p) => p.seconds).filter((s) => typeof s === 'number');
+  $('t-pushes').textContent = String(pushes.length);
+  $('t-pushes-sub').textContent = `${decided.length} decided, ${pushes.filter((p) => p.state === 'failed').length} failed`;
+  $('t-latency').textContent = latencies.length ? `${seconds(percentile(latencies, 50))} / ${seconds(percentile(latencies, 95))}` : '–';
+  let indexed = 0;
+  let needed = 0;
+  for (const p of decided) {
+    const c = p.counts || {};
+    indexed += c.indexed || 0;
+    needed += (c.indexed || 0) + (c.build || 0) + (c['in-flight'] || 0);
+  }
+  $('t-hits').textContent = needed ? `${Math.round((100 * indexed) / needed)} %` : '–';
+  $('t-hits-sub').textContent = needed ? `${indexed} of ${needed} images were already built` : 'indexed ÷ images needing a build';
+  if (pushes.length === 0) return;
+  $('pushes').replaceChildren(
+    ...pushes.map((p) =>
+      el('tr', {},
+        el('td', { title: p.receivedAt }, ago(p.receivedAt)),
+        el('td', {}, p.repository),
+        el('td', {}, el('code', {}, p.ref ?? (p.force ? `rebuild ${p.force.image}` : '–'))),
+        el('td', {}, el('a', { href: `/graph?rev=${encodeURIComponent(p.resolvedRev ?? p.rev)}&repo=${encodeURIComponent(p.repository)}` }, el('code', {}, short(p.resolvedRev ?? p.rev)))),
+        el('td', {}, p.pullRequest ? `${p.level} (PR)` : String(p.level)),
+        el('td', { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' }, chip(p.state), p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null),
+        el('td', {}, ...Object.entries(p.counts || {}).map(([k, n]) => chip(k, `${n} ${k}`))),
+        el('td', { className: 'num' }, seconds(p.seconds)),
+      ),
+    ),
+  );
+}
+
+function drawImages(detail) {
+  const { push, images } = detail;
+  $('images-at').textContent = `at ${push.repository} ${short(push.resolvedRev ?? push.rev)} (${ago(push.receivedAt)})`;
+  $('images').replaceChildren(
+    ...Object.entries(images).map(([name, i]) =>
+      el('tr', {},
+        el('td', {}, el('strong', {}, name)),
+        el('td', {}, chip(i.decision), i.dryRun ? el('span', { className: 'muted' }, ' dry run') : null),
+        el('td', {}, i.taskId && !i.dryRun ? el('a', { href: i.artifactUrl ?? '#', title: 'public/image.tar.zst' }, el('code', {}, i.taskId)) : '–'),
+        el('td', {}, i.contextUrl ? el('a', { href: i.contextUrl }, el('code', {}, short(i.contextHash))) : i.reference ? el('code', { className: 'ref', title: i.reference }, i.reference) : '–'),
+        el('td', {}, i.parent ?? '–'),
+        el('td', { className: 'reason' }, i.error ? `${i.error.code}: ${i.error.message}` : i.reason),
+      ),
+    ),
+  );
+}
+
+async function refresh() {
+  try {
+    const [health, { pushes }] = await Promise.all([getJson('/health'), getJson('/pushes?limit=20')]);
+    drawHealth(health);
+    drawPushes(pushes);
+    const latest = pushes.find((p) => p.state === 'decided');
+    if (latest) drawImages(await getJson(`/pushes/${encodeURIComponent(latest.id)}`));
+    $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (err) {
+    $('updated').textContent = `update failed: ${err.message}`;
+  }
+}
+
+refresh();
+setInterval(refresh, REFRESH_MS);
