@@ -5,10 +5,10 @@ import { DirectoryTree } from '../tree/directory-tree.ts';
 import { SinkReadable } from '../tree/sink-readable.ts';
 import type { TreeSource } from '../tree/types.ts';
 import { RUN_TASK_FILES } from './dockerfile.ts';
+import { HashSink } from './hash-sink.ts';
 import { TraceMemo, TracingTree } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { seedV1Hash } from './seed-v1.ts';
-import type { ByteSink } from './tar.ts';
 import { writeContextTar } from './write.ts';
 
 export const HASH_ALGORITHMS = ['taskgraph', 'seed-v1'] as const;
@@ -69,16 +69,9 @@ export class ContextHasher {
       result = { contextHash: hash, files, bytes };
     } else {
       const plan = await planContext(traced, spec, this.runTask, { maxFiles: this.maxFiles });
-      const digest = createHash('sha256');
-      const sink: ByteSink = {
-        write: (chunk) => {
-          digest.update(chunk);
-          return true;
-        },
-        drained: () => Promise.resolve(),
-      };
+      const sink = new HashSink();
       const bytes = await writeContextTar(plan, sink, this.maxBytes);
-      result = { contextHash: digest.digest('hex'), files: plan.length, bytes };
+      result = { contextHash: sink.digest(), files: plan.length, bytes };
     }
     this.bytesHashed += result.bytes;
     this.memo.store(key, traced.trace(), result);

@@ -72,12 +72,17 @@ export class TracingTree implements TreeSource {
    */
   trace(): [string, string | null][] | null {
     if (!this.exact) return null;
+    // One pass over each path's ancestors (found by scanning for '/', no arrays): a context
+    // has tens of thousands of files, so this is hot.
     const hasDescendant = new Set<string>();
-    for (const path of this.facts.keys()) for (const a of ancestors(path)) hasDescendant.add(a);
+    const strong = new Set<string>();
+    for (const [path, fact] of this.facts) {
+      if (fact.strong) strong.add(path);
+      forEachAncestor(path, (a) => hasDescendant.add(a));
+    }
     const kept: [string, string | null][] = [];
     for (const [path, fact] of this.facts) {
-      const underStrong = ancestors(path).some((a) => this.facts.get(a)?.strong === true);
-      if (underStrong || (!fact.strong && hasDescendant.has(path))) continue;
+      if (someAncestor(path, (a) => strong.has(a)) || (!fact.strong && hasDescendant.has(path))) continue;
       kept.push([path, fact.oid]);
     }
     return kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -91,12 +96,18 @@ export class TracingTree implements TreeSource {
   }
 }
 
-/** Proper ancestors of a path, the root ('') included. */
-function ancestors(path: string): string[] {
-  if (path === '') return [];
-  const out = [''];
-  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i));
-  return out;
+/** Calls `fn` with each proper ancestor of a path, the root ('') included. */
+function forEachAncestor(path: string, fn: (ancestor: string) => void): void {
+  if (path === '') return;
+  fn('');
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) fn(path.slice(0, i));
+}
+
+function someAncestor(path: string, test: (ancestor: string) => boolean): boolean {
+  if (path === '') return false;
+  if (test('')) return true;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) if (test(path.slice(0, i))) return true;
+  return false;
 }
 
 interface MemoEntry<T> {

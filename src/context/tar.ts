@@ -13,16 +13,10 @@ export interface ByteSink {
   drained(): Promise<void>;
 }
 
-function octal(value: number, size: number): string {
-  return `${value.toString(8).padStart(size - 1, '0')}\0`;
-}
+const LONGLINK = Buffer.from('././@LongLink');
 
+/** GNU base-256, for values that do not fit in octal (files of 8 GiB and more). */
 function putNumber(header: Buffer, offset: number, size: number, value: number): void {
-  if (value < 8 ** (size - 1)) {
-    header.write(octal(value, size), offset, 'latin1');
-    return;
-  }
-  // GNU base-256 for values that do not fit in octal (files of 8 GiB and more)
   header[offset] = 0x80;
   let rest = BigInt(value);
   for (let i = offset + size - 1; i > offset; i--) {
@@ -31,34 +25,72 @@ function putNumber(header: Buffer, offset: number, size: number, value: number):
   }
 }
 
-function header(name: Buffer, mode: number, size: number, mtime: number, type: string): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  name.copy(h, 0, 0, Math.min(name.length, 100));
-  h.write(octal(mode & 0o7777, 8), 100, 'latin1');
-  h.write(octal(0, 8), 108, 'latin1');
-  h.write(octal(0, 8), 116, 'latin1');
-  putNumber(h, 124, 12, size);
-  h.write(octal(mtime, 12), 136, 'latin1');
-  h.write(type, 156, 'latin1');
-  h.write('ustar  \0', 257, 'latin1');
-  h.write(octal(0, 8), 329, 'latin1');
-  h.write(octal(0, 8), 337, 'latin1');
-  h.fill(0x20, 148, 156);
+/** Writes `value` as zero-padded octal digits and a NUL into `size` bytes; returns the digits' byte sum. */
+function writeOctal(h: Buffer, offset: number, size: number, value: number): number {
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += h[i]!;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  let v = value;
+  for (let i = offset + size - 2; i >= offset; i--) {
+    const digit = 48 + (v % 8);
+    h[i] = digit;
+    sum += digit;
+    v = Math.floor(v / 8);
+  }
+  h[offset + size - 1] = 0;
+  return sum;
+}
+
+/**
+ * The fields every header shares (uid, gid, magic, devices), laid out once: a header is
+ * this template with its name, mode, size, mtime and type filled in. Headers are made per
+ * file, so this is hot.
+ */
+const TEMPLATE = (() => {
+  const h = Buffer.alloc(BLOCK);
+  writeOctal(h, 108, 8, 0);
+  writeOctal(h, 116, 8, 0);
+  h.write('ustar  \0', 257, 'latin1');
+  writeOctal(h, 329, 8, 0);
+  writeOctal(h, 337, 8, 0);
+  h.fill(0x20, 148, 156);
+  return h;
+})();
+const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
+
+function header(name: Buffer, mode: number, size: number, mtime: number, type: number): Buffer {
+  const h = Buffer.allocUnsafe(BLOCK);
+  TEMPLATE.copy(h);
+  const nameLength = Math.min(name.length, 100);
+  name.copy(h, 0, 0, nameLength);
+  let sum = TEMPLATE_SUM;
+  for (let i = 0; i < nameLength; i++) sum += name[i]!;
+  sum += writeOctal(h, 100, 8, mode & 0o7777);
+  if (size < 8 ** 11) sum += writeOctal(h, 124, 12, size);
+  else {
+    putNumber(h, 124, 12, size);
+    for (let i = 124; i < 136; i++) sum += h[i]!;
+  }
+  sum += writeOctal(h, 136, 12, mtime);
+  h[156] = type;
+  sum += type;
+  // The checksum field counts as eight spaces (already in the template's sum).
+  writeOctal(h, 148, 7, sum);
+  h[155] = 0x20;
   return h;
 }
 
 /** The header block(s) for one regular file, GNU flavour, as Python's tarfile writes them. */
 export function fileHeader(name: string, mode: number, size: number): Buffer {
   const encoded = Buffer.from(name, 'utf8');
-  const main = header(encoded, mode, size, TAR_MTIME, '0');
+  const main = header(encoded, mode, size, TAR_MTIME, 0x30);
   if (encoded.length <= 100) return main;
+  return withLongName(encoded, main);
+}
+
+function withLongName(encoded: Buffer, main: Buffer): Buffer {
   const longName = Buffer.concat([encoded, Buffer.from([0])]);
   const padded = Buffer.alloc(Math.ceil(longName.length / BLOCK) * BLOCK);
   longName.copy(padded);
-  return Buffer.concat([header(Buffer.from('././@LongLink'), 0, longName.length, 0, 'L'), padded, main]);
+  return Buffer.concat([header(LONGLINK, 0, longName.length, 0, 0x4c), padded, main]);
 }
 
 /**
@@ -77,23 +109,7 @@ export class TarWriter {
   /** A sink for one file's content; the header goes out when the size is known. */
   file(name: string, mode: number): ContentSink {
     if (mode & 0o6000) throw new DeciderError('setuid-file', `${name} has the setuid or setgid bit set`);
-    let expected = 0;
-    let seen = 0;
-    return {
-      start: (size) => {
-        expected = size;
-        this.emit(fileHeader(name, mode, size));
-      },
-      data: (chunk) => {
-        seen += chunk.length;
-        return this.emit(chunk);
-      },
-      drained: () => this.out.drained(),
-      end: () => {
-        if (seen !== expected) throw new Error(`${name} changed while it was read (${seen} bytes, expected ${expected})`);
-        this.pad();
-      },
-    };
+    return new TarFileSink(this, name, mode);
   }
 
   async bytes(name: string, mode: number, data: Buffer): Promise<void> {
@@ -110,13 +126,51 @@ export class TarWriter {
     if (!this.emit(ZEROS.subarray(0, total - this.written))) await this.out.drained();
   }
 
-  private pad(): void {
+  /** @internal */
+  pad(): void {
     const rest = this.written % BLOCK;
     if (rest !== 0) this.emit(ZEROS.subarray(0, BLOCK - rest));
   }
 
-  private emit(chunk: Buffer): boolean {
+  /** @internal */
+  emit(chunk: Buffer): boolean {
     this.written += chunk.length;
     return this.out.write(chunk);
+  }
+
+  /** @internal */
+  drained(): Promise<void> {
+    return this.out.drained();
+  }
+}
+
+/** One file's entry: a class, not a closure per file, since there are many files. */
+class TarFileSink implements ContentSink {
+  private expected = 0;
+  private seen = 0;
+
+  constructor(
+    private readonly tar: TarWriter,
+    private readonly name: string,
+    private readonly mode: number,
+  ) {}
+
+  start(size: number): void {
+    this.expected = size;
+    this.tar.emit(fileHeader(this.name, this.mode, size));
+  }
+
+  data(chunk: Buffer): boolean {
+    this.seen += chunk.length;
+    return this.tar.emit(chunk);
+  }
+
+  drained(): Promise<void> {
+    return this.tar.drained();
+  }
+
+  end(): void {
+    if (this.seen !== this.expected) throw new Error(`${this.name} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
+    this.tar.pad();
   }
 }

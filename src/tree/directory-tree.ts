@@ -1,12 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
+import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContentSink, EntryKind, ReadStats, TreeEntry, TreeSource } from './types.ts';
 import { newReadStats } from './types.ts';
 
-/** Files up to this size are read whole, ahead of their turn; larger ones stream. */
-const PREFETCH_LIMIT = 1 << 20;
+/** Files up to this size are read whole; larger ones stream. */
+const WHOLE_LIMIT = 1 << 20;
+/** Synchronous reads give the event loop a turn this often. */
+const YIELD_EVERY = 256;
 
 function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind | null {
   if (st.isFile()) return 'file';
@@ -15,21 +17,31 @@ function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(
   return null;
 }
 
-/** A checked-out folder; modes come from `stat`, so the checkout's umask matters. */
+/**
+ * A checked-out folder; modes come from `stat`, so the checkout's umask matters.
+ * Metadata and small files are read synchronously: a context is tens of thousands of small
+ * files, and a thread-pool round trip per system call costs several times the call itself.
+ * It serves the CLI and tests (the service reads git), and still yields every few hundred files.
+ */
 export class DirectoryTree implements TreeSource {
   readonly revision = null;
   readonly stats: ReadStats = newReadStats();
   readonly description: string;
   /** Serialises sendFile deliveries so that they happen in call order. */
   private tail: Promise<unknown> = Promise.resolve();
+  private sent = 0;
 
   constructor(readonly root: string) {
     this.description = root;
   }
 
   async lstat(path: string): Promise<TreeEntry | null> {
+    return this.lstatNow(path);
+  }
+
+  private lstatNow(path: string): TreeEntry | null {
     try {
-      const st = await lstat(this.abs(path));
+      const st = lstatSync(this.abs(path));
       const kind = kindOf(st);
       if (!kind) return null; // sockets, fifos, devices are not repository files
       return { name: path.slice(path.lastIndexOf('/') + 1), kind, mode: st.mode & 0o7777, oid: null };
@@ -40,9 +52,12 @@ export class DirectoryTree implements TreeSource {
   }
 
   async list(dir: string): Promise<TreeEntry[]> {
-    const names = await readdir(this.abs(dir));
-    const entries = await Promise.all(names.map((name) => this.lstat(dir === '' ? name : `${dir}/${name}`)));
-    return entries.filter((e): e is TreeEntry => e !== null);
+    const entries: TreeEntry[] = [];
+    for (const name of readdirSync(this.abs(dir))) {
+      const entry = this.lstatNow(dir === '' ? name : `${dir}/${name}`);
+      if (entry) entries.push(entry);
+    }
+    return entries;
   }
 
   async readFile(path: string): Promise<Buffer> {
@@ -67,32 +82,32 @@ export class DirectoryTree implements TreeSource {
   }
 
   sendFile(path: string, _entry: TreeEntry, sink: ContentSink): Promise<void> {
-    // Reading starts now; delivery waits for the calls made before this one.
-    const early = this.readIfSmall(path);
-    early.catch(() => undefined); // reported when its turn comes
-    const deliver = async (): Promise<void> => {
-      const { size, data } = await early;
-      sink.start(data?.length ?? size);
-      if (data) {
-        this.count(data.length);
-        if (data.length > 0 && !sink.data(data)) await sink.drained();
-      } else {
-        for await (const chunk of this.readStream(path)) {
-          if (!sink.data(chunk as Buffer)) await sink.drained();
-        }
-      }
-      sink.end();
-    };
-    const run = this.tail.then(deliver);
+    // Deliveries happen in call order.
+    const run = this.tail.then(() => this.deliver(path, sink));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
   async close(): Promise<void> {}
 
-  private async readIfSmall(path: string): Promise<{ size: number; data: Buffer | null }> {
-    const { size } = await stat(this.abs(path));
-    return size <= PREFETCH_LIMIT ? { size, data: await readFile(this.abs(path)) } : { size, data: null };
+  private async deliver(path: string, sink: ContentSink): Promise<void> {
+    if (++this.sent % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+    const fd = openSync(this.abs(path), 'r');
+    const { size } = fstatSync(fd);
+    sink.start(size);
+    if (size <= WHOLE_LIMIT) {
+      const data = readWhole(fd, size);
+      this.count(data.length);
+      if (data.length > 0 && !sink.data(data)) await sink.drained();
+    } else {
+      this.stats.filesRead += 1;
+      // The stream owns the descriptor from here and closes it.
+      for await (const chunk of createReadStream('', { fd, autoClose: true })) {
+        this.count((chunk as Buffer).length, 0);
+        if (!sink.data(chunk as Buffer)) await sink.drained();
+      }
+    }
+    sink.end();
   }
 
   private abs(path: string): string {
@@ -102,5 +117,21 @@ export class DirectoryTree implements TreeSource {
   private count(bytes: number, files = 1): void {
     this.stats.blobBytesRead += bytes;
     this.stats.filesRead += files;
+  }
+}
+
+/** Reads and closes a small file's descriptor. */
+function readWhole(fd: number, size: number): Buffer {
+  try {
+    const data = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, data, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return read === size ? data : data.subarray(0, read);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -25,7 +25,9 @@ type State = 'header' | 'body' | 'trailer';
  */
 export class GitBatch {
   private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly queue: { spec: string; handler: ObjectHandler }[] = [];
+  /** Requests in order; answered ones before `head` are dropped in batches (shift() is O(n)). */
+  private queue: { spec: string; handler: ObjectHandler }[] = [];
+  private head = 0;
   private outgoing: string[] = [];
   private flushScheduled = false;
   private state: State = 'header';
@@ -54,7 +56,15 @@ export class GitBatch {
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
+  }
+
+  private next(): void {
+    this.head += 1;
+    if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
 
   request(spec: string, handler: ObjectHandler): void {
@@ -123,7 +133,7 @@ export class GitBatch {
   private consume(input: Buffer): void {
     let chunk = input;
     while (chunk.length > 0) {
-      const current = this.queue[0];
+      const current = this.queue[this.head];
       if (!current) {
         this.failAll(new Error('git cat-file sent output nobody asked for'));
         return;
@@ -134,10 +144,12 @@ export class GitBatch {
           this.headerParts.push(chunk);
           return;
         }
-        this.headerParts.push(chunk.subarray(0, nl));
+        let line = chunk.subarray(0, nl);
+        if (this.headerParts.length > 0) {
+          line = Buffer.concat([...this.headerParts, line]);
+          this.headerParts = [];
+        }
         chunk = chunk.subarray(nl + 1);
-        const line = Buffer.concat(this.headerParts).toString('utf8');
-        this.headerParts = [];
         this.startObject(current, line);
         continue;
       }
@@ -156,21 +168,34 @@ export class GitBatch {
       // trailer: the single LF after the content
       chunk = chunk.subarray(1);
       this.state = 'header';
-      this.queue.shift();
+      this.next();
       current.handler.end();
     }
   }
 
-  private startObject(current: { spec: string; handler: ObjectHandler }, line: string): void {
-    const fields = line.split(' ');
-    if (fields.length === 3 && /^\d+$/.test(fields[2]!)) {
-      this.remaining = Number(fields[2]);
-      current.handler.header(fields[0]!, fields[1]!, this.remaining);
-      this.state = this.remaining === 0 ? 'trailer' : 'body';
+  /** `<oid> <type> <size>`, parsed from the bytes (one header per object: this is hot). */
+  private startObject(current: { spec: string; handler: ObjectHandler }, line: Buffer): void {
+    const first = line.indexOf(32);
+    const second = first < 0 ? -1 : line.indexOf(32, first + 1);
+    let size = 0;
+    let digits = 0;
+    for (let i = second + 1; second > 0 && i < line.length; i++) {
+      const c = line[i]!;
+      if (c < 48 || c > 57) {
+        digits = -1;
+        break;
+      }
+      size = size * 10 + (c - 48);
+      digits += 1;
+    }
+    if (digits > 0) {
+      this.remaining = size;
+      current.handler.header(line.toString('latin1', 0, first), typeName(line, first + 1, second), size);
+      this.state = size === 0 ? 'trailer' : 'body';
       return;
     }
     // "<spec> missing" / "<spec> ambiguous": no content follows
-    this.queue.shift();
+    this.next();
     current.handler.fail(new ObjectMissingError(current.spec));
   }
 
@@ -188,7 +213,20 @@ export class GitBatch {
   }
 
   private failAll(err: Error): void {
-    const waiting = this.queue.splice(0);
+    const waiting = this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
     for (const { handler } of waiting) handler.fail(err);
   }
+}
+
+/** The object type between two offsets; git's four types are told apart by length and first byte. */
+function typeName(line: Buffer, start: number, end: number): string {
+  const length = end - start;
+  const first = line[start];
+  if (length === 4 && first === 0x62) return 'blob';
+  if (length === 4 && first === 0x74) return 'tree';
+  if (length === 6 && first === 0x63) return 'commit';
+  if (length === 3 && first === 0x74) return 'tag';
+  return line.toString('latin1', start, end);
 }

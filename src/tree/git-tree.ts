@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DeciderError } from '../errors.ts';
+import type { ObjectHandler } from './git-batch.ts';
 import type { CommitInfo, GitRepo } from './git-repo.ts';
 import { SinkReadable } from './sink-readable.ts';
 import type { ContentSink, ReadStats, TreeEntry, TreeSource } from './types.ts';
@@ -71,29 +72,8 @@ export class GitTree implements TreeSource {
   }
 
   sendFile(path: string, entry: TreeEntry, sink: ContentSink): Promise<void> {
-    const stats = this.repo.stats;
     return new Promise((resolve, reject) => {
-      this.repo.batch.request(entry.oid!, {
-        header: (_oid, type, size) => {
-          stats.filesRead += 1;
-          sink.start(size);
-          if (type !== 'blob') reject(new Error(`${path} is a ${type}`));
-        },
-        data: (chunk) => {
-          stats.blobBytesRead += chunk.length;
-          return sink.data(chunk);
-        },
-        drained: () => sink.drained(),
-        end: () => {
-          try {
-            sink.end();
-            resolve();
-          } catch (err) {
-            reject(err as Error);
-          }
-        },
-        fail: (err) => reject(new DeciderError('repository-unreadable', `${path}: ${err.message}`)),
-      });
+      this.repo.batch.request(entry.oid!, new BlobRequest(path, sink, this.repo.stats, resolve, reject));
     });
   }
 
@@ -107,5 +87,44 @@ export class GitTree implements TreeSource {
       throw new Error(`${path} is not a file in ${this.description}`);
     }
     return entry.oid!;
+  }
+}
+
+/** Streams one blob into a sink: a class rather than closures, as there is one per file. */
+class BlobRequest implements ObjectHandler {
+  constructor(
+    private readonly path: string,
+    private readonly sink: ContentSink,
+    private readonly stats: ReadStats,
+    private readonly resolve: () => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  header(_oid: string, type: string, size: number): void {
+    this.stats.filesRead += 1;
+    this.sink.start(size);
+    if (type !== 'blob') this.reject(new Error(`${this.path} is a ${type}`));
+  }
+
+  data(chunk: Buffer): boolean {
+    this.stats.blobBytesRead += chunk.length;
+    return this.sink.data(chunk);
+  }
+
+  drained(): Promise<void> {
+    return this.sink.drained();
+  }
+
+  end(): void {
+    try {
+      this.sink.end();
+      this.resolve();
+    } catch (err) {
+      this.reject(err as Error);
+    }
+  }
+
+  fail(err: Error): void {
+    this.reject(new DeciderError('repository-unreadable', `${this.path}: ${err.message}`));
   }
 }
