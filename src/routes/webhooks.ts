@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type as T } from '@sinclair/typebox';
+import { type TSchema, Type as T } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyRequest } from 'fastify';
 import { DeciderError } from '../errors.ts';
@@ -31,6 +31,11 @@ const GenericBody = T.Object(
   },
   { additionalProperties: false },
 );
+
+/** Every webhook route takes a raw JSON body and answers alike. */
+function webhookSchema<H extends TSchema>(summary: string, description: string, headers: H) {
+  return { tags: ['webhooks'], summary, description, headers, body: RawJson, response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) } };
+}
 
 function parseJson(raw: Buffer): unknown {
   try {
@@ -74,14 +79,11 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
   const reply = (result: IntakeResult) => ({ status: (result.outcome === 'duplicate' ? 200 : 202) as 200 | 202, body: result });
 
   app.post('/webhooks/github', {
-    schema: {
-      tags: ['webhooks'],
-      summary: 'GitHub push and pull_request events',
-      description: 'Signed with `X-Hub-Signature-256`; deduplicated by `X-GitHub-Delivery`. Answers at once; deciding is asynchronous.',
-      headers: T.Object({ 'x-github-event': T.String(), 'x-github-delivery': T.String({ minLength: 1, maxLength: 200 }), 'x-hub-signature-256': T.Optional(T.String()) }),
-      body: RawJson,
-      response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) },
-    },
+    schema: webhookSchema(
+      'GitHub push and pull_request events',
+      'Signed with `X-Hub-Signature-256`; deduplicated by `X-GitHub-Delivery`. Answers at once; deciding is asynchronous.',
+      T.Object({ 'x-github-event': T.String(), 'x-github-delivery': T.String({ minLength: 1, maxLength: 200 }), 'x-hub-signature-256': T.Optional(T.String()) }),
+    ),
   }, async (request, res) => {
     const raw = request.body as unknown as Buffer;
     const body = parseJson(raw);
@@ -99,14 +101,11 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
   });
 
   app.post('/webhooks/gitlab', {
-    schema: {
-      tags: ['webhooks'],
-      summary: 'GitLab push and tag push hooks',
-      description: '`X-Gitlab-Token` must equal the repository’s secret; deduplicated by `X-Gitlab-Event-UUID` (or the body’s hash).',
-      headers: T.Object({ 'x-gitlab-event': T.String(), 'x-gitlab-token': T.Optional(T.String()), 'x-gitlab-event-uuid': T.Optional(T.String({ maxLength: 200 })) }),
-      body: RawJson,
-      response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) },
-    },
+    schema: webhookSchema(
+      'GitLab push and tag push hooks',
+      '`X-Gitlab-Token` must equal the repository’s secret; deduplicated by `X-Gitlab-Event-UUID` (or the body’s hash).',
+      T.Object({ 'x-gitlab-event': T.String(), 'x-gitlab-token': T.Optional(T.String()), 'x-gitlab-event-uuid': T.Optional(T.String({ maxLength: 200 })) }),
+    ),
   }, async (request, res) => {
     const raw = request.body as unknown as Buffer;
     const body = parseJson(raw);
@@ -121,14 +120,11 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
   });
 
   app.post('/webhooks/generic', {
-    schema: {
-      tags: ['webhooks'],
-      summary: 'A push from any other system (hg, scripts)',
-      description: 'Bearer token; `level` defaults to the configured level of `ref`. Deduplicated by `X-Delivery-Id` (or the body’s hash).',
-      headers: T.Object({ authorization: T.Optional(T.String()), 'x-delivery-id': T.Optional(T.String({ maxLength: 200 })) }),
-      body: RawJson,
-      response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) },
-    },
+    schema: webhookSchema(
+      'A push from any other system (hg, scripts)',
+      'Bearer token; `level` defaults to the configured level of `ref`. Deduplicated by `X-Delivery-Id` (or the body’s hash).',
+      T.Object({ authorization: T.Optional(T.String()), 'x-delivery-id': T.Optional(T.String({ maxLength: 200 })) }),
+    ),
   }, async (request, res) => {
     requireBearer(request, service.config.genericToken, 'the generic webhook');
     const raw = request.body as unknown as Buffer;

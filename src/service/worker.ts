@@ -49,12 +49,17 @@ export class Worker {
     for (const wake of [...this.wakers]) wake();
   }
 
-  /** Finishes the pushes in hand, then gives back any claim left. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await Promise.all(this.loops);
-    await this.store.releaseClaims(this.options.id);
+  private stopping: Promise<void> | null = null;
+
+  /** Finishes the pushes in hand, then gives back any claim left. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.running = false;
+      this.wake();
+      await Promise.all(this.loops);
+      await this.store.releaseClaims(this.options.id);
+    })();
+    return this.stopping;
   }
 
   private async loop(): Promise<void> {

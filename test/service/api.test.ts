@@ -128,4 +128,26 @@ describe('the HTTP API', () => {
     assert.ok(!svc.log.text.includes('tc-access-token-secret'));
     assert.ok(!svc.log.text.includes(ADMIN_TOKEN));
   });
+
+  it('rebuilds are rate-limited per client', async () => {
+    let status = 0;
+    let body: { code?: string } = {};
+    for (let i = 0; i < 12 && status !== 429; i++) {
+      const res = await api('/images/base/rebuild', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong' } });
+      status = res.status;
+      body = (await res.json()) as { code?: string };
+    }
+    assert.equal(status, 429);
+    assert.equal(body.code, 'rate-limited');
+  });
+
+  it('health is 503 with the failing check named when the store is down', async () => {
+    await svc.service.worker.stop();
+    await svc.service.store.close();
+    const res = await api('/health');
+    assert.equal(res.status, 503);
+    const health = (await res.json()) as { status: string; checks: Array<{ name: string; status: string }> };
+    assert.equal(health.status, 'down');
+    assert.equal(health.checks.find((c) => c.name === 'store')!.status, 'down');
+  });
 });

@@ -153,7 +153,11 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
     await this.db.query('SELECT 1');
   }
 
-  async close(): Promise<void> {
-    await this.db.close();
+  private closing: Promise<void> | null = null;
+
+  /** Idempotent: shutdown paths may close it more than once. */
+  close(): Promise<void> {
+    this.closing ??= this.db.close();
+    return this.closing;
   }
 }

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.ts';
+import { tempDir } from '../support/temp.ts';
+
+describe('configuration', () => {
+  let dir: string;
+  const file = async (name: string, text: string) => {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  };
+  const refused = async (text: string, env: NodeJS.ProcessEnv, message: RegExp) => {
+    const path = await file(`c-${Math.random().toString(36).slice(2)}.yml`, text);
+    await assert.rejects(loadConfig({ file: path, env }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'bad-config');
+      assert.match(err.message, message);
+      return true;
+    });
+  };
+
+  before(async () => {
+    dir = await tempDir();
+  });
+
+  it('reads a file, resolves relative paths from it, and applies environment overrides', async () => {
+    const path = await file(
+      'good.yml',
+      'port: 9000\ndataDir: state\nrepositories:\n  - name: gecko\n    url: ./gecko\n    webhookSecretEnv: GECKO_SECRET\n    levels: {main: 3, "release/*": 3}\n    defaultLevel: null\n    provisionerId: gecko-3\n    workerType: images\n',
+    );
+    const env = { GECKO_SECRET: 's3cret', PORT: '9100', PUBLIC_URL: 'https://images.example.com/', DATABASE_URL: 'postgres://db/x', IMAGE_DECIDER_ADMIN_TOKEN: 'adm' };
+    const config = await loadConfig({ file: path, env });
+    assert.equal(config.port, 9100);
+    assert.equal(config.publicUrl, 'https://images.example.com');
+    assert.equal(config.dataDir, join(dir, 'state'));
+    assert.equal(config.databaseUrl, 'postgres://db/x');
+    assert.equal(config.adminToken, 'adm');
+    assert.equal(config.taskcluster, null, 'no TASKCLUSTER_ROOT_URL: dry run');
+    const [repo] = config.repositories;
+    assert.equal(repo!.url, join(dir, 'gecko'));
+    assert.equal(repo!.webhookSecret, 's3cret');
+    assert.equal(repo!.taskQueueId, 'gecko-3/images');
+    assert.equal(repo!.defaultLevel, null);
+    assert.deepEqual(repo!.levels, [['main', 3], ['release/*', 3]]);
+    assert.equal(config.example, false);
+  });
+
+  it('refuses a bad file with an error naming the field', async () => {
+    const repo = '  - name: acme\n    url: /x\n';
+    await refused(`repositories:\n${repo}    colour: blue\n`, {}, /repositories\.0 must NOT have additional properties: colour/);
+    await refused(`port: eighty\nrepositories:\n${repo}`, {}, /port must be integer/);
+    await refused('repositories: []\n', {}, /repositories must NOT have fewer than 1 items/);
+    await refused(`repositories:\n${repo}${repo}`, {}, /acme is listed twice/);
+    await refused(`repositories:\n${repo}    webhookSecretEnv: MISSING_SECRET\n`, {}, /MISSING_SECRET is not set/);
+    await refused(`repositories:\n${repo}    levels: {main: 4}\n`, {}, /levels\.main must be <= 3/);
+    await refused(`repositories:\n${repo}    provisionerId: p\n`, {}, /provisionerId and workerType go together/);
+    await refused('repositories: [\n', {}, /cannot read configuration/);
+    await refused(`repositories:\n${repo}`, { PORT: 'abc' }, /PORT must be a whole number/);
+  });
+
+  it('without a file, serves the bundled example', async () => {
+    const config = await loadConfig({ file: null, env: {}, exampleRepository: '/data/examples/acme' });
+    assert.equal(config.example, true);
+    assert.deepEqual(config.repositories.map((r) => [r.name, r.url]), [['acme', '/data/examples/acme']]);
+    assert.equal(config.port, 8080);
+  });
+});
