@@ -5,10 +5,9 @@ import { DirectoryTree } from '../tree/directory-tree.ts';
 import { SinkReadable } from '../tree/sink-readable.ts';
 import type { TreeSource } from '../tree/types.ts';
 import { RUN_TASK_FILES } from './dockerfile.ts';
-import { HashSink } from './hash-sink.ts';
-import { TraceMemo, TracingTree } from './memo.ts';
+import { computeContextHash } from './compute.ts';
+import { TraceMemo } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
-import { seedV1Hash } from './seed-v1.ts';
 import { writeContextTar } from './write.ts';
 
 export const HASH_ALGORITHMS = ['taskgraph', 'seed-v1'] as const;
@@ -62,19 +61,9 @@ export class ContextHasher {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
     if (known) return { ...known, memoHit: true };
-    const traced = new TracingTree(tree);
-    let result: ContextHash;
-    if (algorithm === 'seed-v1') {
-      const { hash, files, bytes } = await seedV1Hash(traced, spec.contextDir, this.maxFiles);
-      result = { contextHash: hash, files, bytes };
-    } else {
-      const plan = await planContext(traced, spec, this.runTask, { maxFiles: this.maxFiles });
-      const sink = new HashSink();
-      const bytes = await writeContextTar(plan, sink, this.maxBytes);
-      result = { contextHash: sink.digest(), files: plan.length, bytes };
-    }
+    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes });
     this.bytesHashed += result.bytes;
-    this.memo.store(key, traced.trace(), result);
+    this.memo.store(key, trace, result);
     return { ...result, memoHit: false };
   }
 

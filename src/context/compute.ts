@@ -1,0 +1,36 @@
+import type { TreeSource } from '../tree/types.ts';
+import { HashSink } from './hash-sink.ts';
+import type { ContextHash, HashAlgorithm } from './hasher.ts';
+import { TracingTree } from './memo.ts';
+import { type ContextSpec, planContext } from './plan.ts';
+import { seedV1Hash } from './seed-v1.ts';
+import { writeContextTar } from './write.ts';
+
+export type Trace = [string, string | null][];
+
+export interface ComputeOptions {
+  readonly runTask: TreeSource | null;
+  readonly maxFiles: number;
+  readonly maxBytes: number;
+}
+
+/** One context hash, with the trace of object ids it depends on (null when not pinnable). */
+export async function computeContextHash(
+  tree: TreeSource,
+  spec: ContextSpec,
+  algorithm: HashAlgorithm,
+  options: ComputeOptions,
+): Promise<{ result: ContextHash; trace: Trace | null }> {
+  const traced = new TracingTree(tree);
+  let result: ContextHash;
+  if (algorithm === 'seed-v1') {
+    const { hash, files, bytes } = await seedV1Hash(traced, spec.contextDir, options.maxFiles);
+    result = { contextHash: hash, files, bytes };
+  } else {
+    const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles });
+    const sink = new HashSink();
+    const bytes = await writeContextTar(plan, sink, options.maxBytes);
+    result = { contextHash: sink.digest(), files: plan.length, bytes };
+  }
+  return { result, trace: traced.trace() };
+}
