@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -27,6 +28,10 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
   const app = Fastify({
     loggerInstance: (options.logger ?? service.log) as FastifyBaseLogger,
     bodyLimit: service.config.bodyLimitBytes,
+    // A client trickling its body must not hold a connection (and its buffers) for long:
+    // the timeout is checked every half second rather than Node's default 30 s.
+    serverFactory: (handler) =>
+      createServer({ requestTimeout: service.config.requestTimeoutSeconds * 1000, connectionsCheckingInterval: 500 }, handler),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();

@@ -1,5 +1,25 @@
 import type { ImageSpec } from './types.ts';
 
+const byName = (a: ImageSpec, b: ImageSpec) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Breadth-first from `start`, level by level, each level sorted by name: the order in
+ * which images become ready once their parents are placed. Linear in the images (a kind
+ * file may hold thousands, in chains thousands deep).
+ */
+function levels(start: ImageSpec[], children: ReadonlyMap<string, ImageSpec[]>, out: ImageSpec[], placed: Set<string>): void {
+  let level = start.sort(byName);
+  while (level.length > 0) {
+    const next: ImageSpec[] = [];
+    for (const image of level) {
+      out.push(image);
+      placed.add(image.name);
+      for (const child of children.get(image.name) ?? []) next.push(child);
+    }
+    level = next.sort(byName);
+  }
+}
+
 /**
  * Orders images parents first (by name among equals). An image whose parent is
  * not a build image gets `unknown-parent`; images on a cycle get `parent-cycle`
@@ -7,56 +27,48 @@ import type { ImageSpec } from './types.ts';
  * graph marks them blocked.
  */
 export function orderParentsFirst(images: readonly ImageSpec[]): ImageSpec[] {
-  const byName = new Map(images.map((i) => [i.name, i]));
-  const withParentErrors = images.map((image): ImageSpec => {
+  const named = new Map(images.map((i) => [i.name, i]));
+  const specs = images.map((image): ImageSpec => {
     if (image.error || image.parent === null) return image;
-    const parent = byName.get(image.parent);
+    const parent = named.get(image.parent);
     if (parent?.kind === 'build') return image;
     const message = parent
       ? `parent ${image.parent} of ${image.name} is a registry image, not a build`
       : `parent ${image.parent} of ${image.name} is not an image of this repository`;
     return { ...image, error: { code: 'unknown-parent', message } };
   });
+  const isRoot = (i: ImageSpec) => i.parent === null || i.error?.code === 'unknown-parent';
+  const children = new Map<string, ImageSpec[]>();
+  for (const image of specs) {
+    if (isRoot(image)) continue;
+    const list = children.get(image.parent!) ?? [];
+    list.push(image);
+    children.set(image.parent!, list);
+  }
 
-  const remaining = new Map(withParentErrors.map((i) => [i.name, i]));
   const ordered: ImageSpec[] = [];
   const placed = new Set<string>();
-  for (;;) {
-    const ready = [...remaining.values()]
-      .filter((i) => i.parent === null || i.error?.code === 'unknown-parent' || placed.has(i.parent))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (ready.length === 0) break;
-    for (const image of ready) {
-      ordered.push(image);
-      placed.add(image.name);
-      remaining.delete(image.name);
-    }
-  }
-  // What is left waits on a cycle: on it, or below it.
+  levels(specs.filter(isRoot), children, ordered, placed);
+
+  // What is left waits on a cycle: on it, or below it. Follow parents, marking each walk.
+  const remaining = new Map(specs.filter((i) => !placed.has(i.name)).map((i) => [i.name, i]));
+  const state = new Map<string, 'walking' | 'done'>();
   const onCycle = new Set<string>();
   for (const start of remaining.keys()) {
-    const seen: string[] = [];
+    const path: string[] = [];
     let name: string | null = start;
-    while (name !== null && remaining.has(name) && !seen.includes(name)) {
-      seen.push(name);
+    while (name !== null && remaining.has(name) && !state.has(name)) {
+      state.set(name, 'walking');
+      path.push(name);
       name = remaining.get(name)!.parent;
     }
-    if (name !== null && seen.includes(name)) for (const n of seen.slice(seen.indexOf(name))) onCycle.add(n);
+    if (name !== null && state.get(name) === 'walking') for (const n of path.slice(path.indexOf(name))) onCycle.add(n);
+    for (const n of path) state.set(n, 'done');
   }
-  const rest = [...remaining.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const cycle = rest.filter((i) => onCycle.has(i.name));
+  const cycle = [...remaining.values()].filter((i) => onCycle.has(i.name)).sort(byName);
   const below: ImageSpec[] = [];
-  let pending = rest.filter((i) => !onCycle.has(i.name));
-  while (pending.length > 0) {
-    const done = new Set([...onCycle, ...below.map((i) => i.name)]);
-    const wave = pending.filter((i) => done.has(i.parent!));
-    if (wave.length === 0) {
-      below.push(...pending);
-      break;
-    }
-    below.push(...wave);
-    pending = pending.filter((i) => !wave.includes(i));
-  }
+  const cycleChildren = cycle.flatMap((i) => (children.get(i.name) ?? []).filter((c) => !onCycle.has(c.name)));
+  levels(cycleChildren, children, below, new Set(onCycle));
   const cycleText = [...onCycle].sort().join(' -> ');
   return [
     ...ordered,

@@ -47,6 +47,8 @@ export interface Config {
   readonly genericToken: string | null;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
+  /** A request (headers and body) not received whole by then is answered 408. */
+  readonly requestTimeoutSeconds: number;
   readonly fetchTimeoutSeconds: number;
   readonly workerConcurrency: number;
   readonly deadlineMinutes: number;
@@ -151,6 +153,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     genericToken: secretFrom(env, file.genericTokenEnv, 'genericTokenEnv') ?? (env.IMAGE_DECIDER_GENERIC_TOKEN || null),
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
     bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
+    requestTimeoutSeconds: file.requestTimeoutSeconds ?? 30,
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
     workerConcurrency: file.workerConcurrency ?? 2,
     deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,

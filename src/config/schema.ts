@@ -38,6 +38,7 @@ export const ConfigFileSchema = T.Object(
     dataDir: T.Optional(T.String({ minLength: 1 })),
     logLevel: T.Optional(T.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)))),
     bodyLimitBytes: T.Optional(T.Integer({ minimum: 1024 })),
+    requestTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'a request not received whole by then gets 408' })),
     fetchTimeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
     workerConcurrency: T.Optional(T.Integer({ minimum: 1, maximum: 64 })),
     deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
