@@ -96,7 +96,7 @@ export class ContextCache {
     } catch (err) {
       if (!out.writableEnded) out.destroy(err as Error);
       file?.destroy();
-      await rm(temp, { force: true });
+      await rm(temp, { force: true }).catch(() => undefined);
       this.log.warn({ err, contextHash: hash }, 'context tarball not cached');
     }
   }

@@ -31,6 +31,8 @@ export interface TestServiceOptions {
   readonly leaseMs?: number;
   /** Start the worker (default true). */
   readonly worker?: boolean;
+  /** Where the service fetches the repository from (default: the local acme repository). */
+  readonly repoUrl?: string;
 }
 
 /** A port free now, so the public URL (and so CONTEXT_URL) can name it before the server starts. */
@@ -80,7 +82,7 @@ export class TestService {
     const port = await freePort();
     await writeFile(
       configFile,
-      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: http://127.0.0.1:${port}\n${options.extraConfig ?? ''}repositories:\n  - name: acme\n    url: ${repoDir}\n    webUrl: https://github.com/acme/acme\n    webhookSecretEnv: ACME_SECRET\n    levels: {main: 3, "release/*": 3}\n`,
+      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: http://127.0.0.1:${port}\n${options.extraConfig ?? ''}repositories:\n  - name: acme\n    url: ${options.repoUrl ?? repoDir}\n    webUrl: https://github.com/acme/acme\n    webhookSecretEnv: ACME_SECRET\n    levels: {main: 3, "release/*": 3}\n`,
     );
     const env = {
       ACME_SECRET: WEBHOOK_SECRET,
