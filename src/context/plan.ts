@@ -78,7 +78,8 @@ export async function planContext(
     if (normalised === null) {
       throw new DeciderError('include-outside-tree', `${where}: extra include path outside the repository: ${written}`);
     }
-    const target = await resolvePath(tree, normalised);
+    // No file name holds a NUL (taskgraph's os.path.exists says no): never ask a tree for one.
+    const target = normalised.includes('\0') ? null : await resolvePath(tree, normalised);
     // "x/" names a folder: a file there does not exist, as for os.path.exists.
     if (!target || (written.endsWith('/') && target.entry.kind !== 'dir')) {
       throw new DeciderError('include-missing', `${where}: extra include path does not exist: ${written}`);
