@@ -23,10 +23,11 @@ export async function processPush(
     await onResolved(commit.sha);
     const graph = await repo.graph(commit, push.level, push.pullRequest);
     const recordedAt = new Date().toISOString();
-    for (const image of graph.images) {
-      if (image.kind !== 'build' || !image.contextHash) continue;
-      await store.recordContext({ contextHash: image.contextHash, repository: repo.config.name, rev: commit.sha, image: image.name, algorithm: graph.algorithm, recordedAt });
-    }
+    await store.recordContexts(
+      graph.images
+        .filter((image) => image.kind === 'build' && image.contextHash)
+        .map((image) => ({ contextHash: image.contextHash!, repository: repo.config.name, rev: commit.sha, image: image.name, algorithm: graph.algorithm, recordedAt })),
+    );
     record = await repo.decider.plan({
       decisionId: push.id,
       push: repo.pushContext(commit.sha, push.ref, push.level, push.pullRequest, push.owner),

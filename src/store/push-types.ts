@@ -101,7 +101,8 @@ export interface PushStore {
   /** The newest push of a repository whose rev or resolved rev equals `rev`. */
   findPushByRev(repository: string, rev: string): Promise<PushRecord | null>;
   backlog(): Promise<Backlog>;
-  recordContext(provenance: ContextProvenance): Promise<void>;
+  /** Keeps the first provenance of each hash; one round trip for a whole graph. */
+  recordContexts(provenances: readonly ContextProvenance[]): Promise<void>;
   findContext(contextHash: string): Promise<ContextProvenance | null>;
   /** Used by health checks: throws when the store cannot answer. */
   ping(): Promise<void>;

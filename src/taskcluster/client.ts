@@ -162,7 +162,7 @@ export function createTaskcluster(options: TaskclusterOptions): Taskcluster {
     delayFactor: options.delayFactorMs ?? 100,
     timeout: options.timeoutMs ?? 30_000,
   };
-  const concurrency = options.concurrency ?? 32;
+  const concurrency = options.concurrency ?? 100;
   const queue = new taskcluster.Queue(clientOptions);
   const pinger = new taskcluster.Queue({ ...clientOptions, retries: 0, timeout: 5000 });
   return {

@@ -121,8 +121,11 @@ export function pushStoreContract(name: string, open: () => Promise<ServiceStore
       assert.equal(backlog.oldestQueuedAt, pushes[0]!.receivedAt);
       const hash = randomUUID().replaceAll('-', '').padEnd(64, 'a');
       const provenance = { contextHash: hash, repository: repo, rev: 'a'.repeat(40), image: 'base', algorithm: 'taskgraph', recordedAt: tick() };
-      await store.recordContext(provenance);
-      await store.recordContext({ ...provenance, rev: 'b'.repeat(40), recordedAt: tick() });
+      await store.recordContexts([provenance]);
+      const other = { ...provenance, contextHash: randomUUID().replaceAll('-', '').padEnd(64, 'b'), image: 'other' };
+      await store.recordContexts([{ ...provenance, rev: 'b'.repeat(40), recordedAt: tick() }, other]);
+      assert.deepEqual(await store.findContext(other.contextHash), other);
+      await store.recordContexts([]);
       assert.deepEqual(await store.findContext(hash), provenance);
       assert.equal(await store.findContext('0'.repeat(64)), null);
       await store.ping();

@@ -136,10 +136,13 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
     return { queued: Number(row?.queued ?? 0), deciding: Number(row?.deciding ?? 0), oldestQueuedAt: iso(row?.oldest) };
   }
 
-  async recordContext(p: ContextProvenance): Promise<void> {
+  async recordContexts(list: readonly ContextProvenance[]): Promise<void> {
+    if (list.length === 0) return;
     await this.db.query(
-      'INSERT INTO contexts (context_hash, repository, rev, image, algorithm, recorded_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (context_hash) DO NOTHING',
-      [p.contextHash, p.repository, p.rev, p.image, p.algorithm, p.recordedAt],
+      `INSERT INTO contexts (context_hash, repository, rev, image, algorithm, recorded_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+       ON CONFLICT (context_hash) DO NOTHING`,
+      [list.map((p) => p.contextHash), list.map((p) => p.repository), list.map((p) => p.rev), list.map((p) => p.image), list.map((p) => p.algorithm), list.map((p) => p.recordedAt)],
     );
   }
 
