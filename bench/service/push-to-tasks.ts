@@ -97,6 +97,8 @@ try {
   await scenario('(c) the shared include changed (all rebuilt)', (i) => commit('python/shared/m0/bench.py', `c ${i} ${Date.now()}`), Math.min(PUSHES, 20));
   await appendFile(join(WORK, 'results.txt'), `${new Date().toISOString()}\n${results.join('\n')}\n`);
   console.log(`done in ${((performance.now() - start) / 1000).toFixed(0)} s`);
+  // Where the service says its time went, for the last few pushes.
+  for (const line of server.output.split('\n').filter((l) => l.includes('push decided')).slice(1, 3)) console.log(line);
 } finally {
   await server.kill('SIGTERM');
   await fake.close();

@@ -32,8 +32,12 @@ export class Submitter {
 
   /** Submits the given tasks; resolves with each one's outcome. */
   async submitAll(taskIds: readonly string[]): Promise<Map<string, SubmitOutcome>> {
-    const outcomes = await Promise.all(taskIds.map((id) => this.ensure(id)));
-    return new Map(taskIds.map((id, i) => [id, outcomes[i]!]));
+    // Every attempt settles before this returns or throws, so none outlives it to be joined
+    // (and fail) by the retry that follows an outage.
+    const settled = await Promise.allSettled(taskIds.map((id) => this.ensure(id)));
+    const failure = settled.find((s) => s.status === 'rejected');
+    if (failure) throw failure.reason;
+    return new Map(taskIds.map((id, i) => [id, (settled[i] as PromiseFulfilledResult<SubmitOutcome>).value]));
   }
 
   private ensure(taskId: string): Promise<SubmitOutcome> {

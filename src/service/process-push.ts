@@ -14,14 +14,23 @@ export async function processPush(
   repos: ReadonlyMap<string, RepositoryRuntime>,
   store: ServiceStore,
   onResolved: (sha: string) => Promise<void>,
+  phases: Record<string, number> = {},
 ): Promise<DecisionRecord> {
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - mark);
+    mark = now;
+  };
   const repo = repos.get(push.repository);
   if (!repo) throw new DeciderError('repository-unreadable', `repository ${push.repository} is no longer configured`);
   let record = await store.getDecision(push.id);
   if (!record) {
     const commit = await repo.mirror.resolve(push.rev);
     await onResolved(commit.sha);
+    phase('revisionMs');
     const graph = await repo.graph(commit, push.level, push.pullRequest);
+    phase('graphMs');
     const recordedAt = new Date().toISOString();
     await store.recordContexts(
       graph.images
@@ -35,8 +44,11 @@ export async function processPush(
       pushDate: new Date(commit.time * 1000),
       ...(push.force ? { force: push.force } : {}),
     });
+    phase('planMs');
   }
-  return repo.decider.submit(record);
+  const decided = await repo.decider.submit(record);
+  phase('submitMs');
+  return decided;
 }
 
 /** Image counts by decision, for push lists. */

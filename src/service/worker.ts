@@ -94,14 +94,15 @@ export class Worker {
       const until = new Date(Date.now() + this.options.leaseMs);
       this.store.renewClaim(push.id, this.options.id, until).catch((err: unknown) => this.noteError(err, 'renewing a claim failed'));
     }, this.options.leaseMs / 3);
+    const phases: Record<string, number> = {};
     try {
       const record = await processPush(push, this.repos, this.store, async (sha) => {
         await this.store.updatePush(push.id, this.options.id, { resolvedRev: sha });
-      });
+      }, phases);
       const counts = decisionCounts(record);
       await this.store.updatePush(push.id, this.options.id, { state: 'decided', counts, lastError: null, finishedAt: new Date().toISOString() });
       this.metrics.observeDecision(Number(process.hrtime.bigint() - started) / 1e9, record);
-      log.info({ counts, seconds: Number(process.hrtime.bigint() - started) / 1e9 }, 'push decided');
+      log.info({ counts, seconds: Number(process.hrtime.bigint() - started) / 1e9, ...phases }, 'push decided');
     } catch (err) {
       await this.fail(push, err, log);
     } finally {

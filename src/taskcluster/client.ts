@@ -161,6 +161,9 @@ export function createTaskcluster(options: TaskclusterOptions): Taskcluster {
     retries: options.retries ?? 5,
     delayFactor: options.delayFactorMs ?? 100,
     timeout: options.timeoutMs ?? 30_000,
+    // The client's default agent opens a connection per request, 50 at most: a push's
+    // lookups are a hundred requests at once, so keep connections and allow more of them.
+    agent: { keepAlive: true, maxSockets: options.concurrency ?? 100, maxFreeSockets: options.concurrency ?? 100 },
   };
   const concurrency = options.concurrency ?? 100;
   const queue = new taskcluster.Queue(clientOptions);

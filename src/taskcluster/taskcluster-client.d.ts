@@ -7,6 +7,7 @@ declare module 'taskcluster-client' {
     delayFactor?: number;
     maxDelay?: number;
     timeout?: number;
+    agent?: { keepAlive?: boolean; maxSockets?: number; maxFreeSockets?: number };
   }
   type Method = (...args: never[]) => Promise<unknown>;
   export class Queue {

@@ -76,6 +76,12 @@ export class GitRepo {
 
   /** Resolves a sha, branch or tag to its commit. */
   async resolve(rev: string): Promise<CommitInfo> {
+    // A full commit id is read through the running cat-file (no process to spawn): pushes name them.
+    if (rev.length === this.oidBytes * 2 && /^[0-9a-f]+$/.test(rev)) {
+      const commit = await this.readCommit(rev);
+      if (commit === 'missing') throw new DeciderError('unknown-revision', `revision ${rev} is not in ${this.path}`);
+      if (commit) return commit;
+    }
     if (rev === '' || rev.startsWith('-') || /[\0\n]/.test(rev)) {
       throw new DeciderError('unknown-revision', `not a revision: ${JSON.stringify(rev)}`);
     }
@@ -88,6 +94,22 @@ export class GitRepo {
     } catch (err) {
       throw new DeciderError('unknown-revision', `revision ${rev} is not in ${this.path}`, { cause: err });
     }
+  }
+
+  /** The commit `oid` names; null when it is another kind of object (the slow path peels tags). */
+  private async readCommit(oid: string): Promise<CommitInfo | 'missing' | null> {
+    let object;
+    try {
+      object = await this.batch.read(oid);
+    } catch (err) {
+      if (err instanceof ObjectMissingError) return 'missing';
+      throw err;
+    }
+    if (object.type !== 'commit') return null;
+    const text = object.data.toString('utf8');
+    const tree = /^tree ([0-9a-f]+)$/m.exec(text)?.[1];
+    const time = /^committer .* (\d+) [+-]\d{4}$/m.exec(text)?.[1];
+    return tree && time ? { sha: oid, tree, time: Number(time) } : null;
   }
 
   readTree(oid: string): Promise<GitTreeObject> {
