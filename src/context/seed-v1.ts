@@ -3,7 +3,7 @@ import { DeciderError } from '../errors.ts';
 import { compareCodePoints, joinPath, normaliseInside } from '../tree/paths.ts';
 import { walkFiles } from '../tree/resolve.ts';
 import type { TreeSource } from '../tree/types.ts';
-import { handled } from './handled.ts';
+import { ReadWindow } from './read-window.ts';
 import { resolveContextDir } from './plan.ts';
 
 const WINDOW = 128;
@@ -21,25 +21,29 @@ export async function seedV1Hash(tree: TreeSource, contextDir: string, maxFiles:
   }
   const outer = createHash('sha256');
   let bytes = 0;
-  const inflight: Promise<void>[] = [];
-  for (const file of files) {
-    const inner = createHash('sha256');
-    inflight.push(handled(
-      tree.sendFile(file.path, file.entry, {
-        start: () => undefined,
-        data: (chunk) => {
-          bytes += chunk.length;
-          inner.update(chunk);
-          return true;
-        },
-        drained: () => Promise.resolve(),
-        end: () => {
-          outer.update(`${inner.digest('hex')}\t/${joinPath(base, file.rel)}\n`);
-        },
-      })),
-    );
-    if (inflight.length >= WINDOW) await inflight.shift();
+  const window = new ReadWindow(WINDOW);
+  try {
+    for (const file of files) {
+      const inner = createHash('sha256');
+      await window.push(
+        tree.sendFile(file.path, file.entry, {
+          start: () => undefined,
+          data: (chunk) => {
+            bytes += chunk.length;
+            inner.update(chunk);
+            return true;
+          },
+          drained: () => Promise.resolve(),
+          end: () => {
+            outer.update(`${inner.digest('hex')}\t/${joinPath(base, file.rel)}\n`);
+          },
+        }),
+      );
+    }
+    await window.drain();
+  } catch (err) {
+    await window.abandon();
+    throw err;
   }
-  await Promise.all(inflight);
   return { hash: outer.digest('hex'), files: files.length, bytes };
 }

@@ -2,7 +2,7 @@ import { DeciderError } from '../errors.ts';
 import type { TreeSource } from '../tree/types.ts';
 import type { PlanEntry } from './plan.ts';
 import { type ByteSink, TarWriter } from './tar.ts';
-import { handled } from './handled.ts';
+import { ReadWindow } from './read-window.ts';
 
 /** How many file reads may be in flight ahead of the one being written. */
 const WINDOW = 128;
@@ -14,33 +14,27 @@ const WINDOW = 128;
  */
 export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity): Promise<number> {
   const tar = new TarWriter(out);
-  const inflight: Promise<void>[] = [];
+  const window = new ReadWindow(WINDOW);
   let lastTree: TreeSource | null = null;
-  const settle = async (): Promise<void> => {
-    await Promise.all(inflight.splice(0));
-  };
   try {
     for (const entry of plan) {
       const { source } = entry;
       if (!('tree' in source)) {
-        await settle();
+        await window.drain();
         lastTree = null;
         await tar.bytes(entry.name, entry.mode, source.data);
         continue;
       }
-      if (source.tree !== lastTree) await settle();
+      if (source.tree !== lastTree) await window.drain();
       lastTree = source.tree;
-      const sink = tar.file(entry.name, entry.mode);
-      inflight.push(handled(source.tree.sendFile(source.path, source.entry, sink)));
-      if (inflight.length >= WINDOW) await inflight.shift();
+      await window.push(source.tree.sendFile(source.path, source.entry, tar.file(entry.name, entry.mode)));
       if (tar.bytesWritten > maxBytes) {
         throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
       }
     }
-    await settle();
+    await window.drain();
   } catch (err) {
-    // Let the reads already issued finish before reporting, so none outlives us.
-    await Promise.allSettled(inflight);
+    await window.abandon();
     throw err;
   }
   if (tar.bytesWritten > maxBytes) throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
