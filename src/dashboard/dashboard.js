@@ -3,6 +3,7 @@
 'use strict';
 
 const REFRESH_MS = 5000;
+const PUSH_LIMIT = 20;
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs, ...children) {
@@ -57,8 +58,10 @@ function drawHealth(health) {
 function drawPushes(pushes) {
   const decided = pushes.filter((p) => p.state === 'decided');
   const latencies = decided.map((p) => p.seconds).filter((s) => typeof s === 'number');
-  $('t-pushes').textContent = String(pushes.length);
-  $('t-pushes-sub').textContent = `${decided.length} decided, ${pushes.filter((p) => p.state === 'failed').length} failed`;
+  // Only the newest pushes are fetched: when all of them are within the hour there may be more.
+  const hour = pushes.filter((p) => Date.now() - Date.parse(p.receivedAt) < 3600_000);
+  $('t-pushes').textContent = `${hour.length}${hour.length === pushes.length && pushes.length >= PUSH_LIMIT ? '+' : ''}`;
+  $('t-pushes-sub').textContent = `${hour.filter((p) => p.state === 'decided').length} decided, ${hour.filter((p) => p.state === 'failed').length} failed`;
   $('t-latency').textContent = latencies.length ? `${seconds(percentile(latencies, 50))} / ${seconds(percentile(latencies, 95))}` : '–';
   let indexed = 0;
   let needed = 0;
@@ -78,12 +81,19 @@ function drawPushes(pushes) {
         el('td', {}, el('code', {}, p.ref ?? (p.force ? `rebuild ${p.force.image}` : '–'))),
         el('td', {}, el('a', { href: `/graph?rev=${encodeURIComponent(p.resolvedRev ?? p.rev)}&repo=${encodeURIComponent(p.repository)}` }, el('code', {}, short(p.resolvedRev ?? p.rev)))),
         el('td', {}, p.pullRequest ? `${p.level} (PR)` : String(p.level)),
-        el('td', { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' }, chip(p.state), p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null),
+        el('td', { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' }, chip(p.state), p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null, p.state === 'failed' && p.lastError ? el('span', { className: 'muted' }, ` ${p.lastError.code}`) : null),
         el('td', {}, ...Object.entries(p.counts || {}).map(([k, n]) => chip(k, `${n} ${k}`))),
         el('td', { className: 'num' }, seconds(p.seconds)),
       ),
     ),
   );
+}
+
+// The task id links to the image artifact when there is one; a dry run's ids were never created.
+function taskCell(i) {
+  if (!i.taskId || i.dryRun) return '–';
+  const id = el('code', {}, i.taskId);
+  return i.artifactUrl ? el('a', { href: i.artifactUrl, title: 'the image artifact' }, id) : id;
 }
 
 function drawImages(detail) {
@@ -94,7 +104,7 @@ function drawImages(detail) {
       el('tr', {},
         el('td', {}, el('strong', {}, name)),
         el('td', {}, chip(i.decision), i.dryRun ? el('span', { className: 'muted' }, ' dry run') : null),
-        el('td', {}, i.taskId && !i.dryRun ? el('a', { href: i.artifactUrl ?? '#', title: 'public/image.tar.zst' }, el('code', {}, i.taskId)) : '–'),
+        el('td', {}, taskCell(i)),
         el('td', {}, i.contextUrl ? el('a', { href: i.contextUrl }, el('code', {}, short(i.contextHash))) : i.reference ? el('code', { className: 'ref', title: i.reference }, i.reference) : '–'),
         el('td', {}, i.parent ?? '–'),
         el('td', { className: 'reason' }, i.error ? `${i.error.code}: ${i.error.message}` : i.reason),
@@ -105,16 +115,23 @@ function drawImages(detail) {
 
 async function refresh() {
   try {
-    const [health, { pushes }] = await Promise.all([getJson('/health'), getJson('/pushes?limit=20')]);
+    const [health, { pushes }] = await Promise.all([getJson('/health'), getJson(`/pushes?limit=${PUSH_LIMIT}`)]);
     drawHealth(health);
     drawPushes(pushes);
     const latest = pushes.find((p) => p.state === 'decided');
     if (latest) drawImages(await getJson(`/pushes/${encodeURIComponent(latest.id)}`));
     $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (err) {
+    // Keep the last data on screen but say plainly that it is stale.
+    $('status').textContent = 'unreachable';
+    $('status').className = 'pill down';
     $('updated').textContent = `update failed: ${err.message}`;
   }
 }
 
-refresh();
-setInterval(refresh, REFRESH_MS);
+// The next poll is scheduled after this one settles, so a slow server never gets overlapping polls.
+async function loop() {
+  await refresh();
+  window.setTimeout(loop, REFRESH_MS);
+}
+loop();

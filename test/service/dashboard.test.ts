@@ -60,6 +60,9 @@ describe('the dashboard in headless Chromium', () => {
 
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    // The dark palette is judged from its own screenshot.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-dark.png'), fullPage: true });
     assert.deepEqual(problems, []);
   });
 });
