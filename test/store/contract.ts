@@ -5,9 +5,9 @@ import type { DecisionRecord, PlannedTask } from '../../src/decision/types.ts';
 import type { DecisionStore } from '../../src/store/types.ts';
 
 let counter = 0;
-const uniqueDigest = () => `${(++counter).toString(16).padStart(8, '0')}${'d'.repeat(56)}`;
+export const uniqueDigest = () => `${(++counter).toString(16).padStart(8, '0')}${'d'.repeat(56)}`;
 
-function planned(overrides: Partial<PlannedTask> & { digest: string }): PlannedTask {
+export function planned(overrides: Partial<PlannedTask> & { digest: string }): PlannedTask {
   const taskId = overrides.taskId ?? `task-${++counter}`;
   return {
     taskId,

@@ -3,9 +3,10 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { openStore } from '../../src/store/open-store.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
-import { MIGRATIONS } from '../../src/store/sql/migrations.ts';
+import { pgClient } from '../../src/store/sql/client.ts';
+import { MIGRATIONS, migrate } from '../../src/store/sql/migrations.ts';
 import { freshDatabase } from '../support/pg.ts';
-import { storeContract } from './contract.ts';
+import { planned, storeContract, uniqueDigest } from './contract.ts';
 import { pushStoreContract } from './push-contract.ts';
 
 const stores: ServiceStore[] = [];
@@ -23,18 +24,31 @@ async function open(): Promise<ServiceStore> {
 storeContract('PostgreSQL', open);
 pushStoreContract('PostgreSQL', open);
 
+describe('PostgreSQL across processes', () => {
+  it('of concurrent plans for one build from two pools, exactly one is stored', async () => {
+    const [a, b] = [await open(), await open()];
+    const digest = uniqueDigest();
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).planTask(planned({ digest }), { reuse: true })));
+    const winners = results.filter((r) => r.planned);
+    assert.equal(winners.length, 1);
+    const winner = winners[0]!.planned ? winners[0]!.task.taskId : '';
+    assert.ok(results.every((r) => r.planned || r.existing.taskId === winner));
+    assert.equal((await b.findActiveBuild({ digest, level: 3, pullRequest: false }))?.taskId, winner);
+  });
+});
+
 describe('migrations', () => {
-  it('run once even when several processes start together on a new database', async () => {
+  it('run once even when several processes start together on a new database, and not again later', async () => {
     const databaseUrl = await freshDatabase();
     const opened = await Promise.all([1, 2, 3].map(() => openStore({ databaseUrl, dataDir: '/nonexistent' })));
     stores.push(...opened);
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
+    const client = pgClient(new pg.Pool({ connectionString: databaseUrl, max: 1 }));
     try {
-      const { rows } = await client.query('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r: { version: number }) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(await migrate(client), [], 'nothing left to apply');
+      const rows = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
     } finally {
-      await client.end();
+      await client.close();
     }
   });
 });

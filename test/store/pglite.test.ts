@@ -1,21 +1,48 @@
-import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
-import { storeOnPglite } from '../../src/store/open-store.ts';
+import { openStore, storeOnPglite } from '../../src/store/open-store.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
-import { storeContract } from './contract.ts';
+import { pgliteClient } from '../../src/store/sql/client.ts';
+import { MIGRATIONS, migrate } from '../../src/store/sql/migrations.ts';
+import { tempDir } from '../support/temp.ts';
+import { planned, storeContract, uniqueDigest } from './contract.ts';
 import { pushStoreContract } from './push-contract.ts';
 
-// One embedded database for the file: creating one takes seconds here.
-let shared: Promise<{ db: PGlite; store: ServiceStore }> | null = null;
-after(async () => {
-  const opened = await shared;
-  await opened?.db.close();
-});
+// One embedded database for the file, in a data folder as the service opens it: a new one takes
+// about 3 s here (in memory about 2.7 s), reopening one about 0.3 s.
+const dataDir = tempDir('pglite-');
+let shared: Promise<ServiceStore> | null = null;
+after(async () => (await shared)?.close());
 
-async function open(): Promise<ServiceStore> {
-  shared ??= PGlite.create().then(async (db) => ({ db, store: await storeOnPglite(db) }));
-  return (await shared).store;
+function open(): Promise<ServiceStore> {
+  shared ??= dataDir.then((dir) => openStore({ dataDir: dir }));
+  return shared;
 }
 
 storeContract('PGlite', open);
 pushStoreContract('PGlite', open);
+
+// Declared last, so it runs after the contracts: it closes the shared store.
+describe('PGlite data folder', () => {
+  it('keeps its data when reopened, and applies no migration twice', async () => {
+    const store = await open();
+    const task = planned({ digest: uniqueDigest() });
+    await store.planTask(task, { reuse: true });
+    await store.close();
+    const dir = join(await dataDir, 'pglite');
+    assert.ok(existsSync(dir));
+    const db = await PGlite.create(dir);
+    try {
+      const client = pgliteClient(db, { owned: false });
+      assert.deepEqual(await migrate(client), []);
+      const rows = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(await (await storeOnPglite(db)).getTask(task.taskId), task);
+    } finally {
+      await db.close();
+    }
+  });
+});

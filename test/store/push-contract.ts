@@ -77,6 +77,7 @@ export function pushStoreContract(name: string, open: () => Promise<ServiceStore
       assert.equal(claim.id, push.id);
       assert.equal(await store.claimPush('b', now, 30_000), null);
       assert.equal(await store.updatePush(push.id, 'b', { state: 'decided' }), false);
+      assert.deepEqual([await store.updatePush(push.id, 'b', {}), await store.updatePush(push.id, 'a', {})], [false, true], 'an empty patch tells who holds the claim');
       assert.equal(await store.renewClaim(push.id, 'a', new Date(now.getTime() + 60_000)), true);
       assert.equal(await store.claimPush('b', new Date(now.getTime() + 45_000), 30_000), null, 'renewed');
       const taken = (await store.claimPush('b', new Date(now.getTime() + 61_000), 30_000))!;

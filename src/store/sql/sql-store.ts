@@ -95,8 +95,9 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
     if (patch.counts !== undefined) set('counts', json(patch.counts));
     if (patch.finishedAt !== undefined) set('finished_at', patch.finishedAt);
     if (patch.state !== undefined && patch.state !== 'deciding') sets.push('claimed_by = NULL', 'claim_expires_at = NULL');
-    if (sets.length === 0) return true;
-    const rows = await this.db.query(`UPDATE pushes SET ${sets.join(', ')} WHERE id = $1 AND claimed_by = $2 AND state = 'deciding' RETURNING id`, params);
+    const holds = "WHERE id = $1 AND claimed_by = $2 AND state = 'deciding'";
+    // An empty patch still answers whether the claim is held, as the interface promises.
+    const rows = await this.db.query(sets.length === 0 ? `SELECT id FROM pushes ${holds}` : `UPDATE pushes SET ${sets.join(', ')} ${holds} RETURNING id`, params);
     return rows.length > 0;
   }
 
