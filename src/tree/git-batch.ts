@@ -1,4 +1,6 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { openFifo } from './fifo.ts';
 
 /** Receives one object from `git cat-file`; callbacks come in request order. */
 export interface ObjectHandler {
@@ -21,10 +23,14 @@ type State = 'header' | 'body' | 'trailer';
 /**
  * One long-lived `git cat-file --batch-command --buffer` process. Requests are
  * pipelined: many may be written before the first answer is read, and a
- * `flush` per event-loop turn keeps git's output in large writes.
+ * `flush` per event-loop turn keeps git's output in large writes. The turn is a whole one
+ * (setImmediate, not a microtask): the requests that one chunk of output frees are sent
+ * together, where a flush per microtask cost a write and a read per file on each side.
  */
 export class GitBatch {
-  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly proc: ChildProcess;
+  private readonly input: Writable;
+  private readonly output: Readable;
   /** Requests in order; answered ones before `head` are dropped in batches (shift() is O(n)). */
   private queue: { spec: string; handler: ObjectHandler }[] = [];
   private head = 0;
@@ -39,20 +45,37 @@ export class GitBatch {
   private stderr = '';
 
   constructor(readonly gitDir: string) {
+    const fifo = openFifo();
     this.proc = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch-command', '--buffer'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', fifo ? fifo.writeFd : 'pipe', 'pipe'],
     });
-    this.proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.proc.stderr.on('data', (chunk: Buffer) => {
+    fifo?.closeWriter();
+    this.input = this.proc.stdin!;
+    this.output = fifo ? fifo.reader : this.proc.stdout!;
+    this.output.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.proc.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4096);
     });
+    // Done when git has exited and its output is read to the end (a pipe may outlive git).
+    let exitCode: number | null | undefined;
+    let outputEnded = false;
+    const finish = () => {
+      if (exitCode === undefined || !outputEnded) return;
+      this.closed = true;
+      this.failAll(new Error(`git cat-file exited (${exitCode}): ${this.stderr.trim()}`));
+    };
     this.proc.on('error', (err) => this.failAll(err));
     this.proc.on('close', (code) => {
-      this.closed = true;
-      this.failAll(new Error(`git cat-file exited (${code}): ${this.stderr.trim()}`));
+      exitCode = code;
+      finish();
     });
+    this.output.on('close', () => {
+      outputEnded = true;
+      finish();
+    });
+    this.output.on('error', (err) => this.failAll(err));
     // A write after git died must not crash the process; the close handler reports it.
-    this.proc.stdin.on('error', () => undefined);
+    this.input.on('error', () => undefined);
   }
 
   get pending(): number {
@@ -80,7 +103,7 @@ export class GitBatch {
     this.outgoing.push(`contents ${spec}\n`);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 
@@ -109,8 +132,10 @@ export class GitBatch {
   async close(): Promise<void> {
     if (this.closed) return;
     await new Promise<void>((resolve) => {
-      this.proc.once('close', () => resolve());
-      this.proc.stdin.end();
+      const done = () => this.closed && resolve();
+      this.proc.once('close', done);
+      this.output.once('close', done);
+      this.input.end();
     });
   }
 
@@ -118,7 +143,7 @@ export class GitBatch {
     this.flushScheduled = false;
     if (this.closed || this.outgoing.length === 0) return;
     this.outgoing.push('flush\n');
-    this.proc.stdin.write(this.outgoing.join(''));
+    this.input.write(this.outgoing.join(''));
     this.outgoing = [];
   }
 
@@ -202,13 +227,13 @@ export class GitBatch {
   private pause(handler: ObjectHandler, rest: Buffer): void {
     this.paused = true;
     this.leftover = rest.length > 0 ? rest : null;
-    this.proc.stdout.pause();
+    this.output.pause();
     void handler.drained().then(() => {
       this.paused = false;
       const pending = this.leftover;
       this.leftover = null;
       if (pending) this.consume(pending);
-      if (!this.paused) this.proc.stdout.resume();
+      if (!this.paused) this.output.resume();
     });
   }
 
