@@ -14,6 +14,15 @@ export interface ContextLimits {
   readonly maxFiles: number;
 }
 
+export interface PlanOptions extends ContextLimits {
+  /**
+   * Where the planned files' contents are read from; defaults to `tree`. The hasher plans
+   * through a tracing tree but reads from the tree beneath: a file's object id is already
+   * pinned by the listing or lookup that found it, and tracing 100,000 reads is not free.
+   */
+  readonly contentTree?: TreeSource;
+}
+
 export type PlanSource =
   | { readonly tree: TreeSource; readonly path: string; readonly entry: TreeEntry }
   | { readonly data: Buffer };
@@ -43,8 +52,9 @@ export async function planContext(
   tree: TreeSource,
   spec: ContextSpec,
   runTask: TreeSource | null,
-  limits: ContextLimits,
+  limits: PlanOptions,
 ): Promise<PlanEntry[]> {
+  const content = limits.contentTree ?? tree;
   const contextDir = await resolveContextDir(tree, spec.contextDir);
   const entries = new Map<string, PlanEntry>();
   const add = (name: string, mode: number, source: PlanSource): void => {
@@ -56,13 +66,14 @@ export async function planContext(
   };
 
   for (const file of await walkFiles(tree, contextDir, { skipPycache: true })) {
-    add(file.rel, file.entry.mode, { tree, path: file.path, entry: file.entry });
+    add(file.rel, file.entry.mode, { tree: content, path: file.path, entry: file.entry });
   }
   const dockerfile = entries.get('Dockerfile');
   if (!dockerfile || !('tree' in dockerfile.source)) {
     throw new DeciderError('missing-dockerfile', `${spec.contextDir} has no Dockerfile`);
   }
   const processed = processDockerfile(
+    // Read through `tree`: its content decides the includes, so it is traced as read.
     await tree.readFile(dockerfile.source.path),
     spec.args,
     `${spec.contextDir}/Dockerfile`,
@@ -87,10 +98,10 @@ export async function planContext(
     const base = pyJoin('topsrcdir', written);
     if (target.entry.kind === 'dir') {
       for (const file of await walkFiles(tree, target.path, { skipPycache: true })) {
-        add(pyJoin(base, file.rel), file.entry.mode, { tree, path: file.path, entry: file.entry });
+        add(pyJoin(base, file.rel), file.entry.mode, { tree: content, path: file.path, entry: file.entry });
       }
     } else {
-      add(base, target.entry.mode, { tree, path: target.path, entry: target.entry });
+      add(base, target.entry.mode, { tree: content, path: target.path, entry: target.entry });
     }
   }
 

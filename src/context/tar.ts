@@ -56,13 +56,14 @@ const TEMPLATE = (() => {
 })();
 const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
 
-function header(name: Buffer, mode: number, size: number, mtime: number, type: number): Buffer {
+/** `name` is a string of at most 100 UTF-8 bytes, or the encoded name (cut at 100 bytes). */
+function header(name: string | Buffer, mode: number, size: number, mtime: number, type: number): Buffer {
   const h = Buffer.allocUnsafe(BLOCK);
   TEMPLATE.copy(h);
-  const nameLength = Math.min(name.length, 100);
-  name.copy(h, 0, 0, nameLength);
+  // Written in place: a Buffer of its own for each name showed in profiles.
+  const nameLength = typeof name === 'string' ? h.write(name, 0, 100, 'utf8') : name.copy(h, 0, 0, Math.min(name.length, 100));
   let sum = TEMPLATE_SUM;
-  for (let i = 0; i < nameLength; i++) sum += name[i]!;
+  for (let i = 0; i < nameLength; i++) sum += h[i]!;
   sum += writeOctal(h, 100, 8, mode & 0o7777);
   if (size < 8 ** 11) sum += writeOctal(h, 124, 12, size);
   else {
@@ -80,10 +81,9 @@ function header(name: Buffer, mode: number, size: number, mtime: number, type: n
 
 /** The header block(s) for one regular file, GNU flavour, as Python's tarfile writes them. */
 export function fileHeader(name: string, mode: number, size: number): Buffer {
+  if (Buffer.byteLength(name, 'utf8') <= 100) return header(name, mode, size, TAR_MTIME, 0x30);
   const encoded = Buffer.from(name, 'utf8');
-  const main = header(encoded, mode, size, TAR_MTIME, 0x30);
-  if (encoded.length <= 100) return main;
-  return withLongName(encoded, main);
+  return withLongName(encoded, header(encoded, mode, size, TAR_MTIME, 0x30));
 }
 
 function withLongName(encoded: Buffer, main: Buffer): Buffer {

@@ -35,7 +35,21 @@ export function dirname(path: string): string {
   return d === '.' ? '' : d;
 }
 
-/** Sorts names by Unicode code point (UTF-8 byte order), not UTF-16 order. */
+/**
+ * Sorts names by Unicode code point (UTF-8 byte order), not UTF-16 order. The two orders
+ * differ only where a surrogate meets another unit, so only there are the names encoded
+ * (a context sorts 100,000 names: encoding every pair was a tenth of the hashing time).
+ */
 export function compareCodePoints(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if ((x >= 0xd800 && x <= 0xdfff) || (y >= 0xd800 && y <= 0xdfff)) {
+      return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+    }
+    return x - y;
+  }
+  return a.length - b.length;
 }

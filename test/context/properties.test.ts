@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ContextHasher } from '../../src/context/hasher.ts';
 import { DirectoryTree } from '../../src/tree/directory-tree.ts';
+import { compareCodePoints } from '../../src/tree/paths.ts';
 import { sourceFor } from '../support/sources.ts';
 import { tempDir } from '../support/temp.ts';
 import { type FileSpec, writeTree } from '../support/trees.ts';
@@ -72,6 +73,18 @@ describe('context hash properties', () => {
         }
       }),
       { numRuns: 25 },
+    );
+  });
+});
+
+describe('archive order', () => {
+  it('is UTF-8 byte order for any names, surrogates and lone halves included', () => {
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.constantFrom('a', '\uffff', '\ud800', '\udc00', '\ud83d\ude00', '\ue000') }));
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        assert.equal(Math.sign(compareCodePoints(a, b)), Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
