@@ -1,5 +1,5 @@
 import type { TreeSource } from '../tree/types.ts';
-import { HashSink } from './hash-sink.ts';
+import type { HashThread } from './hash-thread.ts';
 import type { ContextHash, HashAlgorithm } from './hasher.ts';
 import { TracingTree } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
@@ -12,6 +12,7 @@ export interface ComputeOptions {
   readonly runTask: TreeSource | null;
   readonly maxFiles: number;
   readonly maxBytes: number;
+  readonly hashThread: HashThread;
 }
 
 /** One context hash, with the trace of object ids it depends on (null when not pinnable). */
@@ -27,10 +28,15 @@ export async function computeContextHash(
     const { hash, files, bytes } = await seedV1Hash(traced, spec.contextDir, options.maxFiles);
     result = { contextHash: hash, files, bytes };
   } else {
-    const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles });
-    const sink = new HashSink();
-    const bytes = await writeContextTar(plan, sink, options.maxBytes);
-    result = { contextHash: sink.digest(), files: plan.length, bytes };
+    const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree });
+    const sink = options.hashThread.sink();
+    try {
+      const bytes = await writeContextTar(plan, sink, options.maxBytes);
+      result = { contextHash: await sink.digest(), files: plan.length, bytes };
+    } catch (err) {
+      sink.discard();
+      throw err;
+    }
   }
   return { result, trace: traced.trace() };
 }

@@ -6,6 +6,7 @@ import { SinkReadable } from '../tree/sink-readable.ts';
 import type { TreeSource } from '../tree/types.ts';
 import { RUN_TASK_FILES } from './dockerfile.ts';
 import { computeContextHash } from './compute.ts';
+import { type HashThread, sharedHashThread } from './hash-thread.ts';
 import { TraceMemo } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { writeContextTar } from './write.ts';
@@ -26,6 +27,8 @@ export interface HasherOptions {
   readonly runTaskDir?: string | null;
   readonly maxContextFiles?: number;
   readonly maxContextBytes?: number;
+  /** Where SHA-256 runs; the process's shared hashing thread by default. */
+  readonly hashThread?: HashThread;
 }
 
 export interface HasherCounters {
@@ -46,11 +49,13 @@ export class ContextHasher {
   private runTaskKey: Promise<string> | null = null;
   private readonly maxFiles: number;
   private readonly maxBytes: number;
+  private readonly hashThread: HashThread;
 
   constructor(options: HasherOptions = {}) {
     this.runTask = options.runTaskDir ? new DirectoryTree(options.runTaskDir) : null;
     this.maxFiles = options.maxContextFiles ?? 100_000;
     this.maxBytes = options.maxContextBytes ?? 4 * 1024 ** 3;
+    this.hashThread = options.hashThread ?? sharedHashThread();
   }
 
   get counters(): HasherCounters {
@@ -61,7 +66,7 @@ export class ContextHasher {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
     if (known) return { ...known, memoHit: true };
-    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes });
+    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes, hashThread: this.hashThread });
     this.bytesHashed += result.bytes;
     this.memo.store(key, trace, result);
     return { ...result, memoHit: false };

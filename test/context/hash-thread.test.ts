@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { HashThread } from '../../src/context/hash-thread.ts';
+import { tempDir } from '../support/temp.ts';
+
+const sha256 = (chunks: Uint8Array[]) => chunks.reduce((h, c) => h.update(c), createHash('sha256')).digest('hex');
+
+/** Writes as a tar writer does: waits whenever the sink asks it to. */
+async function feed(sink: ReturnType<HashThread['sink']>, chunks: Uint8Array[]): Promise<boolean> {
+  let waited = false;
+  for (const chunk of chunks) {
+    if (!sink.write(Buffer.from(chunk))) {
+      waited = true;
+      await sink.drained();
+    }
+  }
+  return waited;
+}
+
+describe('hashing thread', () => {
+  it('digests exactly what was written, for writes of any size and hashes interleaved', async () => {
+    const thread = new HashThread();
+    try {
+      const chunk = fc.oneof(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 700_000 }).map((n) => new Uint8Array(randomBytes(n))));
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.array(chunk, { maxLength: 12 }), { minLength: 1, maxLength: 4 }), async (streams) => {
+          const digests = await Promise.all(streams.map(async (chunks) => {
+            const sink = thread.sink();
+            await feed(sink, chunks);
+            return sink.digest();
+          }));
+          assert.deepEqual(digests, streams.map(sha256));
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('asks the writer to wait rather than queue a large context in memory', async () => {
+    const thread = new HashThread();
+    try {
+      const sink = thread.sink();
+      const chunks = Array.from({ length: 64 }, () => randomBytes(256 * 1024));
+      assert.equal(await feed(sink, chunks), true, 'the writer was asked to wait');
+      assert.equal(await sink.digest(), sha256(chunks));
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('fails the hashes in progress when the thread dies, and starts a new one for the next', async () => {
+    const thread = new HashThread();
+    try {
+      const sink = thread.sink();
+      await feed(sink, [randomBytes(1024 * 1024)]);
+      await thread.close();
+      await assert.rejects(sink.digest(), /hashing thread exited/);
+      const next = thread.sink();
+      await feed(next, [Buffer.from('abc')]);
+      assert.equal(await next.digest(), sha256([Buffer.from('abc')]));
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('holds the process open only while a hash is in progress (finished or discarded)', async () => {
+    const script = join(await tempDir(), 'script.mts');
+    await writeFile(script, `
+      import { HashThread } from ${JSON.stringify(new URL('../../src/context/hash-thread.ts', import.meta.url).href)};
+      const thread = new HashThread();
+      const done = thread.sink();
+      done.write(Buffer.alloc(300 * 1024, 1));
+      console.log(await done.digest());
+      const dropped = thread.sink();
+      dropped.write(Buffer.alloc(300 * 1024, 2));
+      dropped.discard();
+    `);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.error, undefined, 'the process ended by itself');
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), sha256([Buffer.alloc(300 * 1024, 1)]));
+  });
+});
