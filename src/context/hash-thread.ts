@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './tar.ts';
 
-const STAGE = 256 * 1024;
+const STAGE = 512 * 1024;
 /** Stages one hash may have queued on the thread before its writer is asked to wait. */
 const AHEAD = 8;
 
@@ -21,13 +21,17 @@ interface HashState {
 /**
  * SHA-256 on a worker thread. Reading a context keeps the main thread busy with git's
  * output and tar headers; hashing the bytes (a third of its time) can run beside it.
- * Bytes go over in 256 KiB transferred buffers, which come back for reuse.
+ * Bytes go over in 512 KiB slots of shared memory, named by number once the thread has
+ * seen them: transferring a buffer per message cost more than the copy it saved.
  */
 export class HashThread {
   private worker: Worker | null = null;
   private nextId = 0;
   private readonly hashes = new Map<number, HashState>();
-  private readonly pool: ArrayBuffer[] = [];
+  private readonly slots: SharedArrayBuffer[] = [];
+  private readonly free: number[] = [];
+  /** Slots the current thread has been sent. */
+  private known = new Set<number>();
 
   /** A sink whose bytes are hashed on the thread. */
   sink(): DigestSink {
@@ -40,13 +44,18 @@ export class HashThread {
     await worker?.terminate();
   }
 
-  /** @internal */
-  buffer(): ArrayBuffer {
-    return this.pool.pop() ?? new ArrayBuffer(STAGE);
+  /** @internal A free slot's number and its bytes. */
+  slot(): { slot: number; bytes: Buffer } {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.slots.length;
+      this.slots.push(new SharedArrayBuffer(STAGE));
+    }
+    return { slot, bytes: Buffer.from(this.slots[slot]!) };
   }
 
   /** @internal */
-  send(id: number, message: { op: 'update'; buffer: ArrayBuffer; length: number } | { op: 'digest' | 'discard' }, state: HashState): void {
+  send(id: number, message: { op: 'update'; slot: number; length: number } | { op: 'digest' | 'discard' }, state: HashState): void {
     const worker = this.start();
     if (!this.hashes.has(id)) {
       this.hashes.set(id, state);
@@ -54,7 +63,11 @@ export class HashThread {
     }
     if (message.op === 'update') {
       state.inflight += 1;
-      worker.postMessage({ ...message, id }, [message.buffer]);
+      if (!this.known.has(message.slot)) {
+        this.known.add(message.slot);
+        worker.postMessage({ op: 'slot', slot: message.slot, buffer: this.slots[message.slot] });
+      }
+      worker.postMessage({ op: 'update', id, slot: message.slot, length: message.length });
     } else worker.postMessage({ op: message.op, id });
   }
 
@@ -62,10 +75,11 @@ export class HashThread {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
     worker.unref(); // referenced only while a hash is open: an idle thread must not hold the process
-    worker.on('message', (m: { op: 'ack'; id: number; buffer: ArrayBuffer } | { op: 'digest'; id: number; hex: string | null }) => {
+    this.known = new Set();
+    worker.on('message', (m: { op: 'ack'; id: number; slot: number } | { op: 'digest'; id: number; hex: string | null }) => {
       const state = this.hashes.get(m.id);
       if (m.op === 'ack') {
-        if (this.pool.length < 16) this.pool.push(m.buffer);
+        if (this.worker === worker) this.free.push(m.slot);
         if (!state) return;
         state.inflight -= 1;
         const wake = state.wake;
@@ -92,6 +106,7 @@ export class HashThread {
 
 /** Gathers writes into a staged buffer and ships it to the thread when full. */
 class ThreadHashSink implements DigestSink {
+  private slot: number;
   private stage: Buffer;
   private used = 0;
   private failure: Error | null = null;
@@ -101,7 +116,7 @@ class ThreadHashSink implements DigestSink {
     private readonly thread: HashThread,
     private readonly id: number,
   ) {
-    this.stage = Buffer.from(thread.buffer());
+    ({ slot: this.slot, bytes: this.stage } = thread.slot());
     this.state = { inflight: 0, wake: null, done: null, fail: (err) => this.onFail(err) };
   }
 
@@ -142,9 +157,8 @@ class ThreadHashSink implements DigestSink {
   }
 
   private ship(): void {
-    const buffer = this.stage.buffer as ArrayBuffer;
-    this.thread.send(this.id, { op: 'update', buffer, length: this.used }, this.state);
-    this.stage = Buffer.from(this.thread.buffer());
+    this.thread.send(this.id, { op: 'update', slot: this.slot, length: this.used }, this.state);
+    ({ slot: this.slot, bytes: this.stage } = this.thread.slot());
     this.used = 0;
   }
 
