@@ -20,12 +20,17 @@ export class ObjectMissingError extends Error {
 
 type State = 'header' | 'body' | 'trailer';
 
+/** Requests worth one write to git. */
+const BATCH = 64;
+/** Below this many requests sent and unanswered, whatever is waiting is sent. */
+const LOW_WATER = 32;
+
 /**
  * One long-lived `git cat-file --batch-command --buffer` process. Requests are
- * pipelined: many may be written before the first answer is read, and a
- * `flush` per event-loop turn keeps git's output in large writes. The turn is a whole one
- * (setImmediate, not a microtask): the requests that one chunk of output frees are sent
- * together, where a flush per microtask cost a write and a read per file on each side.
+ * pipelined: many may be written before the first answer is read. They go to git in
+ * batches, each ending in a `flush`: at the end of an event-loop turn (setImmediate, not a
+ * microtask), and only once a batch is worth a write or git is close to running out of
+ * work. A flush per microtask cost a write and a read per file on each side.
  */
 export class GitBatch {
   private readonly proc: ChildProcess;
@@ -101,10 +106,14 @@ export class GitBatch {
     }
     this.queue.push({ spec, handler });
     this.outgoing.push(`contents ${spec}\n`);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.maybeFlush();
+  }
+
+  private maybeFlush(): void {
+    if (this.flushScheduled || this.outgoing.length === 0) return;
+    if (this.outgoing.length < BATCH && this.pending - this.outgoing.length >= LOW_WATER) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Reads a whole (small) object into memory. */
@@ -195,6 +204,7 @@ export class GitBatch {
       this.state = 'header';
       this.next();
       current.handler.end();
+      this.maybeFlush();
     }
   }
 
@@ -222,6 +232,7 @@ export class GitBatch {
     // "<spec> missing" / "<spec> ambiguous": no content follows
     this.next();
     current.handler.fail(new ObjectMissingError(current.spec));
+    this.maybeFlush();
   }
 
   private pause(handler: ObjectHandler, rest: Buffer): void {
