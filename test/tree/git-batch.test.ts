@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GitBatch, type ObjectHandler, ObjectMissingError } from '../../src/tree/git-batch.ts';
@@ -88,5 +89,24 @@ describe('git cat-file reader', { timeout: 60_000 }, () => {
     assert.ok(failed.length > 0, 'some requests were still waiting');
     for (const f of failed) assert.match((f.reason as Error).message, /git cat-file exited/);
     await assert.rejects(collect(batch, oids.get('f1')!), /closed/);
+  });
+
+  it('reads through an ordinary pipe where mkfifo is missing', async () => {
+    const bin = await tempDir('bin-');
+    await symlink(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(bin, 'git'));
+    const script = join(bin, 'read.mts');
+    const name = [...files.keys()].find((n) => files.get(n)!.length > 100_000)!;
+    await writeFile(script, `
+      import { createHash } from 'node:crypto';
+      import { GitBatch } from ${JSON.stringify(new URL('../../src/tree/git-batch.ts', import.meta.url).href)};
+      import { openFifo } from ${JSON.stringify(new URL('../../src/tree/fifo.ts', import.meta.url).href)};
+      const batch = new GitBatch(${JSON.stringify(join(repo, '.git'))});
+      const { data } = await batch.read(${JSON.stringify(oids.get(name))});
+      console.log(openFifo() === null, createHash('sha256').update(data).digest('hex'));
+      await batch.close();
+    `);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env: { ...process.env, PATH: bin }, timeout: 20_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), `true ${createHash('sha256').update(files.get(name)!).digest('hex')}`);
   });
 });
