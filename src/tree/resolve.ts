@@ -71,23 +71,24 @@ export async function walkFiles(
   options: { skipPycache: boolean },
 ): Promise<WalkedFile[]> {
   const out: WalkedFile[] = [];
+  // Files are taken in a plain loop; only folders and symlinks wait on the tree (a context
+  // has thousands of files, and a promise for each showed in profiles).
   const visit = async (real: string, rel: string): Promise<void> => {
-    const children = await tree.list(real);
-    await Promise.all(
-      children.map(async (child) => {
-        const childPath = joinPath(real, child.name);
-        const childRel = joinPath(rel, child.name);
-        if (child.kind === 'dir') {
-          if (!(options.skipPycache && child.name === '__pycache__')) await visit(childPath, childRel);
-        } else if (child.kind === 'file') {
-          out.push({ rel: childRel, path: childPath, entry: child });
-        } else if (child.kind === 'symlink') {
-          const target = await resolvePath(tree, childPath);
-          if (!target) throw new DeciderError('symlink-dangling', `symlink ${childPath} points to a missing file`);
-          if (target.entry.kind === 'file') out.push({ rel: childRel, path: target.path, entry: target.entry });
-        }
-      }),
-    );
+    const waits: Promise<void>[] = [];
+    for (const child of await tree.list(real)) {
+      const childPath = joinPath(real, child.name);
+      const childRel = joinPath(rel, child.name);
+      if (child.kind === 'file') out.push({ rel: childRel, path: childPath, entry: child });
+      else if (child.kind === 'dir') {
+        if (!(options.skipPycache && child.name === '__pycache__')) waits.push(visit(childPath, childRel));
+      } else if (child.kind === 'symlink') waits.push(followLink(childPath, childRel));
+    }
+    await Promise.all(waits);
+  };
+  const followLink = async (path: string, rel: string): Promise<void> => {
+    const target = await resolvePath(tree, path);
+    if (!target) throw new DeciderError('symlink-dangling', `symlink ${path} points to a missing file`);
+    if (target.entry.kind === 'file') out.push({ rel, path: target.path, entry: target.entry });
   };
   await visit(dir, '');
   return out;
