@@ -51,6 +51,11 @@ export async function createService(config: Config, log: Logger, options: Servic
   });
   metrics.gauge('image_decider_backlog_pushes', 'Pushes waiting for a worker', async () => (await store.backlog()).queued);
   metrics.gauge('image_decider_bytes_hashed', 'Context bytes hashed since start', () => sum(repos, (r) => r.hasher.counters.bytesHashed));
+  metrics.gauge('image_decider_blob_bytes_read', 'File content read from git since start (0 for a push whose images are all memoised)', async () => {
+    let total = 0;
+    for (const repo of repos.values()) total += (await repo.mirror.repo()).stats.blobBytesRead;
+    return total;
+  });
   metrics.gauge('image_decider_memo_hit_ratio', 'Context hashes answered from the memo', () => {
     const hits = sum(repos, (r) => r.hasher.counters.memoHits);
     const total = hits + sum(repos, (r) => r.hasher.counters.memoMisses);
