@@ -1,4 +1,5 @@
 import type { TreeSource } from '../tree/types.ts';
+import type { BlobCache } from './blob-cache.ts';
 import type { HashThread } from './hash-thread.ts';
 import type { ContextHash, HashAlgorithm } from './hasher.ts';
 import { TracingTree } from './memo.ts';
@@ -13,6 +14,7 @@ export interface ComputeOptions {
   readonly maxFiles: number;
   readonly maxBytes: number;
   readonly hashThread: HashThread;
+  readonly blobs: BlobCache;
 }
 
 /** One context hash, with the trace of object ids it depends on (null when not pinnable). */
@@ -31,7 +33,7 @@ export async function computeContextHash(
     const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree });
     const sink = options.hashThread.sink();
     try {
-      const bytes = await writeContextTar(plan, sink, options.maxBytes);
+      const bytes = await writeContextTar(plan, sink, options.maxBytes, options.blobs);
       result = { contextHash: await sink.digest(), files: plan.length, bytes };
     } catch (err) {
       sink.discard();

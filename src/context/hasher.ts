@@ -5,6 +5,7 @@ import { DirectoryTree } from '../tree/directory-tree.ts';
 import { SinkReadable } from '../tree/sink-readable.ts';
 import type { TreeSource } from '../tree/types.ts';
 import { RUN_TASK_FILES } from './dockerfile.ts';
+import { BlobCache } from './blob-cache.ts';
 import { computeContextHash } from './compute.ts';
 import { type HashThread, sharedHashThread } from './hash-thread.ts';
 import { TraceMemo } from './memo.ts';
@@ -35,6 +36,8 @@ export interface HasherCounters {
   memoHits: number;
   memoMisses: number;
   bytesHashed: number;
+  /** Files whose content came from the blob cache rather than the tree. */
+  blobCacheHits: number;
 }
 
 /**
@@ -44,6 +47,7 @@ export interface HasherCounters {
  */
 export class ContextHasher {
   readonly memo = new TraceMemo<ContextHash>();
+  readonly blobs = new BlobCache();
   private bytesHashed = 0;
   private readonly runTask: TreeSource | null;
   private runTaskKey: Promise<string> | null = null;
@@ -59,14 +63,14 @@ export class ContextHasher {
   }
 
   get counters(): HasherCounters {
-    return { memoHits: this.memo.hits, memoMisses: this.memo.misses, bytesHashed: this.bytesHashed };
+    return { memoHits: this.memo.hits, memoMisses: this.memo.misses, bytesHashed: this.bytesHashed, blobCacheHits: this.blobs.hits };
   }
 
   async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph'): Promise<ContextHash & { memoHit: boolean }> {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
     if (known) return { ...known, memoHit: true };
-    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes, hashThread: this.hashThread });
+    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes, hashThread: this.hashThread, blobs: this.blobs });
     this.bytesHashed += result.bytes;
     this.memo.store(key, trace, result);
     return { ...result, memoHit: false };
@@ -77,7 +81,7 @@ export class ContextHasher {
     const out = new SinkReadable();
     const produce = async (): Promise<void> => {
       const plan = await planContext(tree, spec, this.runTask, { maxFiles: this.maxFiles });
-      await writeContextTar(plan, out, this.maxBytes);
+      await writeContextTar(plan, out, this.maxBytes, this.blobs);
       out.finish();
     };
     produce().catch((err: Error) => out.destroy(err));
