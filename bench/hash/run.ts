@@ -68,7 +68,10 @@ const files = Number(git(REPO, 'ls-files').split('\n').length);
 const lists = images.map((dir) => `git ls-tree -r HEAD ${dir}/ python/shared/`).join('; ');
 await writeFile(join(WORK, 'oids.txt'), execSync(`{ ${lists}; } | awk '{print $3}'`, { cwd: REPO, shell: '/bin/bash', maxBuffer: 1 << 28 }));
 await writeFile(join(WORK, 'paths.txt'), execSync(`{ ${lists}; } | cut -f2`, { cwd: REPO, shell: '/bin/bash', maxBuffer: 1 << 28 }));
+await writeFile(join(WORK, 'oids-once.txt'), execSync('sort -u ../oids.txt', { cwd: REPO, maxBuffer: 1 << 28 }));
 const plainGit = 'git cat-file --batch < ../oids.txt | openssl dgst -sha256 > /dev/null';
+// Stricter: each distinct blob once, as the hasher's blob cache reads shared small files.
+const plainGitOnce = 'git cat-file --batch < ../oids-once.txt | openssl dgst -sha256 > /dev/null';
 const plainDisk = 'xargs -d "\\n" cat < ../paths.txt | openssl dgst -sha256 > /dev/null';
 
 const results: Record<string, string> = {};
@@ -76,6 +79,7 @@ for (const round of [1, 2, 3]) {
   const repo = await GitRepo.open(REPO);
   timeShell(plainGit); // warm the page cache for both alike
   const plainGitS = timeShell(plainGit);
+  const plainOnceS = timeShell(plainGitOnce);
   const floorS = await nodePipeFloor();
   const gitRun = await graphOnce(await GitTree.open(repo, 'HEAD'));
   const blobBytes = repo.stats.blobBytesRead;
@@ -98,12 +102,12 @@ for (const round of [1, 2, 3]) {
   const gitRatio = plainGitS / gitRun.seconds;
   const diskRatio = plainDiskS / diskRun.seconds;
   results[`round ${round}`] = [
-    `git cold ${gitRun.seconds.toFixed(2)} s (${(blobBytes / MB / gitRun.seconds).toFixed(0)} MB/s) vs plain ${plainGitS.toFixed(2)} s: ratio ${gitRatio.toFixed(2)} (Node pipe floor ${floorS.toFixed(2)} s: ratio ${(plainGitS / floorS).toFixed(2)})`,
+    `git cold ${gitRun.seconds.toFixed(2)} s (${(blobBytes / MB).toFixed(0)} MB of blobs read) vs plain ${plainGitS.toFixed(2)} s: ratio ${gitRatio.toFixed(2)}; vs plain with each blob once ${plainOnceS.toFixed(2)} s: ratio ${(plainOnceS / gitRun.seconds).toFixed(2)} (Node pipe floor ${floorS.toFixed(2)} s: ratio ${(plainGitS / floorS).toFixed(2)})`,
     `disk cold ${diskRun.seconds.toFixed(2)} s vs plain ${plainDiskS.toFixed(2)} s: ratio ${diskRatio.toFixed(2)}`,
     `warm ${warmMs.toFixed(1)} ms, ${warmBlobBytes} blob bytes read`,
   ].join('; ');
   if (round === 1) {
-    console.log(`${images.length} images, ${files} files, ${(blobBytes / MB).toFixed(0)} MB of file content read (${(contextBytes / MB).toFixed(0)} MB of tar) per cold run`);
+    console.log(`${images.length} images, ${files} files, ${(blobBytes / MB).toFixed(0)} MB of blobs read from git (${(contextBytes / MB).toFixed(0)} MB of tar) per cold run`);
   }
   console.log(`round ${round}: ${results[`round ${round}`]}`);
 }
