@@ -1,7 +1,10 @@
+import type { Level } from '../context/index-paths.ts';
 import { DeciderError } from '../errors.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import type { DecisionStore } from '../store/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
+import { LookAhead } from './look-ahead.ts';
+import type { Prefetch } from './lookup.ts';
 import { Planner } from './planner.ts';
 import type { DecisionSettings } from './settings.ts';
 import { Submitter } from './submitter.ts';
@@ -26,6 +29,8 @@ export interface DecideRequest {
   readonly force?: ForceRebuild;
   /** The service passes its push id; otherwise a new id. */
   readonly decisionId?: string;
+  /** From `lookAhead`, started before the graph was built. */
+  readonly prefetch?: Prefetch | null;
 }
 
 /** The images to rebuild: the named one and, if asked, everything built on it. */
@@ -47,6 +52,7 @@ export class Decider {
   private readonly clock: () => Date;
   private readonly planner: Planner;
   private readonly submitter: Submitter | null;
+  private readonly ahead: LookAhead | null;
 
   /** Throws `bad-template` when the template and settings would make a task the Queue refuses. */
   constructor(private readonly deps: DeciderDeps) {
@@ -54,6 +60,16 @@ export class Decider {
     this.clock = deps.clock ?? (() => new Date());
     this.planner = new Planner({ ...deps, newTaskId: deps.newId });
     this.submitter = deps.taskcluster ? new Submitter({ ...deps, taskcluster: deps.taskcluster, clock: this.clock }) : null;
+    this.ahead = deps.taskcluster ? new LookAhead(deps.taskcluster) : null;
+  }
+
+  /**
+   * Starts looking up the index paths of this decider's last plan at the same level, for a
+   * push whose graph is not built yet; pass the result to `plan`. null in a dry run, or
+   * before any plan at this level.
+   */
+  lookAhead(level: Level, pullRequest: boolean): Prefetch | null {
+    return this.ahead?.start(level, pullRequest) ?? null;
   }
 
   get dryRun(): boolean {
@@ -64,22 +80,30 @@ export class Decider {
     return this.submit(await this.plan(request));
   }
 
-  /** Looks up and stores every decision and planned task; nothing is sent to the Queue yet. */
+  /**
+   * Looks up and stores every decision and planned task; nothing is sent to the Queue yet.
+   * The record is `planned` when it has tasks to create, else already `decided`.
+   */
   async plan(request: DecideRequest): Promise<DecisionRecord> {
     const now = this.clock();
     const id = request.decisionId ?? this.deps.newId();
     const taskGroupId = this.deps.newId();
     const forced = forcedImages(request.graph, request.force);
-    const images = await this.planner.plan({ decisionId: id, taskGroupId, push: request.push, graph: request.graph, pushDate: request.pushDate, forced, now });
+    this.ahead?.remember(request.graph, request.push.level, request.push.pullRequest);
+    const images = await this.planner.plan({
+      decisionId: id, taskGroupId, push: request.push, graph: request.graph, pushDate: request.pushDate, forced, now, prefetch: request.prefetch,
+    });
+    // With no task to create (a dry run, or every image reused), the plan is the decision.
+    const decided = this.dryRun || !images.some((i) => i.decision === 'build');
     const record: DecisionRecord = {
       id,
       push: request.push,
       taskGroupId,
-      state: this.dryRun ? 'decided' : 'planned',
+      state: decided ? 'decided' : 'planned',
       dryRun: this.dryRun,
       images,
       createdAt: now.toISOString(),
-      decidedAt: this.dryRun ? now.toISOString() : null,
+      decidedAt: decided ? now.toISOString() : null,
       error: null,
     };
     await this.deps.store.saveDecision(record);

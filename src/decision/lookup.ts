@@ -20,16 +20,48 @@ export function judgeTask(facts: TaskFacts, deadline: Date): LookupOutcome {
   return 'hit';
 }
 
-/** Status and artifacts of each task, all at once. */
+/** Status and artifacts of each task, all at once: the statuses in one request, the artifacts one per task. */
 export async function fetchTaskFacts(tc: Taskcluster, taskIds: Iterable<string>): Promise<Map<string, TaskFacts>> {
   const ids = [...new Set(taskIds)];
-  const facts = await Promise.all(
-    ids.map(async (id): Promise<TaskFacts> => {
-      const [status, artifacts] = await Promise.all([tc.queue.status(id), tc.queue.listLatestArtifacts(id)]);
-      return { status, artifacts };
-    }),
-  );
-  return new Map(ids.map((id, i) => [id, facts[i]!]));
+  if (ids.length === 0) return new Map();
+  const [statuses, artifacts] = await Promise.all([tc.queue.statuses(ids), Promise.all(ids.map((id) => tc.queue.listLatestArtifacts(id)))]);
+  return new Map(ids.map((id, i) => [id, { status: statuses.get(id) ?? null, artifacts: artifacts[i]! }]));
+}
+
+/** What the Index holds at some paths, and the facts of the tasks found there. */
+export interface LookupSnapshot {
+  readonly entries: ReadonlyMap<string, IndexedTask>;
+  readonly tasks: ReadonlyMap<string, TaskFacts>;
+}
+
+/** Lookups started before the paths a plan needs were known (see look-ahead.ts). */
+export interface Prefetch {
+  /** The paths it asks the Index about. */
+  readonly paths: ReadonlySet<string>;
+  /** null when it failed: the plan then looks everything up itself. */
+  readonly snapshot: Promise<LookupSnapshot | null>;
+}
+
+/** The entries at `paths`, then the facts of every task found: two rounds of concurrent requests. */
+export async function lookUp(tc: Taskcluster, paths: readonly string[]): Promise<LookupSnapshot> {
+  const entries = await tc.index.findTasks(paths);
+  const tasks = await fetchTaskFacts(tc, [...entries.values()].map((e) => e.taskId));
+  return { entries, tasks };
+}
+
+/**
+ * The same, reusing a prefetch: only the paths it did not ask about and the tasks it did not
+ * see cost requests, the former asked while it is still in flight.
+ */
+async function lookUpWith(tc: Taskcluster, paths: readonly string[], prefetch: Prefetch | null | undefined): Promise<LookupSnapshot> {
+  if (!prefetch) return lookUp(tc, paths);
+  const unasked = paths.filter((p) => !prefetch.paths.has(p));
+  const [known, found] = await Promise.all([prefetch.snapshot, tc.index.findTasks(unasked)]);
+  if (!known) return lookUp(tc, paths);
+  const entries = new Map([...known.entries, ...found]);
+  const unseen = paths.map((p) => entries.get(p)?.taskId).filter((id): id is string => id !== undefined && !known.tasks.has(id));
+  const tasks = await fetchTaskFacts(tc, unseen);
+  return { entries, tasks: new Map([...known.tasks, ...tasks]) };
 }
 
 export interface IndexCheck {
@@ -41,15 +73,16 @@ export interface IndexCheck {
 
 /**
  * Looks every image's index paths up in two rounds of concurrent requests: all paths at
- * once, then the status and artifacts of every task found.
+ * once, then the status and artifacts of every task found. What a prefetch already asked
+ * costs no request.
  */
 export async function checkIndex(
   tc: Taskcluster,
   pathsByImage: ReadonlyMap<string, readonly string[]>,
   deadline: Date,
+  prefetch?: Prefetch | null,
 ): Promise<Map<string, IndexCheck>> {
-  const entries = await tc.index.findTasks([...pathsByImage.values()].flat());
-  const tasks = await fetchTaskFacts(tc, [...entries.values()].map((e) => e.taskId));
+  const { entries, tasks } = await lookUpWith(tc, [...pathsByImage.values()].flat(), prefetch);
   const checks = new Map<string, IndexCheck>();
   for (const [image, paths] of pathsByImage) checks.set(image, judgePaths(paths, entries, tasks, deadline));
   return checks;

@@ -3,7 +3,7 @@ import type { ImageGraph, ImageNode } from '../graph/types.ts';
 import type { DecisionStore } from '../store/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { type InFlightCheck, checkInFlight } from './in-flight.ts';
-import { IMAGE_ARTIFACT, type IndexCheck, checkIndex, describeFact } from './lookup.ts';
+import { IMAGE_ARTIFACT, type IndexCheck, type Prefetch, checkIndex, describeFact } from './lookup.ts';
 import type { DecisionSettings } from './settings.ts';
 import { taskInput } from './task-input.ts';
 import { type TaskTemplate, taskTimes } from './template.ts';
@@ -26,6 +26,8 @@ export interface PlanInput {
   /** Images rebuilt whatever the Index holds. */
   readonly forced: ReadonlySet<string>;
   readonly now: Date;
+  /** Lookups already started for (some of) the graph's index paths. */
+  readonly prefetch?: Prefetch | null;
 }
 
 /**
@@ -40,7 +42,8 @@ export class Planner {
     const tc = this.deps.taskcluster;
     const deadline = new Date(now.getTime() + this.deps.settings.deadlineMinutes * 60_000);
     const candidates = graph.images.filter((n) => n.kind === 'build' && !forced.has(n.name));
-    const indexed = tc ? await checkIndex(tc, new Map(candidates.map((n) => [n.name, n.indexPaths])), deadline) : new Map<string, IndexCheck>();
+    const pathsByImage = new Map(candidates.map((n) => [n.name, n.indexPaths]));
+    const indexed = tc ? await checkIndex(tc, pathsByImage, deadline, input.prefetch) : new Map<string, IndexCheck>();
     const notIndexed = candidates.filter((n) => !indexed.get(n.name)?.hit);
     const inFlight = tc ? await checkInFlight(tc, this.deps.store, notIndexed, input.push, deadline) : new Map<string, InFlightCheck>();
 

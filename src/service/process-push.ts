@@ -26,10 +26,15 @@ export async function processPush(
   if (!repo) throw new DeciderError('repository-unreadable', `repository ${push.repository} is no longer configured`);
   let record = await store.getDecision(push.id);
   if (!record) {
+    // The Index lookups of a push that changes no image overlap the fetch.
+    const prefetch = repo.decider.lookAhead(push.level, push.pullRequest);
     const commit = await repo.mirror.resolve(push.rev);
-    await onResolved(commit.sha);
     phase('revisionMs');
-    const graph = await repo.graph(commit, push.level, push.pullRequest);
+    // Both settle before either's failure is reported: no update of the push outlives this call.
+    const [noted, built] = await Promise.allSettled([onResolved(commit.sha), repo.graph(commit, push.level, push.pullRequest)]);
+    if (noted.status === 'rejected') throw noted.reason;
+    if (built.status === 'rejected') throw built.reason;
+    const graph = built.value;
     phase('graphMs');
     const recordedAt = new Date().toISOString();
     await store.recordContexts(
@@ -43,6 +48,7 @@ export async function processPush(
       graph,
       pushDate: new Date(commit.time * 1000),
       ...(push.force ? { force: push.force } : {}),
+      prefetch,
     });
     phase('planMs');
   }

@@ -59,7 +59,32 @@ async function callOrNull<T>(limit: LimitFunction, what: string, fn: () => Promi
   }
 }
 
+/**
+ * Every page of a batched call, or null when the deployment lacks the route: what it was
+ * asked for being absent is no 404 (it is left out of the answer), so a 404 means the
+ * route itself is missing.
+ */
+async function allPages<P>(
+  limit: LimitFunction,
+  what: string,
+  fetchPage: (query: { continuationToken?: string }) => Promise<unknown>,
+): Promise<P[] | null> {
+  const pages: P[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const query = continuationToken ? { continuationToken } : {};
+    const page = await callOrNull<P & { continuationToken?: string }>(limit, what, () => fetchPage(query));
+    if (!page) return null;
+    pages.push(page);
+    continuationToken = page.continuationToken;
+  } while (continuationToken);
+  return pages;
+}
+
 class QueueClient implements QueueApi {
+  /** Unknown until the first batched call; some deployments lack the experimental `statuses`. */
+  private batchSupported: boolean | undefined;
+
   constructor(
     private readonly queue: Queue,
     private readonly limit: LimitFunction,
@@ -77,6 +102,25 @@ class QueueClient implements QueueApi {
   async status(taskId: string): Promise<TaskStatus | null> {
     const res = await callOrNull<{ status: TaskStatus }>(this.limit, `status ${taskId}`, () => this.queue.status(taskId));
     return res?.status ?? null;
+  }
+
+  async statuses(taskIds: readonly string[]): Promise<Map<string, TaskStatus>> {
+    const wanted = [...new Set(taskIds)];
+    const found = new Map<string, TaskStatus>();
+    if (wanted.length === 0) return found;
+    if (this.batchSupported !== false) {
+      const pages = await allPages<{ statuses: Array<{ taskId: string; status: TaskStatus }> }>(this.limit, 'statuses', (query) =>
+        this.queue.statuses({ taskIds: wanted }, query),
+      );
+      this.batchSupported = pages !== null;
+      if (pages) {
+        for (const page of pages) for (const { taskId, status } of page.statuses) found.set(taskId, status);
+        return found;
+      }
+    }
+    const each = await Promise.all(wanted.map((id) => this.status(id)));
+    wanted.forEach((id, i) => each[i] && found.set(id, each[i]));
+    return found;
   }
 
   async listLatestArtifacts(taskId: string): Promise<Artifact[]> {
@@ -117,32 +161,17 @@ class IndexClient implements IndexApi {
     const found = new Map<string, IndexedTask>();
     if (wanted.length === 0) return found;
     if (this.batchSupported !== false) {
-      const batched = await this.findBatched(wanted);
-      if (batched) return batched;
+      const pages = await allPages<{ tasks: IndexedTask[] }>(this.limit, 'findTasksAtIndex', (query) =>
+        this.index.findTasksAtIndex({ indexes: wanted }, query),
+      );
+      this.batchSupported = pages !== null;
+      if (pages) {
+        for (const page of pages) for (const task of page.tasks) found.set(task.namespace, task);
+        return found;
+      }
     }
     const entries = await Promise.all(wanted.map((ns) => this.findTask(ns)));
     for (const entry of entries) if (entry) found.set(entry.namespace, entry);
-    return found;
-  }
-
-  /** null when the deployment does not have `findTasksAtIndex`. */
-  private async findBatched(indexes: string[]): Promise<Map<string, IndexedTask> | null> {
-    const found = new Map<string, IndexedTask>();
-    let continuationToken: string | undefined;
-    do {
-      const query = continuationToken ? { continuationToken } : {};
-      const page = await callOrNull<{ tasks: IndexedTask[]; continuationToken?: string }>(this.limit, 'findTasksAtIndex', () =>
-        this.index.findTasksAtIndex({ indexes }, query),
-      );
-      // Found entries never 404, so a 404 means the route itself is missing.
-      if (!page) {
-        this.batchSupported = false;
-        return null;
-      }
-      for (const task of page.tasks) found.set(task.namespace, task);
-      continuationToken = page.continuationToken;
-    } while (continuationToken);
-    this.batchSupported = true;
     return found;
   }
 

@@ -16,6 +16,7 @@ declare module 'taskcluster-client' {
     createTask(taskId: string, task: object): Promise<unknown>;
     task(taskId: string): Promise<unknown>;
     status(taskId: string): Promise<unknown>;
+    statuses(payload: { taskIds: string[] }, query?: { continuationToken?: string; limit?: number }): Promise<unknown>;
     listLatestArtifacts(taskId: string, query?: { continuationToken?: string; limit?: number }): Promise<unknown>;
     getLatestArtifact: Method;
     buildUrl(method: Method, ...args: string[]): string;

@@ -54,6 +54,11 @@ export interface QueueApi {
   /** null when the Queue has no such task. */
   task(taskId: string): Promise<TaskDefinition | null>;
   status(taskId: string): Promise<TaskStatus | null>;
+  /**
+   * The statuses of the known tasks among `taskIds`, by id: one request where the
+   * deployment has the experimental `statuses`, else one `status` each.
+   */
+  statuses(taskIds: readonly string[]): Promise<Map<string, TaskStatus>>;
   /** Every page of the latest run's artifacts. */
   listLatestArtifacts(taskId: string): Promise<Artifact[]>;
   /** The public URL of an artifact of the task's latest run. */

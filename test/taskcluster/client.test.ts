@@ -125,4 +125,31 @@ describe('the Taskcluster client against the fake Queue and Index', () => {
       fake.batchLookups = true;
     }
   });
+
+  it('statuses: one request for many tasks, unknown ids left out; paged; one status each where the route is missing', async () => {
+    const ids = Array.from({ length: 1001 }, () => newTaskId());
+    for (const id of ids) fake.services.createTask(id, definition());
+    fake.services.fail(ids[0]!);
+    const unknown = newTaskId();
+    const before = fake.count('statuses');
+    const found = await tc.queue.statuses([...ids, unknown, ids[1]!]);
+    assert.equal(found.size, 1001);
+    assert.equal(found.has(unknown), false);
+    assert.deepEqual([found.get(ids[0]!)!.state, found.get(ids[1]!)!.state, found.get(ids[1]!)!.taskId], ['failed', 'pending', ids[1]]);
+    assert.equal(fake.count('statuses') - before, 2, '1,001 statuses take two pages of 1,000');
+
+    const other = createTaskcluster({ rootUrl: fake.rootUrl, retries: 0 });
+    fake.batchStatuses = false;
+    try {
+      const statusesBefore = fake.count('status');
+      const one = await other.queue.statuses([ids[0]!, unknown]);
+      assert.deepEqual([...one.keys()], [ids[0]]);
+      assert.equal(one.get(ids[0]!)!.state, 'failed');
+      await other.queue.statuses([ids[1]!]);
+      assert.equal(fake.count('status') - statusesBefore, 3);
+      assert.equal(fake.requests.filter((r) => r.name === 'statuses' && !r.signed).length, 1, 'the missing route is asked once');
+    } finally {
+      fake.batchStatuses = true;
+    }
+  });
 });

@@ -43,6 +43,8 @@ export class FakeTaskcluster {
   readonly slowMethods = new Map<string, number>();
   /** Some deployments lack the experimental `findTasksAtIndex`. */
   batchLookups = true;
+  /** ...or the experimental `statuses`. */
+  batchStatuses = true;
   private faults: Fault[] = [];
   private readonly routes: Route[];
 
@@ -100,6 +102,14 @@ export class FakeTaskcluster {
       route('queue', 'createTask', 'PUT', /^\/task\/([^/]+)$/, ([id], body) => ({ body: { status: s.status(s.createTask(id!, body)) } })),
       route('queue', 'task', 'GET', /^\/task\/([^/]+)$/, ([id]) => ({ body: s.getTask(id!).definition })),
       route('queue', 'status', 'GET', /^\/task\/([^/]+)\/status$/, ([id]) => ({ body: { status: s.status(s.getTask(id!)) } })),
+      // Unknown ids are left out of the answer, not refused (taskcluster.md).
+      route('queue', 'statuses', 'POST', /^\/tasks\/status$/, (_p, body, query) => {
+        if (!this.batchStatuses) throw new ApiError(404, 'ResourceNotFound', 'No such route');
+        const ids = (body as { taskIds?: unknown }).taskIds ?? [];
+        if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new ApiError(400, 'InputValidationError', 'taskIds must be a list of strings');
+        const known = [...new Set(ids as string[])].filter((id) => s.tasks.has(id)).map((taskId) => ({ taskId, status: s.status(s.getTask(taskId)) }));
+        return { body: page(known, query, 'statuses') };
+      }),
       route('queue', 'listLatestArtifacts', 'GET', /^\/task\/([^/]+)\/artifacts$/, ([id], _b, query) => {
         const all = s.getTask(id!).artifacts.map(({ name, storageType, contentType, expires }) => ({ name, storageType, contentType, expires }));
         return { body: page(all, query, 'artifacts') };
