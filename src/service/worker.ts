@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { isDeciderError } from '../errors.ts';
-import type { PushRecord } from '../store/push-types.ts';
+import type { PushPatch, PushRecord } from '../store/push-types.ts';
 import type { ServiceStore } from '../store/service-store.ts';
+import { isStoreUnavailable } from '../store/sql/client.ts';
 import type { Metrics } from './metrics.ts';
 import { decisionCounts, processPush } from './process-push.ts';
 import type { RepositoryRuntime } from './repositories.ts';
@@ -9,6 +10,8 @@ import type { RepositoryRuntime } from './repositories.ts';
 /** Failures worth another attempt later; anything else fails the push for good. */
 const RETRYABLE = new Set(['taskcluster-unavailable', 'fetch-failed']);
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** The longest wait between attempts to record a failure while the store is away. */
+const MAX_STORE_WAIT_MS = 5000;
 
 export interface WorkerOptions {
   readonly id: string;
@@ -57,7 +60,8 @@ export class Worker {
       this.running = false;
       this.wake();
       await Promise.all(this.loops);
-      await this.store.releaseClaims(this.options.id);
+      // With the store away the claims cannot be given back: their leases run out instead.
+      await this.store.releaseClaims(this.options.id).catch((err: unknown) => this.noteError(err, 'giving back claims failed'));
     })();
     return this.stopping;
   }
@@ -71,18 +75,19 @@ export class Worker {
         this.noteError(err, 'claiming a push failed');
       }
       if (push) await this.handle(push);
-      else await this.idle();
+      else await this.pause();
     }
   }
 
-  private idle(): Promise<void> {
+  /** Waits `ms`, or less when woken (new work, stopping). */
+  private pause(ms = this.options.idlePollMs): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.wakers.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, this.options.idlePollMs);
+      const timer = setTimeout(done, ms);
       this.wakers.add(done);
     });
   }
@@ -111,15 +116,35 @@ export class Worker {
   }
 
   private async fail(push: PushRecord, err: unknown, log: Logger): Promise<void> {
-    const error = isDeciderError(err) ? err.toJSON() : { code: 'internal-error' as const, message: (err as Error).message };
+    const error = isDeciderError(err)
+      ? err.toJSON()
+      : { code: isStoreUnavailable(err) ? ('unavailable' as const) : ('internal-error' as const), message: (err as Error).message };
     this.noteError(err, 'deciding a push failed', log);
     const retry = !isDeciderError(err) || RETRYABLE.has(err.code);
     const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(push.attempts, 10));
     const patch = retry
       ? { state: 'queued' as const, notBefore: new Date(Date.now() + backoff).toISOString(), lastError: error }
       : { state: 'failed' as const, lastError: error, finishedAt: new Date().toISOString() };
-    await this.store.updatePush(push.id, this.options.id, patch).catch((e: unknown) => this.noteError(e, 'recording a failure failed'));
+    await this.record(push, patch);
     this.metrics.pushFailures.inc({ retry: String(retry) });
+  }
+
+  /**
+   * Stores a push's failure, waiting out a store outage (a database restart): otherwise the
+   * push would stay claimed, untouched, until its lease ran out.
+   */
+  private async record(push: PushRecord, patch: PushPatch): Promise<void> {
+    for (let wait = 250; ; wait = Math.min(wait * 2, MAX_STORE_WAIT_MS)) {
+      try {
+        await this.store.updatePush(push.id, this.options.id, patch);
+        return;
+      } catch (err) {
+        this.noteError(err, 'recording a failure failed');
+        // Anything but an outage will not heal by waiting; stopping gives back the claims anyway.
+        if (!isStoreUnavailable(err) || !this.running) return;
+      }
+      await this.pause(wait);
+    }
   }
 
   private noteError(err: unknown, what: string, log: Logger = this.log): void {

@@ -26,7 +26,9 @@ async function migrated(client: SqlClient): Promise<SqlStore> {
 /** The service's store, migrated to the current schema. */
 export async function openStore(options: StoreOptions): Promise<ServiceStore> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // A server that does not answer (a host rebooting, a partition) fails a request waiting for
+    // a connection after 10 s, as `unavailable`, rather than holding it until the client gives up.
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
     // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     return migrated(pgClient(pool));

@@ -13,28 +13,79 @@ export interface SqlClient {
   close(): Promise<void>;
 }
 
+/** SQLSTATEs of a server going away or not back yet: connection exceptions, shutdown, crash, starting up, full. */
+const UNAVAILABLE_STATE = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** node-postgres's own words for a connection it lost or could not make. */
+const LOST = /Connection terminated|not queryable|timeout exceeded when trying to connect/;
+
+/**
+ * The database cannot be reached (restarting, refusing, connection lost): worth retrying.
+ * Not a DeciderError, so decision code never mistakes it for a Queue answer; `statusCode`
+ * makes the HTTP error handling answer 503 `unavailable`.
+ */
+export class StoreUnavailableError extends Error {
+  readonly statusCode = 503;
+
+  constructor(cause: Error & { code?: unknown; severity?: unknown }) {
+    // The server's own words, or the system error code: never an address or a URL.
+    const reason = cause.severity ? `${String(cause.code)} ${cause.message}` : typeof cause.code === 'string' ? cause.code : cause.message;
+    super(`the store (PostgreSQL) is unavailable: ${reason}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
+  return err instanceof StoreUnavailableError;
+}
+
+function lostConnection(err: unknown): err is Error {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNAVAILABLE_STATE.test(code))) return true;
+  return LOST.test(err.message);
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw lostConnection(err) ? new StoreUnavailableError(err) : err;
+  }
+}
+
 export function pgClient(pool: pg.Pool): SqlClient {
-  const over = (runner: pg.Pool | pg.PoolClient): SqlClient['query'] => async (text, params) =>
-    (await runner.query(text, params as unknown[])).rows;
-  const exec = (runner: pg.Pool | pg.PoolClient) => async (sql: string) => {
-    await runner.query(sql);
-  };
+  const over = (runner: pg.Pool | pg.PoolClient): SqlClient['query'] => (text, params) =>
+    guarded(async () => (await runner.query(text, params as unknown[])).rows);
+  const exec = (runner: pg.Pool | pg.PoolClient) => (sql: string) =>
+    guarded(async () => {
+      await runner.query(sql);
+    });
   return {
     query: over(pool),
     exec: exec(pool),
     async transaction(fn) {
-      const connection = await pool.connect();
+      const connection = await guarded(() => pool.connect());
+      // A checked-out client has no pool listener: its connection dying (a database restart)
+      // would be an unhandled 'error' event, which ends the process.
+      let lost = false;
+      const onError = () => (lost = true);
+      connection.on('error', onError);
+      let failure: unknown = null;
       try {
-        await connection.query('BEGIN');
+        await guarded(() => connection.query('BEGIN'));
         const tx: SqlClient = { query: over(connection), exec: exec(connection), transaction: (inner) => inner(tx), close: async () => undefined };
         const result = await fn(tx);
-        await connection.query('COMMIT');
+        await guarded(() => connection.query('COMMIT'));
         return result;
       } catch (err) {
-        await connection.query('ROLLBACK').catch(() => undefined);
+        failure = err;
+        if (!lost && !isStoreUnavailable(err)) await connection.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        connection.release();
+        connection.off('error', onError);
+        // A broken connection is closed, not handed to the next caller.
+        connection.release(lost || isStoreUnavailable(failure));
       }
     },
     close: () => pool.end(),
