@@ -74,7 +74,16 @@ function commit(path: string, text: string): void {
 }
 
 const results: string[] = [];
+/** Medians of the phase timings the service logs in its "push decided" lines, from the `skip`-th on. */
+function phaseMedians(skip: number): string {
+  const lines = server.output.split('\n').filter((l) => l.includes('push decided')).slice(skip);
+  const phases = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const names = ['revisionMs', 'graphMs', 'planMs', 'submitMs'];
+  return names.map((n) => `${n} ${percentile(phases.map((p) => Number(p[n] ?? 0)), 50)}`).join(', ');
+}
+
 async function scenario(name: string, change: (i: number) => void, runs: number): Promise<void> {
+  const decidedBefore = server.output.split('\n').filter((l) => l.includes('push decided')).length;
   const ms: number[] = [];
   const created: number[] = [];
   let lookups: Record<string, number> = {};
@@ -86,7 +95,7 @@ async function scenario(name: string, change: (i: number) => void, runs: number)
     lookups = r.lookups;
     completeAll();
   }
-  const line = `${name}: n=${runs} p50 ${percentile(ms, 50).toFixed(0)} ms, p95 ${percentile(ms, 95).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms; tasks per push ${Math.min(...created)}-${Math.max(...created)}; requests of the last push ${JSON.stringify(lookups)}`;
+  const line = `${name}: n=${runs} p50 ${percentile(ms, 50).toFixed(0)} ms, p95 ${percentile(ms, 95).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms; tasks per push ${Math.min(...created)}-${Math.max(...created)}; requests of the last push ${JSON.stringify(lookups)}; median phases: ${phaseMedians(decidedBefore)}`;
   console.log(line);
   results.push(line);
 }
@@ -100,8 +109,6 @@ try {
   await scenario('(c) the shared include changed (all rebuilt)', (i) => commit('python/shared/m0/bench.py', `c ${i} ${Date.now()}`), Math.min(PUSHES, 20));
   await appendFile(join(WORK, 'results.txt'), `${new Date().toISOString()}\n${results.join('\n')}\n`);
   console.log(`done in ${((performance.now() - start) / 1000).toFixed(0)} s`);
-  // Where the service says its time went, for the last few pushes.
-  for (const line of server.output.split('\n').filter((l) => l.includes('push decided')).slice(1, 3)) console.log(line);
 } finally {
   await server.kill('SIGTERM');
   await fake.close();
