@@ -8,9 +8,11 @@ export interface BlobCacheOptions {
 }
 
 /**
- * Small git blobs by object id, least recently used first out. Images share includes (a
- * folder of a thousand small files in every context is common), and a blob's id names its
- * content, so a blob read for one context serves every other without asking git again.
+ * Small git blobs by object id, oldest first out. Images share includes (a folder of a
+ * thousand small files in every context is common), and a blob's id names its content, so a
+ * blob read for one context serves every other without asking git again. First in, first
+ * out rather than least recently used: a lookup costs one map read, and a hasher asks for
+ * tens of thousands per graph.
  */
 export class BlobCache {
   hits = 0;
@@ -26,10 +28,7 @@ export class BlobCache {
 
   get(oid: string): Buffer | undefined {
     const blob = this.blobs.get(oid);
-    if (blob === undefined) return undefined;
-    this.blobs.delete(oid);
-    this.blobs.set(oid, blob);
-    this.hits += 1;
+    if (blob !== undefined) this.hits += 1;
     return blob;
   }
 
@@ -62,7 +61,7 @@ class RecordingSink implements ContentSink {
 
   start(size: number): void {
     // A copy of its own: the chunks are views of much larger read buffers.
-    if (size <= this.cache.maxBlobBytes) this.copy = Buffer.allocUnsafeSlow(size);
+    if (size <= this.cache.maxBlobBytes) this.copy = Buffer.allocUnsafe(size);
     this.inner.start(size);
   }
 
