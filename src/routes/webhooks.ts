@@ -34,7 +34,7 @@ const GenericBody = T.Object(
 
 /** Every webhook route takes a raw JSON body and answers alike. */
 function webhookSchema<H extends TSchema>(summary: string, description: string, headers: H) {
-  return { tags: ['webhooks'], summary, description, headers, body: RawJson, response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415) } };
+  return { tags: ['webhooks'], summary, description, headers, body: RawJson, response: { 200: Accepted, 202: Accepted, ...errors(400, 401, 404, 413, 415, 503) } };
 }
 
 function parseJson(raw: Buffer): unknown {
