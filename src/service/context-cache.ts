@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { ServiceStore } from '../store/service-store.ts';
@@ -88,6 +88,8 @@ export class ContextCache {
     });
     try {
       await pipeline(tar, hashing, gzip);
+      // The pipeline ends when gzip has taken all input; its last output may still wait on a slow client.
+      await finished(gzip);
       out.end();
       if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
       if (fileError) throw fileError;

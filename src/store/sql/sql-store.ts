@@ -35,28 +35,33 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
 
 /** The service's whole state in PostgreSQL or PGlite. */
 export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStore {
+  /**
+   * One statement, so one round trip and atomic without a transaction: the push is inserted
+   * only if the delivery is new. (The delivery's reference to the push is checked at the end
+   * of the statement, when both rows exist.)
+   */
   async recordDelivery(delivery: Delivery, push: NewPush | null): Promise<IntakeResult> {
-    return this.db.transaction(async (tx) => {
-      if (push) {
-        // Inserted first so the delivery can point at it; rolled back if the delivery is a repeat.
-        await tx.query(
-          `INSERT INTO pushes (id, source, repository, ref, rev, level, pull_request, owner, force, received_at, state, attempts, not_before)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $10)`,
-          [push.id, push.source, push.repository, push.ref, push.rev, push.level, push.pullRequest, push.owner, json(push.force), push.receivedAt],
-        );
-      }
-      const inserted = await tx.query(
-        `INSERT INTO deliveries (source, delivery_id, event, received_at, ignored_reason, push_id) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (source, delivery_id) DO NOTHING RETURNING delivery_id`,
-        [delivery.source, delivery.deliveryId, delivery.event, delivery.receivedAt, delivery.ignoredReason, push?.id ?? null],
-      );
-      if (inserted.length === 0) {
-        if (push) await tx.query('DELETE FROM pushes WHERE id = $1', [push.id]);
-        const [earlier] = await tx.query<{ push_id: string | null }>('SELECT push_id FROM deliveries WHERE source = $1 AND delivery_id = $2', [delivery.source, delivery.deliveryId]);
-        return { outcome: 'duplicate', pushId: earlier?.push_id ?? null };
-      }
-      return push ? { outcome: 'queued', pushId: push.id } : { outcome: 'ignored', reason: delivery.ignoredReason ?? 'ignored' };
-    });
+    const [row] = await this.db.query<{ inserted: boolean }>(
+      `WITH delivery AS (
+         INSERT INTO deliveries (source, delivery_id, event, received_at, ignored_reason, push_id) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (source, delivery_id) DO NOTHING RETURNING push_id
+       ), push AS (
+         INSERT INTO pushes (id, source, repository, ref, rev, level, pull_request, owner, force, received_at, state, attempts, not_before)
+         SELECT push_id, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'queued', 0, $15 FROM delivery WHERE push_id IS NOT NULL
+       )
+       SELECT EXISTS (SELECT 1 FROM delivery) AS inserted`,
+      [
+        delivery.source, delivery.deliveryId, delivery.event, delivery.receivedAt, delivery.ignoredReason, push?.id ?? null,
+        push?.source ?? null, push?.repository ?? null, push?.ref ?? null, push?.rev ?? null, push?.level ?? null, push?.pullRequest ?? null,
+        push?.owner ?? null, json(push?.force), push?.receivedAt ?? null,
+      ],
+    );
+    if (!row?.inserted) {
+      // A repeat: a new statement, whose snapshot sees the first delivery even if it committed just now.
+      const [earlier] = await this.db.query<{ push_id: string | null }>('SELECT push_id FROM deliveries WHERE source = $1 AND delivery_id = $2', [delivery.source, delivery.deliveryId]);
+      return { outcome: 'duplicate', pushId: earlier?.push_id ?? null };
+    }
+    return push ? { outcome: 'queued', pushId: push.id } : { outcome: 'ignored', reason: delivery.ignoredReason ?? 'ignored' };
   }
 
   async claimPush(worker: string, now: Date, leaseMs: number): Promise<PushRecord | null> {
