@@ -38,6 +38,11 @@ export class HashThread {
     return new ThreadHashSink(this, this.nextId++);
   }
 
+  /** Shared-memory slots made so far (a bound, not a leak: each is in the pool, a sink or the thread). */
+  get slotCount(): number {
+    return this.slots.length;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
@@ -52,6 +57,11 @@ export class HashThread {
       this.slots.push(new SharedArrayBuffer(STAGE));
     }
     return { slot, bytes: Buffer.from(this.slots[slot]!) };
+  }
+
+  /** @internal A slot that was taken but not shipped. */
+  release(slot: number): void {
+    this.free.push(slot);
   }
 
   /** @internal */
@@ -104,10 +114,14 @@ export class HashThread {
   }
 }
 
-/** Gathers writes into a staged buffer and ships it to the thread when full. */
+/**
+ * Gathers writes into a slot and ships it to the thread when full. A sink holds at most one
+ * slot of its own (taken at the first write, given back or shipped at the end): a slot kept
+ * past a hash is 512 KiB lost for good.
+ */
 class ThreadHashSink implements DigestSink {
-  private slot: number;
-  private stage: Buffer;
+  private slot = -1;
+  private stage: Buffer | null = null;
   private used = 0;
   private failure: Error | null = null;
   private readonly state: HashState;
@@ -116,7 +130,6 @@ class ThreadHashSink implements DigestSink {
     private readonly thread: HashThread,
     private readonly id: number,
   ) {
-    ({ slot: this.slot, bytes: this.stage } = thread.slot());
     this.state = { inflight: 0, wake: null, done: null, fail: (err) => this.onFail(err) };
   }
 
@@ -124,6 +137,7 @@ class ThreadHashSink implements DigestSink {
     if (this.failure) return true; // the digest reports it
     let offset = 0;
     while (offset < chunk.length) {
+      this.stage ??= this.take();
       const take = Math.min(chunk.length - offset, STAGE - this.used);
       chunk.copy(this.stage, this.used, offset, offset + take);
       this.used += take;
@@ -140,8 +154,12 @@ class ThreadHashSink implements DigestSink {
   }
 
   digest(): Promise<string> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) {
+      this.giveBack();
+      return Promise.reject(this.failure);
+    }
     if (this.used > 0) this.ship();
+    this.giveBack();
     return new Promise((resolve, reject) => {
       this.state.done = resolve;
       this.state.fail = reject;
@@ -150,15 +168,30 @@ class ThreadHashSink implements DigestSink {
   }
 
   discard(): void {
+    this.giveBack();
     if (this.failure || this.state.done) return;
     this.state.fail = () => undefined;
-    this.used = 0;
     this.thread.send(this.id, { op: 'discard' }, this.state);
   }
 
+  private take(): Buffer {
+    const { slot, bytes } = this.thread.slot();
+    this.slot = slot;
+    return bytes;
+  }
+
+  /** The slot goes to the thread, which gives it back to the pool once hashed. */
   private ship(): void {
     this.thread.send(this.id, { op: 'update', slot: this.slot, length: this.used }, this.state);
-    ({ slot: this.slot, bytes: this.stage } = this.thread.slot());
+    this.slot = -1;
+    this.stage = null;
+    this.used = 0;
+  }
+
+  private giveBack(): void {
+    if (this.slot >= 0) this.thread.release(this.slot);
+    this.slot = -1;
+    this.stage = null;
     this.used = 0;
   }
 

@@ -55,6 +55,22 @@ describe('hashing thread', () => {
     }
   });
 
+  it('reuses its shared memory: hundreds of hashes, finished or dropped, take a few slots', async () => {
+    const thread = new HashThread();
+    try {
+      const data = randomBytes(700 * 1024);
+      for (let i = 0; i < 200; i++) {
+        const sink = thread.sink();
+        await feed(sink, [data.subarray(0, (i * 7919) % data.length)]);
+        if (i % 3 === 0) sink.discard();
+        else assert.equal(await sink.digest(), sha256([data.subarray(0, (i * 7919) % data.length)]));
+      }
+      assert.ok(thread.slotCount <= 4, `${thread.slotCount} slots of 512 KiB`);
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('fails the hashes in progress when the thread dies, and starts a new one for the next', async () => {
     const thread = new HashThread();
     try {
