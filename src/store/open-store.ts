@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { ServiceStore } from './service-store.ts';
 import { type SqlClient, pgClient, pgliteClient } from './sql/client.ts';
@@ -35,7 +35,9 @@ export async function openStore(options: StoreOptions): Promise<ServiceStore> {
   }
   const dir = join(options.dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
-  return migrated(pgliteClient(await PGlite.create(dir), { owned: true }));
+  // Loaded only when used: importing PGlite costs a process on PostgreSQL about 46 MB.
+  const { PGlite: Embedded } = await import('@electric-sql/pglite');
+  return migrated(pgliteClient(await Embedded.create(dir), { owned: true }));
 }
 
 /** A store on a PGlite instance the caller owns (tests share one: opening one takes seconds). */
