@@ -32,6 +32,10 @@ export class HashThread {
   private readonly free: number[] = [];
   /** Slots the current thread has been sent. */
   private known = new Set<number>();
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  /** @param idleMs how long the thread and its slots outlive the last hash (about 30 MB). */
+  constructor(private readonly idleMs = 10_000) {}
 
   /** A sink whose bytes are hashed on the thread. */
   sink(): DigestSink {
@@ -44,6 +48,7 @@ export class HashThread {
   }
 
   async close(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     const worker = this.worker;
     this.worker = null;
     await worker?.terminate();
@@ -62,6 +67,24 @@ export class HashThread {
   /** @internal A slot that was taken but not shipped. */
   release(slot: number): void {
     this.free.push(slot);
+    this.retireLater();
+  }
+
+  /**
+   * Most pushes hash nothing (the memo answers), so an idle thread is stopped and its slots
+   * dropped; the next hash starts another in a few milliseconds.
+   */
+  private retireLater(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const worker = this.worker;
+      if (!worker || this.hashes.size > 0 || this.free.length !== this.slots.length) return;
+      this.worker = null;
+      this.slots.length = 0;
+      this.free.length = 0;
+      void worker.terminate();
+    }, this.idleMs).unref();
   }
 
   /** @internal */
@@ -98,10 +121,14 @@ export class HashThread {
         return;
       }
       this.hashes.delete(m.id);
-      if (this.hashes.size === 0) worker.unref();
+      if (this.hashes.size === 0) {
+        worker.unref();
+        this.retireLater();
+      }
       if (m.hex !== null) state?.done?.(m.hex);
     });
     const failAll = (err: Error) => {
+      if (this.worker !== null && this.worker !== worker) return; // a retired thread: the hashes are a newer one's
       if (this.worker === worker) this.worker = null;
       const states = [...this.hashes.values()];
       this.hashes.clear();

@@ -71,6 +71,24 @@ describe('hashing thread', () => {
     }
   });
 
+  it('stops an idle thread and drops its slots; the next hash starts another', async () => {
+    const thread = new HashThread(50);
+    try {
+      const data = randomBytes(600 * 1024);
+      const sink = thread.sink();
+      await feed(sink, [data]);
+      assert.equal(await sink.digest(), sha256([data]));
+      assert.ok(thread.slotCount > 0);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(thread.slotCount, 0, 'the slots were dropped');
+      const next = thread.sink();
+      await feed(next, [data, data]);
+      assert.equal(await next.digest(), sha256([data, data]));
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('fails the hashes in progress when the thread dies, and starts a new one for the next', async () => {
     const thread = new HashThread();
     try {
