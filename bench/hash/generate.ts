@@ -47,3 +47,24 @@ export async function generate(dir: string, shape: Shape = GECKO_SCALE): Promise
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'generated');
 }
+
+export interface ContextFile {
+  readonly oid: string;
+  readonly path: string;
+}
+
+/**
+ * The files every image's context hashes at `rev`, image by image, the shared include once per
+ * image: what the plain pipelines read. `gitArgs` picks the repository (`-C <dir>` or
+ * `--git-dir <dir>`).
+ */
+export function contextFiles(gitArgs: readonly string[], rev: string): ContextFile[] {
+  const run = (...args: string[]) => execFileSync('git', [...gitArgs, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
+  const images = run('ls-tree', '--name-only', rev, 'taskcluster/docker/').split('\n');
+  return images.flatMap((dir) =>
+    run('ls-tree', '-r', rev, `${dir}/`, 'python/shared/').split('\n').map((line) => {
+      const [meta, path] = line.split('\t');
+      return { oid: meta!.split(' ')[2]!, path: path! };
+    }),
+  );
+}

@@ -18,7 +18,7 @@ import { openFifo } from '../../src/tree/fifo.ts';
 import { GitRepo } from '../../src/tree/git-repo.ts';
 import { GitTree } from '../../src/tree/git-tree.ts';
 import type { TreeSource } from '../../src/tree/types.ts';
-import { generate, git } from './generate.ts';
+import { contextFiles, generate, git } from './generate.ts';
 
 const WORK = join(import.meta.dirname, '.work');
 const REPO = join(WORK, 'repo');
@@ -65,10 +65,10 @@ const images = git(REPO, 'ls-tree', '--name-only', 'HEAD', 'taskcluster/docker/'
 const files = Number(git(REPO, 'ls-files').split('\n').length);
 
 // The plain pipelines read exactly the files the contexts hold, each include once per image.
-const lists = images.map((dir) => `git ls-tree -r HEAD ${dir}/ python/shared/`).join('; ');
-await writeFile(join(WORK, 'oids.txt'), execSync(`{ ${lists}; } | awk '{print $3}'`, { cwd: REPO, shell: '/bin/bash', maxBuffer: 1 << 28 }));
-await writeFile(join(WORK, 'paths.txt'), execSync(`{ ${lists}; } | cut -f2`, { cwd: REPO, shell: '/bin/bash', maxBuffer: 1 << 28 }));
-await writeFile(join(WORK, 'oids-once.txt'), execSync('sort -u ../oids.txt', { cwd: REPO, maxBuffer: 1 << 28 }));
+const hashed = contextFiles(['-C', REPO], 'HEAD');
+await writeFile(join(WORK, 'oids.txt'), hashed.map((f) => `${f.oid}\n`).join(''));
+await writeFile(join(WORK, 'paths.txt'), hashed.map((f) => `${f.path}\n`).join(''));
+await writeFile(join(WORK, 'oids-once.txt'), [...new Set(hashed.map((f) => f.oid))].map((oid) => `${oid}\n`).join(''));
 const plainGit = 'git cat-file --batch < ../oids.txt | openssl dgst -sha256 > /dev/null';
 // Stricter: each distinct blob once, as the hasher's blob cache reads shared small files.
 const plainGitOnce = 'git cat-file --batch < ../oids-once.txt | openssl dgst -sha256 > /dev/null';

@@ -30,6 +30,7 @@ export interface BenchService {
   readonly server: ServerProcess;
   readonly fake: FakeTaskcluster;
   readonly databaseUrl: string;
+  readonly dataDir: string;
   close(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -42,7 +43,7 @@ export async function startService(name: string, repoDir: string): Promise<Bench
   const dataDir = join(WORK, `data-${name}-${Date.now()}`);
   const server = await ServerProcess.start({ dir: WORK, port: await freePort(), repoDir, databaseUrl, rootUrl: fake.rootUrl, workerId: `bench-${name}`, dataDir });
   return {
-    server, fake, databaseUrl,
+    server, fake, databaseUrl, dataDir,
     async close(signal = 'SIGTERM') {
       await server.kill(signal);
       await fake.close();
