@@ -1,5 +1,3 @@
-import type { ContentSink } from '../tree/types.ts';
-
 export interface BlobCacheOptions {
   /** Total bytes kept. */
   readonly maxBytes?: number;
@@ -12,7 +10,8 @@ export interface BlobCacheOptions {
  * thousand small files in every context is common), and a blob's id names its content, so a
  * blob read for one context serves every other without asking git again. First in, first
  * out rather than least recently used: a lookup costs one map read, and a hasher asks for
- * tens of thousands per graph.
+ * tens of thousands per graph. Its users keep only included files in it: keeping every
+ * small file read let each context's own files push the shared ones out.
  */
 export class BlobCache {
   hits = 0;
@@ -42,43 +41,32 @@ export class BlobCache {
       this.bytes -= kept.length;
     }
   }
-
-  /** Passes a blob's content on to `sink`, keeping a copy once it has all arrived intact. */
-  recording(oid: string, sink: ContentSink): ContentSink {
-    return new RecordingSink(this, oid, sink);
-  }
 }
 
-class RecordingSink implements ContentSink {
+/**
+ * Keeps a copy of each small blob as it streams past, once it has all arrived intact. One
+ * serves a reader file after file.
+ */
+export class BlobRecorder {
   private copy: Buffer | null = null;
   private used = 0;
 
-  constructor(
-    private readonly cache: BlobCache,
-    private readonly oid: string,
-    private readonly inner: ContentSink,
-  ) {}
+  constructor(private readonly cache: BlobCache) {}
 
   start(size: number): void {
     // A copy of its own: the chunks are views of much larger read buffers.
-    if (size <= this.cache.maxBlobBytes) this.copy = Buffer.allocUnsafe(size);
-    this.inner.start(size);
+    this.copy = size <= this.cache.maxBlobBytes ? Buffer.allocUnsafe(size) : null;
+    this.used = 0;
   }
 
-  data(chunk: Buffer): boolean {
-    if (this.copy) {
-      if (this.used + chunk.length > this.copy.length) this.copy = null;
-      else this.used += chunk.copy(this.copy, this.used);
-    }
-    return this.inner.data(chunk);
+  data(chunk: Buffer): void {
+    if (!this.copy) return;
+    if (this.used + chunk.length > this.copy.length) this.copy = null;
+    else this.used += chunk.copy(this.copy, this.used);
   }
 
-  drained(): Promise<void> {
-    return this.inner.drained();
-  }
-
-  end(): void {
-    this.inner.end(); // throws when the content did not match its announced size
-    if (this.copy && this.used === this.copy.length) this.cache.set(this.oid, this.copy);
+  end(oid: string): void {
+    if (this.copy && this.used === this.copy.length) this.cache.set(oid, this.copy);
+    this.copy = null;
   }
 }

@@ -147,6 +147,7 @@ export class HashThread {
  * past a hash is 512 KiB lost for good.
  */
 class ThreadHashSink implements DigestSink {
+  readonly copiesWrites = true;
   private slot = -1;
   private stage: Buffer | null = null;
   private used = 0;

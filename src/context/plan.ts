@@ -23,15 +23,24 @@ export interface PlanOptions extends ContextLimits {
   readonly contentTree?: TreeSource;
 }
 
-export type PlanSource =
-  | { readonly tree: TreeSource; readonly path: string; readonly entry: TreeEntry }
-  | { readonly data: Buffer };
+/** A file read from a tree. */
+export interface TreeFileSource {
+  readonly tree: TreeSource;
+  readonly path: string;
+  readonly entry: TreeEntry;
+  /** From a `%include`: the files other images' contexts are likely to hold too. */
+  readonly included?: boolean;
+}
+
+export type PlanSource = TreeFileSource | { readonly data: Buffer };
 
 export interface PlanEntry {
   readonly name: string;
   readonly mode: number;
   readonly source: PlanSource;
 }
+
+export type TreePlanEntry = PlanEntry & { readonly source: TreeFileSource };
 
 /** Resolves the context folder, or fails with `missing-dockerfile`. */
 export async function resolveContextDir(tree: TreeSource, contextDir: string): Promise<string> {
@@ -98,10 +107,10 @@ export async function planContext(
     const base = pyJoin('topsrcdir', written);
     if (target.entry.kind === 'dir') {
       for (const file of await walkFiles(tree, target.path, { skipPycache: true })) {
-        add(pyJoin(base, file.rel), file.entry.mode, { tree: content, path: file.path, entry: file.entry });
+        add(pyJoin(base, file.rel), file.entry.mode, { tree: content, path: file.path, entry: file.entry, included: true });
       }
     } else {
-      add(base, target.entry.mode, { tree: content, path: target.path, entry: target.entry });
+      add(base, target.entry.mode, { tree: content, path: target.path, entry: target.entry, included: true });
     }
   }
 

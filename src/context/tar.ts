@@ -11,6 +11,8 @@ const ZEROS = Buffer.alloc(RECORD + 2 * BLOCK);
 export interface ByteSink {
   write(chunk: Buffer): boolean;
   drained(): Promise<void>;
+  /** True when `write` has copied the bytes by the time it returns: the writer may reuse its buffers. */
+  readonly copiesWrites?: boolean;
 }
 
 const LONGLINK = Buffer.from('././@LongLink');
@@ -60,8 +62,14 @@ const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
 function header(name: string | Buffer, mode: number, size: number, mtime: number, type: number): Buffer {
   const h = Buffer.allocUnsafe(BLOCK);
   TEMPLATE.copy(h);
+  return fillHeader(h, name, mode, size, mtime, type);
+}
+
+/** Fills in a header laid out from the template (a fresh copy, or one filled before). */
+function fillHeader(h: Buffer, name: string | Buffer, mode: number, size: number, mtime: number, type: number): Buffer {
   // Written in place: a Buffer of its own for each name showed in profiles.
   const nameLength = typeof name === 'string' ? h.write(name, 0, 100, 'utf8') : name.copy(h, 0, 0, Math.min(name.length, 100));
+  h.fill(0, nameLength, 100);
   let sum = TEMPLATE_SUM;
   for (let i = 0; i < nameLength; i++) sum += h[i]!;
   sum += writeOctal(h, 100, 8, mode & 0o7777);
@@ -73,7 +81,8 @@ function header(name: string | Buffer, mode: number, size: number, mtime: number
   sum += writeOctal(h, 136, 12, mtime);
   h[156] = type;
   sum += type;
-  // The checksum field counts as eight spaces (already in the template's sum).
+  // The checksum field counts as eight spaces (the template's sum has them).
+  h.fill(0x20, 148, 156);
   writeOctal(h, 148, 7, sum);
   h[155] = 0x20;
   return h;
@@ -99,8 +108,12 @@ function withLongName(encoded: Buffer, main: Buffer): Buffer {
  */
 export class TarWriter {
   private written = 0;
+  /** One header filled again for each file, where the sink copies what it is given. */
+  private readonly scratch: Buffer | null;
 
-  constructor(private readonly out: ByteSink) {}
+  constructor(private readonly out: ByteSink) {
+    this.scratch = out.copiesWrites ? Buffer.from(TEMPLATE) : null;
+  }
 
   get bytesWritten(): number {
     return this.written;
@@ -124,6 +137,13 @@ export class TarWriter {
     const end = this.written + 2 * BLOCK;
     const total = Math.ceil(end / RECORD) * RECORD;
     if (!this.emit(ZEROS.subarray(0, total - this.written))) await this.out.drained();
+  }
+
+  /** @internal The header of a regular file. */
+  header(name: string, mode: number, size: number): void {
+    // At most 3 UTF-8 bytes per UTF-16 unit: most names need no measuring.
+    const fits = name.length <= 33 || Buffer.byteLength(name, 'utf8') <= 100;
+    this.emit(this.scratch && fits ? fillHeader(this.scratch, name, mode, size, TAR_MTIME, 0x30) : fileHeader(name, mode, size));
   }
 
   /** @internal */
@@ -157,7 +177,7 @@ class TarFileSink implements ContentSink {
 
   start(size: number): void {
     this.expected = size;
-    this.tar.emit(fileHeader(this.name, this.mode, size));
+    this.tar.header(this.name, this.mode, size);
   }
 
   data(chunk: Buffer): boolean {

@@ -1,51 +1,71 @@
 import { DeciderError } from '../errors.ts';
 import type { TreeSource } from '../tree/types.ts';
 import type { BlobCache } from './blob-cache.ts';
-import type { PlanEntry } from './plan.ts';
-import { type ByteSink, TarWriter } from './tar.ts';
+import type { PlanEntry, TreePlanEntry } from './plan.ts';
 import { ReadWindow } from './read-window.ts';
+import { TarRun } from './tar-run.ts';
+import { type ByteSink, TarWriter } from './tar.ts';
 
-/** How many file reads may be in flight ahead of the one being written. */
+/** How many file reads may be in flight ahead of the one being written (one file at a time). */
 const WINDOW = 128;
+/** Entries per run, where a source reads runs (`sendFiles`); the cached ones are held meanwhile. */
+const RUN = 128;
+/** Runs in flight at once: the next is asked for while one is written, so git never waits. */
+const RUNS_AHEAD = 3;
+
+const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is TreePlanEntry =>
+  entry !== undefined && 'tree' in entry.source && entry.source.tree === tree;
 
 /**
- * Writes a planned context as a tar stream. Reads are pipelined: a source serves
- * its calls in order, so many are issued before the first is awaited; at a
- * change of source the earlier ones are awaited to keep the archive order.
+ * Writes a planned context as a tar stream. Reads are pipelined: a source serves its calls
+ * in order, so many are issued before the first is awaited; at a change of source the
+ * earlier ones are awaited to keep the archive order. A source that reads runs of files
+ * gets runs (small blobs already read come from `cache`); others get one call per file.
  */
 export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, cache: BlobCache | null = null): Promise<number> {
   const tar = new TarWriter(out);
   const window = new ReadWindow(WINDOW);
+  const runs = new ReadWindow(RUNS_AHEAD);
   let lastTree: TreeSource | null = null;
+  const drain = async () => {
+    await window.drain();
+    await runs.drain();
+  };
   try {
-    for (const entry of plan) {
+    for (let i = 0; i < plan.length; ) {
+      const entry = plan[i]!;
       const { source } = entry;
       if (!('tree' in source)) {
-        await window.drain();
+        await drain();
         lastTree = null;
         await tar.bytes(entry.name, entry.mode, source.data);
+        i += 1;
         continue;
       }
-      const oid = cache ? source.entry.oid : null;
-      const known = oid ? cache!.get(oid) : undefined;
-      if (known) {
-        // Written in turn: the reads issued before it come first.
-        if (lastTree) await window.drain();
-        lastTree = null;
-        await tar.bytes(entry.name, entry.mode, known);
-        continue;
-      }
-      if (source.tree !== lastTree) await window.drain();
+      if (source.tree !== lastTree) await drain();
       lastTree = source.tree;
-      const sink = tar.file(entry.name, entry.mode);
-      await window.push(source.tree.sendFile(source.path, source.entry, oid ? cache!.recording(oid, sink) : sink));
-      if (tar.bytesWritten > maxBytes) {
-        throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
+      if (source.tree.sendFiles) {
+        let end = i + 1;
+        while (end - i < RUN && isTreeEntry(plan[end], source.tree)) end += 1;
+        const run = new TarRun(tar, plan.slice(i, end) as TreePlanEntry[], cache, maxBytes);
+        i = end;
+        if (run.reads.length > 0) {
+          await runs.push(source.tree.sendFiles(run.reads, run));
+        } else {
+          await runs.drain();
+          run.writeKnown();
+          await tar.drained();
+        }
+        continue;
       }
+      await window.push(source.tree.sendFile(source.path, source.entry, tar.file(entry.name, entry.mode)));
+      if (tar.bytesWritten > maxBytes) throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
+      i += 1;
     }
-    await window.drain();
+    await drain();
   } catch (err) {
     await window.abandon();
+    await runs.abandon();
     throw err;
   }
   if (tar.bytesWritten > maxBytes) throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);

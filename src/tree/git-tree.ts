@@ -3,7 +3,7 @@ import { DeciderError } from '../errors.ts';
 import type { ObjectHandler } from './git-batch.ts';
 import type { CommitInfo, GitRepo } from './git-repo.ts';
 import { SinkReadable } from './sink-readable.ts';
-import type { ContentSink, ReadStats, TreeEntry, TreeSource } from './types.ts';
+import type { ContentSink, FileToSend, ReadStats, TreeEntry, TreeSource } from './types.ts';
 
 const ROOT_MODE = 0o755;
 
@@ -77,6 +77,14 @@ export class GitTree implements TreeSource {
     });
   }
 
+  sendFiles(files: readonly FileToSend[], sink: ContentSink): Promise<void> {
+    if (files.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const request = new RunRequest(files, sink, this.repo.stats, resolve, reject);
+      for (const file of files) this.repo.batch.request(file.entry.oid!, request);
+    });
+  }
+
   async close(): Promise<void> {
     // The repository (and its cat-file process) outlives one revision.
   }
@@ -126,5 +134,70 @@ class BlobRequest implements ObjectHandler {
 
   fail(err: Error): void {
     this.reject(new DeciderError('repository-unreadable', `${this.path}: ${err.message}`));
+  }
+}
+
+/**
+ * Streams several blobs, in order, into one sink: one handler for all of them, since a
+ * context has thousands of files. Settles once git has answered every one, so that no
+ * answer outlives the caller; after a failure the rest are read and dropped.
+ */
+class RunRequest implements ObjectHandler {
+  private answered = 0;
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly files: readonly FileToSend[],
+    private readonly sink: ContentSink,
+    private readonly stats: ReadStats,
+    private readonly resolve: () => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  header(_oid: string, type: string, size: number): void {
+    if (this.failure) return;
+    this.stats.filesRead += 1;
+    if (type !== 'blob') {
+      this.failure = new Error(`${this.files[this.answered]!.path} is a ${type}`);
+      return;
+    }
+    try {
+      this.sink.start(size);
+    } catch (err) {
+      this.failure = err as Error;
+    }
+  }
+
+  data(chunk: Buffer): boolean {
+    if (this.failure) return true;
+    this.stats.blobBytesRead += chunk.length;
+    return this.sink.data(chunk);
+  }
+
+  drained(): Promise<void> {
+    return this.failure ? Promise.resolve() : this.sink.drained();
+  }
+
+  end(): void {
+    if (!this.failure) {
+      try {
+        this.sink.end();
+      } catch (err) {
+        this.failure = err as Error;
+      }
+    }
+    this.answer();
+  }
+
+  fail(err: Error): void {
+    this.failure ??= new DeciderError('repository-unreadable', `${this.files[this.answered]!.path}: ${err.message}`);
+    this.answer();
+  }
+
+  private answer(): void {
+    this.answered += 1;
+    if (this.answered < this.files.length) return;
+    if (this.failure) this.reject(this.failure);
+    else this.resolve();
   }
 }

@@ -32,6 +32,12 @@ export interface ContentSink {
   end(): void;
 }
 
+export interface FileToSend {
+  readonly path: string;
+  /** What `lstat(path)` returned. */
+  readonly entry: TreeEntry;
+}
+
 /** The files of a repository at one revision (or of a plain folder). Paths are
  * repository-relative, `/`-separated, normalised, '' for the root. */
 export interface TreeSource {
@@ -53,6 +59,13 @@ export interface TreeSource {
    * must be what `lstat(path)` returned.
    */
   sendFile(path: string, entry: TreeEntry, sink: ContentSink): Promise<void>;
+  /**
+   * Sends several files' contents, in order, to one sink: `start`, `data`..., `end` per
+   * file. Settles once every file is answered, with the first error. Optional: a source
+   * that reads many small files for one caller can save per-file work (a promise and a
+   * sink each) this way; callers fall back to `sendFile`.
+   */
+  sendFiles?(files: readonly FileToSend[], sink: ContentSink): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { BlobCache } from '../../src/context/blob-cache.ts';
+import { BlobCache, BlobRecorder } from '../../src/context/blob-cache.ts';
 import { ContextHasher } from '../../src/context/hasher.ts';
 import { DirectoryTree } from '../../src/tree/directory-tree.ts';
-import type { ContentSink } from '../../src/tree/types.ts';
 import { sourceFor } from '../support/sources.ts';
 import { tempDir } from '../support/temp.ts';
 import { writeTree } from '../support/trees.ts';
@@ -56,23 +55,20 @@ describe('blob cache', () => {
 
   it('keeps a copy only of content that arrived whole and as announced', () => {
     const cache = new BlobCache();
-    const sink = (): ContentSink => ({ start: () => undefined, data: () => true, drained: () => Promise.resolve(), end: () => undefined });
-    const whole = cache.recording('whole', sink());
-    whole.start(4);
+    const recorder = new BlobRecorder(cache);
+    recorder.start(4);
     const chunk = Buffer.from('xxabcdxx').subarray(2, 6);
-    whole.data(chunk);
+    recorder.data(chunk);
     chunk.fill(0); // the reader's buffer is reused: the cache must own its copy
-    whole.end();
+    recorder.end('whole');
     assert.deepEqual(cache.get('whole'), Buffer.from('abcd'));
-    const short = cache.recording('short', sink());
-    short.start(4);
-    short.data(Buffer.from('ab'));
-    short.end();
+    recorder.start(4);
+    recorder.data(Buffer.from('ab'));
+    recorder.end('short');
     assert.equal(cache.get('short'), undefined);
-    const long = cache.recording('long', sink());
-    long.start(2);
-    long.data(Buffer.from('abc'));
-    long.end();
+    recorder.start(2);
+    recorder.data(Buffer.from('abc'));
+    recorder.end('long');
     assert.equal(cache.get('long'), undefined);
   });
 });
