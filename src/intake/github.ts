@@ -1,5 +1,5 @@
 import { DeciderError } from '../errors.ts';
-import { type Intake, type IntakeRepository, emailOrNull, isObject, refPush } from './types.ts';
+import { type Intake, type IntakeRepository, emailOrNull, isObject, quoted, refPush } from './types.ts';
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const PR_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
@@ -31,7 +31,7 @@ export function githubIntake(event: string, body: unknown, repo: IntakeRepositor
   if (event === 'pull_request') {
     if (!repo.pullRequests) return { kind: 'ignored', reason: 'pull requests are not decided for this repository' };
     const action = str(body, 'action');
-    if (!PR_ACTIONS.has(action)) return { kind: 'ignored', reason: `pull request action ${action}` };
+    if (!PR_ACTIONS.has(action)) return { kind: 'ignored', reason: `pull request action ${quoted(action)}` };
     const pr = body.pull_request;
     if (!isObject(pr) || !isObject(pr.head) || typeof pr.head.sha !== 'string' || !SHA.test(pr.head.sha)) {
       throw new DeciderError('bad-request', 'pull_request.head.sha is missing');
@@ -39,5 +39,5 @@ export function githubIntake(event: string, body: unknown, repo: IntakeRepositor
     const number = typeof body.number === 'number' ? body.number : Number(pr.number);
     return { kind: 'push', ref: `refs/pull/${number}/head`, rev: pr.head.sha, level: 1, pullRequest: true, owner: null };
   }
-  return { kind: 'ignored', reason: `event ${event} is not decided` };
+  return { kind: 'ignored', reason: `event ${quoted(event)} is not decided` };
 }

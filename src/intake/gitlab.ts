@@ -1,5 +1,5 @@
 import { DeciderError } from '../errors.ts';
-import { type Intake, type IntakeRepository, emailOrNull, isObject, refPush } from './types.ts';
+import { type Intake, type IntakeRepository, emailOrNull, isObject, quoted, refPush } from './types.ts';
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -12,7 +12,7 @@ export function gitlabRepositoryNames(body: unknown): string[] {
 /** What a GitLab `Push Hook` or `Tag Push Hook` asks for. */
 export function gitlabIntake(event: string, body: unknown, repo: IntakeRepository): Intake {
   if (!isObject(body)) throw new DeciderError('bad-request', 'the payload is not a JSON object');
-  if (event !== 'Push Hook' && event !== 'Tag Push Hook') return { kind: 'ignored', reason: `event ${event} is not decided` };
+  if (event !== 'Push Hook' && event !== 'Tag Push Hook') return { kind: 'ignored', reason: `event ${quoted(event)} is not decided` };
   const { ref, after } = body;
   if (typeof ref !== 'string' || typeof after !== 'string' || !SHA.test(after)) {
     throw new DeciderError('bad-request', 'the payload needs a string ref and a commit sha in after');

@@ -8,7 +8,7 @@ import { githubSignatureValid, requireBearer, secretsEqual } from '../http/auth.
 import { githubIntake, githubRepositoryNames } from '../intake/github.ts';
 import { gitlabIntake, gitlabRepositoryNames } from '../intake/gitlab.ts';
 import { matchRepository } from '../intake/match.ts';
-import type { Intake } from '../intake/types.ts';
+import { type Intake, REF_PATTERN, quoted } from '../intake/types.ts';
 import type { RepositoryRuntime } from '../service/repositories.ts';
 import type { Service } from '../service/service.ts';
 import type { IntakeResult, PushSource } from '../store/push-types.ts';
@@ -24,7 +24,7 @@ const RawJson = T.Object({}, { additionalProperties: true, description: 'the pro
 const GenericBody = T.Object(
   {
     repository: T.String({ minLength: 1 }),
-    ref: T.String({ minLength: 1 }),
+    ref: T.String({ minLength: 1, maxLength: 1024, pattern: REF_PATTERN }),
     rev: T.String({ pattern: '^[0-9a-f]{40}([0-9a-f]{24})?$' }),
     level: T.Optional(T.Integer({ minimum: 1, maximum: 3 })),
     pullRequest: T.Optional(T.Boolean()),
@@ -137,7 +137,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
     const level = body.level ?? repo.levelFor(body.ref);
     const intake: Intake =
       level === null
-        ? { kind: 'ignored', reason: `no level is configured for ${body.ref}` }
+        ? { kind: 'ignored', reason: `no level is configured for ${quoted(body.ref)}` }
         : { kind: 'push', ref: body.ref, rev: body.rev, level: level as 1 | 2 | 3, pullRequest: body.pullRequest ?? false, owner: null };
     const deliveryId = header(request, 'x-delivery-id') ?? createHash('sha256').update(raw).digest('hex');
     const { status, body: out } = reply(await accept('generic', deliveryId, 'push', repo, intake));

@@ -76,6 +76,7 @@ describe('push webhooks through the running service', () => {
       ['oversized body', () => { const big = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/main', { padding: 'x'.repeat(100_000) })); return post('/webhooks/github', big, githubHeaders(big, 'd-big')); }, 413, 'payload-too-large'],
       ['unknown repository', () => { const other = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/main', { repository: { full_name: 'someone/else' } })); return post('/webhooks/github', other, githubHeaders(other, 'd-repo')); }, 404, 'unknown-repository'],
       ['wrong content type', () => post('/webhooks/github', good, { ...githubHeaders(good, 'd-type'), 'content-type': 'text/plain' }), 415, 'unsupported-media-type'],
+      ['a ref with a NUL', () => { const nul = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/ma\u0000in')); return post('/webhooks/github', nul, githubHeaders(nul, 'd-nul')); }, 400, 'bad-request'],
       ['no delivery id', () => post('/webhooks/github', good, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': githubHeaders(good, 'x')['x-hub-signature-256']! }), 400, 'bad-request'],
     ];
     for (const [label, send, status, code] of cases) {
@@ -99,6 +100,11 @@ describe('push webhooks through the running service', () => {
     assert.match(((await del.json()) as { reason: string }).reason, /deleted/);
     const tag = JSON.stringify(githubPush(svc.headSha, 'refs/tags/v1'));
     const tagged = await post('/webhooks/github', tag, githubHeaders(tag, 'd-tag'));
-    assert.deepEqual(await tagged.json(), { outcome: 'ignored', reason: 'no level is configured for refs/tags/v1' });
+    assert.deepEqual(await tagged.json(), { outcome: 'ignored', reason: 'no level is configured for "refs/tags/v1"' });
+    // A sender's value in a stored reason is escaped: PostgreSQL text holds no NUL.
+    const pr = JSON.stringify({ action: 'x\u0000y', repository: { full_name: 'acme/acme' }, pull_request: { number: 1, head: { sha: svc.headSha } } });
+    const odd = await post('/webhooks/github', pr, githubHeaders(pr, 'd-pr-nul', 'pull_request'));
+    assert.equal(odd.status, 202);
+    assert.deepEqual(await odd.json(), { outcome: 'ignored', reason: 'pull request action "x\\u0000y"' });
   });
 });
