@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'scratch/', 'bench/hash/.work/', 'bench/service/.work/', 'data/', 'test/artifacts/'] },
+  { ignores: ['node_modules/', 'dist/', 'scratch/', 'bench/hash/.work/', 'bench/service/.work/', 'data/', 'test/artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

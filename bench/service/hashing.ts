@@ -7,11 +7,12 @@
  * over the same blobs of the service's own mirror.
  * Run: npm run bench:hashing   (works in bench/service/.work)
  */
-import { execSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { contextFiles, git } from '../hash/generate.ts';
 import { type BenchService, WORK, geckoRepo, sendPush, startService, waitDecided } from './service-support.ts';
 
@@ -39,14 +40,20 @@ async function metric({ server }: BenchService, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-/** `git cat-file --batch | openssl` over the blobs of every context at `rev` in the mirror (each include once per image). */
-function plainPipeline(gitDir: string, rev: string): number {
+const run = promisify(execFile);
+
+/**
+ * `git cat-file --batch | openssl` over the blobs of every context at `rev` in the mirror (each
+ * include once per image). Run asynchronously: a blocked event loop would not see the server
+ * close an idle keep-alive connection, and the next request on it would fail.
+ */
+async function plainPipeline(gitDir: string, rev: string): Promise<number> {
   const oids = join(WORK, 'hashing-oids.txt');
   writeFileSync(oids, contextFiles(['--git-dir', gitDir], rev).map((f) => `${f.oid}\n`).join(''));
   const command = `git --git-dir ${gitDir} cat-file --batch < ${oids} | openssl dgst -sha256 > /dev/null`;
-  execSync(command, { shell: '/bin/bash' }); // warm the page cache, as the service's mirror is warm
+  await run('/bin/bash', ['-c', command]); // warm the page cache, as the service's mirror is warm
   const start = performance.now();
-  execSync(command, { shell: '/bin/bash' });
+  await run('/bin/bash', ['-c', command]);
   return (performance.now() - start) / 1000;
 }
 
@@ -56,13 +63,16 @@ for (let round = 1; round <= ROUNDS; round++) {
   try {
     const first = (await push(service, 'round.txt')).graphMs! / 1000;
     const cold = (await push(service, 'python/shared/m0/bench.py')).graphMs! / 1000;
-    const plain = plainPipeline(join(service.dataDir, 'mirrors', 'acme.git'), git(repo, 'rev-parse', 'HEAD'));
+    const plain = await plainPipeline(join(service.dataDir, 'mirrors', 'acme.git'), git(repo, 'rev-parse', 'HEAD'));
     const before = await metric(service, 'image_decider_blob_bytes_read');
     const warm = await push(service, 'unrelated.txt');
     const warmBlobBytes = (await metric(service, 'image_decider_blob_bytes_read')) - before;
     const row = `| ${round} | ${first.toFixed(2)} s (${(plain / first).toFixed(2)}) | ${cold.toFixed(2)} s | ${plain.toFixed(2)} s | **${(plain / cold).toFixed(2)}** | ${warm.graphMs!.toFixed(1)} ms | ${warmBlobBytes} |`;
     console.log(row);
     rows.push(row);
+  } catch (err) {
+    console.error(`the server (exit ${service.server.child.exitCode}, signal ${service.server.child.signalCode}) last wrote:\n${service.server.output.slice(-4000)}`);
+    throw err;
   } finally {
     await service.close();
   }

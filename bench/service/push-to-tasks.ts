@@ -30,7 +30,7 @@ if (!existsSync(join(REPO, '.git'))) {
 const fake = await FakeTaskcluster.start();
 fake.delayMs = 20;
 const server = await ServerProcess.start({
-  dir: WORK, port: await freePort(), repoDir: REPO, databaseUrl: await freshDatabase(), rootUrl: fake.rootUrl, workerId: 'bench', dataDir: join(WORK, `data-${Date.now()}`),
+  dir: WORK, port: await freePort(), repoDir: REPO, databaseUrl: await freshDatabase(), rootUrl: fake.rootUrl, workerId: 'bench', dataDir: join(WORK, `data-${Date.now()}`), compiled: true,
 });
 
 let delivery = 0;

@@ -34,14 +34,14 @@ export interface BenchService {
   close(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** The real server process (`src/server.ts`) on a fresh database, deciding pushes of `repoDir`. */
+/** The real server process (the compiled build, as `npm start` runs it) on a fresh database, deciding pushes of `repoDir`. */
 export async function startService(name: string, repoDir: string): Promise<BenchService> {
   await mkdir(WORK, { recursive: true });
   const fake = await FakeTaskcluster.start();
   fake.delayMs = 20;
   const databaseUrl = await freshDatabase();
   const dataDir = join(WORK, `data-${name}-${Date.now()}`);
-  const server = await ServerProcess.start({ dir: WORK, port: await freePort(), repoDir, databaseUrl, rootUrl: fake.rootUrl, workerId: `bench-${name}`, dataDir });
+  const server = await ServerProcess.start({ dir: WORK, port: await freePort(), repoDir, databaseUrl, rootUrl: fake.rootUrl, workerId: `bench-${name}`, dataDir, compiled: true });
   return {
     server, fake, databaseUrl, dataDir,
     async close(signal = 'SIGTERM') {

@@ -40,6 +40,13 @@ describe('Dockerfile', async () => {
       for (const source of args.slice(0, -1)) assert.ok(existsSync(resolve(ROOT, source)), `${source} exists`);
     }
     const copied = final('COPY').flatMap((c) => c.getArguments().map((a) => a.getValue()));
-    for (const needed of ['src', 'templates', 'examples', 'package.json']) assert.ok(copied.includes(needed), needed);
+    for (const needed of ['/app/dist', 'src', 'templates', 'examples', 'package.json']) assert.ok(copied.includes(needed), needed);
+  });
+
+  it('runs the compiled service with the options npm start gives it', async () => {
+    const { scripts } = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    const cmd = final('CMD');
+    assert.equal(cmd.length, 1);
+    assert.deepEqual(JSON.parse(cmd[0]!.getArgumentsContent()!), scripts.start.split(' '));
   });
 });

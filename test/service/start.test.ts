@@ -9,7 +9,7 @@ import { tempDir } from '../support/temp.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-describe('npm start with no configuration', () => {
+describe('npm start (build, then the compiled service) with no configuration', () => {
   let child: ChildProcess | undefined;
   after(async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -26,7 +26,7 @@ describe('npm start with no configuration', () => {
     let output = '';
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 90_000; // the build (tsc) comes first
     while (!output.includes('image-decider is serving')) {
       assert.ok(child.exitCode === null, `npm start exited:\n${output}`);
       assert.ok(Date.now() < deadline, `npm start did not come up:\n${output}`);
@@ -43,6 +43,8 @@ describe('npm start with no configuration', () => {
     assert.ok(Object.values(graph.images).filter((i) => i.kind === 'build').every((i) => i.decision === 'build' && i.dryRun === true));
     const health = (await (await fetch(`http://localhost:${port}/health`)).json()) as { status: string; dryRun: boolean };
     assert.deepEqual([health.status, health.dryRun], ['ok', true]);
+    // npm start runs the compiled build: the files it copies beside the JavaScript are found.
+    assert.equal((await fetch(`http://localhost:${port}/dashboard/dashboard.js`)).status, 200);
 
     // As a terminal's Ctrl-C does: the signal goes to npm and the server alike.
     process.kill(-child.pid!, 'SIGTERM');

@@ -1,10 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OFFLINE_ENV } from './cli.ts';
 
 const SERVER = resolve(import.meta.dirname, '../../src/server.ts');
+const ROOT = resolve(import.meta.dirname, '../..');
+/** `npm start`'s command line (`node <options> dist/server.js`): what operators run, options and all. */
+const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
 
 export interface ServerProcessOptions {
   readonly dir: string;
@@ -14,6 +18,10 @@ export interface ServerProcessOptions {
   readonly rootUrl: string;
   readonly workerId: string;
   readonly dataDir: string;
+  /** Runs the compiled build (`npm run build`), as `npm start` does, rather than the sources through tsx. */
+  readonly compiled?: boolean;
+  /** More environment, e.g. `IMAGE_DECIDER_WORKER_CONCURRENCY`. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** The real service as a separate process (`src/server.ts`), as operators run it. */
@@ -43,8 +51,10 @@ export class ServerProcess {
       TASKCLUSTER_ACCESS_TOKEN: 'server-token',
       IMAGE_DECIDER_WORKER_ID: options.workerId,
       LOG_LEVEL: 'info',
+      ...options.env,
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER, '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const entry = options.compiled ? START : ['--import', 'tsx', SERVER];
+    const child = spawn(process.execPath, [...entry, '--config', config], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new ServerProcess(child, `http://127.0.0.1:${options.port}`);
     const deadline = Date.now() + 30_000;
     while (!server.output.includes('image-decider is serving')) {
