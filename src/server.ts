@@ -24,9 +24,17 @@ async function main(): Promise<void> {
     await service.close();
   });
   await app.listen({ port: config.port, host: config.host });
-  await service.worker.start();
+  // Intake-only processes (workerConcurrency 0) leave deciding to others on the same database.
+  if (config.workerConcurrency > 0) await service.worker.start();
   log.info(
-    { publicUrl: config.publicUrl, repositories: config.repositories.map((r) => r.name), dryRun: !config.taskcluster, store: config.databaseUrl ? 'postgresql' : 'pglite', example: config.example },
+    {
+      publicUrl: config.publicUrl,
+      repositories: config.repositories.map((r) => r.name),
+      dryRun: !config.taskcluster,
+      store: config.databaseUrl ? 'postgresql' : 'pglite',
+      example: config.example,
+      deciding: config.workerConcurrency,
+    },
     'image-decider is serving',
   );
 }

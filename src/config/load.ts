@@ -142,12 +142,17 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
   }
   const port = envInt(env, 'PORT') ?? file.port ?? 8080;
   const dataDir = resolve(baseDir, env.IMAGE_DECIDER_DATA_DIR ?? file.dataDir ?? 'data');
+  const databaseUrl = env.DATABASE_URL || null;
+  const workerConcurrency = envInt(env, 'IMAGE_DECIDER_WORKER_CONCURRENCY') ?? file.workerConcurrency ?? 2;
+  if (workerConcurrency > 64) throw new DeciderError('bad-config', `IMAGE_DECIDER_WORKER_CONCURRENCY must be at most 64, got ${workerConcurrency}`);
+  // The embedded store belongs to one process: one that decides nothing would leave every push queued.
+  if (workerConcurrency === 0 && !databaseUrl) throw new DeciderError('bad-config', 'an intake-only process (workerConcurrency 0) needs DATABASE_URL: the processes that decide share its database');
   return {
     port,
     host: env.HOST ?? file.host ?? '0.0.0.0',
     publicUrl: (env.PUBLIC_URL ?? file.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, ''),
     dataDir,
-    databaseUrl: env.DATABASE_URL || null,
+    databaseUrl,
     taskcluster: taskclusterOptionsFromEnv(env),
     adminToken: env.IMAGE_DECIDER_ADMIN_TOKEN || null,
     genericToken: secretFrom(env, file.genericTokenEnv, 'genericTokenEnv') ?? (env.IMAGE_DECIDER_GENERIC_TOKEN || null),
@@ -155,7 +160,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
     requestTimeoutSeconds: file.requestTimeoutSeconds ?? 30,
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
-    workerConcurrency: file.workerConcurrency ?? 2,
+    workerConcurrency,
     deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,
     owner: file.owner ?? DEFAULT_DECISION_SETTINGS.owner,
     repositories: file.repositories.map((r) => repository(r, env, baseDir)),

@@ -40,7 +40,7 @@ export const ConfigFileSchema = T.Object(
     bodyLimitBytes: T.Optional(T.Integer({ minimum: 1024 })),
     requestTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'a request not received whole by then gets 408' })),
     fetchTimeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
-    workerConcurrency: T.Optional(T.Integer({ minimum: 1, maximum: 64 })),
+    workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),
     deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
     owner: T.Optional(T.String({ minLength: 3 })),
     genericTokenEnv: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),

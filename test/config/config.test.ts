@@ -30,13 +30,14 @@ describe('configuration', () => {
       'good.yml',
       'port: 9000\ndataDir: state\nrepositories:\n  - name: gecko\n    url: ./gecko\n    webhookSecretEnv: GECKO_SECRET\n    levels: {main: 3, "release/*": 3}\n    defaultLevel: null\n    provisionerId: gecko-3\n    workerType: images\n',
     );
-    const env = { GECKO_SECRET: 's3cret', PORT: '9100', PUBLIC_URL: 'https://images.example.com/', DATABASE_URL: 'postgres://db/x', IMAGE_DECIDER_ADMIN_TOKEN: 'adm' };
+    const env = { GECKO_SECRET: 's3cret', PORT: '9100', PUBLIC_URL: 'https://images.example.com/', DATABASE_URL: 'postgres://db/x', IMAGE_DECIDER_ADMIN_TOKEN: 'adm', IMAGE_DECIDER_WORKER_CONCURRENCY: '0' };
     const config = await loadConfig({ file: path, env });
     assert.equal(config.port, 9100);
     assert.equal(config.publicUrl, 'https://images.example.com');
     assert.equal(config.dataDir, join(dir, 'state'));
     assert.equal(config.databaseUrl, 'postgres://db/x');
     assert.equal(config.adminToken, 'adm');
+    assert.equal(config.workerConcurrency, 0, 'an intake-only process');
     assert.equal(config.taskcluster, null, 'no TASKCLUSTER_ROOT_URL: dry run');
     const [repo] = config.repositories;
     assert.equal(repo!.url, join(dir, 'gecko'));
@@ -58,6 +59,8 @@ describe('configuration', () => {
     await refused(`repositories:\n${repo}    provisionerId: p\n`, {}, /provisionerId and workerType go together/);
     await refused('repositories: [\n', {}, /cannot read configuration/);
     await refused(`repositories:\n${repo}`, { PORT: 'abc' }, /PORT must be a whole number/);
+    await refused(`workerConcurrency: 0\nrepositories:\n${repo}`, {}, /intake-only process \(workerConcurrency 0\) needs DATABASE_URL/);
+    await refused(`repositories:\n${repo}`, { IMAGE_DECIDER_WORKER_CONCURRENCY: '65', DATABASE_URL: 'postgres://db/x' }, /at most 64/);
   });
 
   it('without a file, serves the bundled example', async () => {

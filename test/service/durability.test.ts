@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { freePort, githubHeaders, githubPush } from '../support/app.ts';
 import { FakeTaskcluster } from '../support/fake-taskcluster/server.ts';
@@ -18,8 +20,8 @@ describe('durability: crashes and several processes on one database', () => {
   let headSha: string;
   const servers: ServerProcess[] = [];
 
-  const start = async (databaseUrl: string, workerId: string, dataDir: string) => {
-    const server = await ServerProcess.start({ dir: root, port: await freePort(), repoDir, databaseUrl, rootUrl: fake.rootUrl, workerId, dataDir });
+  const start = async (databaseUrl: string, workerId: string, dataDir: string, env: NodeJS.ProcessEnv = {}) => {
+    const server = await ServerProcess.start({ dir: root, port: await freePort(), repoDir, databaseUrl, rootUrl: fake.rootUrl, workerId, dataDir, env });
     servers.push(server);
     return server;
   };
@@ -94,5 +96,30 @@ describe('durability: crashes and several processes on one database', () => {
     const digests = newTasks.map((t) => (t.definition.extra as { imageDecider: { digest: string } }).imageDecider.digest);
     assert.equal(new Set(digests).size, digests.length, 'one task per digest');
     assert.ok(newTasks.length <= 5);
+  });
+
+  it('an intake-only process (workerConcurrency 0) answers webhooks and decides nothing; a deciding process on the same database decides them; both serve the contexts', async () => {
+    const databaseUrl = await freshDatabase();
+    await writeFile(join(repoDir, 'counter.txt'), 'intake only\n');
+    const sha = commitAll(repoDir, 'intake only');
+    const intake = await start(databaseUrl, 'intake', join(root, 'intake'), { IMAGE_DECIDER_WORKER_CONCURRENCY: '0' });
+    const ids = [await postPush(intake, sha, 'intake-1'), await postPush(intake, headSha, 'intake-2')];
+    await new Promise((r) => setTimeout(r, 1000));
+    const queued = (await (await fetch(`${intake.url}/pushes`)).json()) as { pushes: Push[] };
+    assert.deepEqual(queued.pushes.map((p) => p.state), ['queued', 'queued'], 'nobody decides yet');
+
+    const decider = await start(databaseUrl, 'decider', join(root, 'decider'));
+    const pushes = await waitDecided(intake, 2, 30_000);
+    assert.deepEqual(new Set(pushes.map((p) => p.id)), new Set(ids));
+    assert.match(decider.output, /push decided/);
+    assert.doesNotMatch(intake.output, /push decided/);
+    const graph = (await (await fetch(`${intake.url}/graph?rev=${sha}`)).json()) as { images: Record<string, { contextHash: string | null; contextUrl: string | null }> };
+    const served = Object.values(graph.images).filter((i) => i.contextUrl !== null);
+    assert.equal(served.length, 5);
+    for (const { contextUrl, contextHash } of served) {
+      const tarball = await fetch(`${intake.url}${new URL(contextUrl!).pathname}`);
+      assert.equal(tarball.status, 200, contextUrl!);
+      assert.equal(createHash('sha256').update(gunzipSync(Buffer.from(await tarball.arrayBuffer()))).digest('hex'), contextHash);
+    }
   });
 });
