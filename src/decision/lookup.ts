@@ -1,4 +1,5 @@
 import type { Artifact, IndexedTask, TaskStatus, Taskcluster } from '../taskcluster/types.ts';
+import { handled } from '../context/handled.ts';
 import type { LookupFact, LookupOutcome } from './types.ts';
 
 export const IMAGE_ARTIFACT = 'public/image.tar.zst';
@@ -20,12 +21,56 @@ export function judgeTask(facts: TaskFacts, deadline: Date): LookupOutcome {
   return 'hit';
 }
 
-/** Status and artifacts of each task, all at once: the statuses in one request, the artifacts one per task. */
+/** The latest run of a completed task and its artifacts: a rerun is a new run, so they hold until then. */
+interface CompletedRun {
+  readonly runId: number;
+  readonly artifacts: readonly Artifact[];
+}
+
+const MAX_REMEMBERED_RUNS = 10_000;
+
+/**
+ * Completed runs' artifacts, per Taskcluster client (a client is one deployment): a push
+ * that changes no image asks about the same sixty tasks as the one before, and listing each
+ * one's artifacts was 60 of its 62 requests.
+ */
+const completedRuns = new WeakMap<Taskcluster, Map<string, CompletedRun>>();
+
+function runsOf(tc: Taskcluster): Map<string, CompletedRun> {
+  let runs = completedRuns.get(tc);
+  if (!runs) completedRuns.set(tc, (runs = new Map()));
+  return runs;
+}
+
+/**
+ * Status and artifacts of each task in one round: the statuses in one request and, at the
+ * same time, the artifacts of each task whose completed run is not remembered. A remembered
+ * run is used only while the status still names it as the latest, completed run; otherwise
+ * (a rerun since) its artifacts are listed again.
+ */
 export async function fetchTaskFacts(tc: Taskcluster, taskIds: Iterable<string>): Promise<Map<string, TaskFacts>> {
   const ids = [...new Set(taskIds)];
   if (ids.length === 0) return new Map();
-  const [statuses, artifacts] = await Promise.all([tc.queue.statuses(ids), Promise.all(ids.map((id) => tc.queue.listLatestArtifacts(id)))]);
-  return new Map(ids.map((id, i) => [id, { status: statuses.get(id) ?? null, artifacts: artifacts[i]! }]));
+  const runs = runsOf(tc);
+  const listed = new Map(ids.filter((id) => !runs.has(id)).map((id) => [id, handled(tc.queue.listLatestArtifacts(id))]));
+  const statuses = await tc.queue.statuses(ids);
+  const facts = await Promise.all(
+    ids.map(async (id): Promise<TaskFacts> => {
+      const status = statuses.get(id) ?? null;
+      const latest = status ? status.runs.length - 1 : -1;
+      const completed = status?.state === 'completed' && latest >= 0;
+      const known = runs.get(id);
+      if (known && completed && known.runId === latest) return { status, artifacts: known.artifacts };
+      const artifacts = await (listed.get(id) ?? tc.queue.listLatestArtifacts(id));
+      runs.delete(id);
+      if (completed && artifacts.some((a) => a.name === IMAGE_ARTIFACT)) {
+        runs.set(id, { runId: latest, artifacts });
+        if (runs.size > MAX_REMEMBERED_RUNS) runs.delete(runs.keys().next().value!);
+      }
+      return { status, artifacts };
+    }),
+  );
+  return new Map(ids.map((id, i) => [id, facts[i]!]));
 }
 
 /** What the Index holds at some paths, and the facts of the tasks found there. */

@@ -39,6 +39,26 @@ describe('lookups started before the graph is built', () => {
     assert.equal(byName(record).get('base')!.facts.at(-1)!.outcome, 'hit');
   });
 
+  it("a completed run's artifacts are listed once; after a rerun they are listed again", async () => {
+    const h = await start();
+    const lookAhead = () => lookupsDuring(h, async () => h.decider.lookAhead(3, false)!.snapshot);
+    const [, first] = await lookAhead();
+    assert.deepEqual(first.sort(), ['findTasksAtIndex', ...Array(5).fill('listLatestArtifacts'), 'statuses']);
+    const [, second] = await lookAhead();
+    assert.deepEqual(second.sort(), ['findTasksAtIndex', 'statuses']);
+
+    const python = byName(await h.decide()).get('python')!.taskId!;
+    h.fake.services.rerun(python);
+    const [snapshot, third] = await lookAhead();
+    assert.deepEqual(third.sort(), ['findTasksAtIndex', 'listLatestArtifacts', 'statuses']);
+    assert.deepEqual(snapshot!.tasks.get(python)!.artifacts, [], "the new run's artifacts, not the remembered run's");
+    h.fake.services.complete(python);
+    const [, fourth] = await lookAhead();
+    assert.deepEqual(fourth.sort(), ['findTasksAtIndex', 'listLatestArtifacts', 'statuses']);
+    const [, fifth] = await lookAhead();
+    assert.deepEqual(fifth.sort(), ['findTasksAtIndex', 'statuses']);
+  });
+
   it('only the paths the look-ahead did not ask about are looked up; the changed image is rebuilt', async () => {
     const h = await start();
     await writeFile(join(h.dir, 'taskcluster/docker/standalone/added.txt'), 'new in the context\n');

@@ -142,6 +142,14 @@ export class FakeServices {
     }
   }
 
+  /** As the Queue's `rerunTask`: a new pending run, with none of the last run's artifacts. */
+  rerun(taskId: string): void {
+    const task = this.getTask(taskId);
+    task.runs.push({ runId: task.runs.length, state: 'pending', reasonCreated: 'rerun', scheduled: this.iso() });
+    task.state = 'pending';
+    task.artifacts = [];
+  }
+
   fail(taskId: string): void {
     this.resolve(taskId, 'failed', 'failed');
   }
