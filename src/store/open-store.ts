@@ -27,8 +27,10 @@ async function migrated(client: SqlClient): Promise<SqlStore> {
 export async function openStore(options: StoreOptions): Promise<ServiceStore> {
   if (options.databaseUrl) {
     // A server that does not answer (a host rebooting, a partition) fails a request waiting for
-    // a connection after 10 s, as `unavailable`, rather than holding it until the client gives up.
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
+    // a connection after 10 s, and a statement sent on an open connection after 15 s, as
+    // `unavailable`, rather than holding it until TCP gives up (many minutes). Our statements
+    // are small; a slow one is a stuck one.
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 10_000, query_timeout: 15_000, keepAlive: true });
     // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     return migrated(pgClient(pool));

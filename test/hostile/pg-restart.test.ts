@@ -47,7 +47,7 @@ function createdTasks(fake: FakeTaskcluster): Array<{ image: string; digest: str
   }));
 }
 
-describe('PostgreSQL restarted mid-decision (a proxy plays the restart to the real server process)', () => {
+describe('PostgreSQL restarted mid-decision, or cut off (a proxy plays it to the real server process)', () => {
   let root: string;
   let repoDir: string;
   let headSha: string;
@@ -183,6 +183,33 @@ describe('PostgreSQL restarted mid-decision (a proxy plays the restart to the re
     const tasks = createdTasks(fake);
     assert.deepEqual(tasks.map((t) => t.image).sort(), ['base', 'lint', 'node-tools', 'python', 'standalone']);
     assert.equal(new Set(tasks.map((t) => t.digest)).size, tasks.length, 'one task per digest');
+    assert.equal((await health(server)).status, 200);
+    assertAlive(server);
+  });
+
+  it('a partition (connections open, nothing answers): a webhook gets 503 `unavailable` within the statement timeout, /health 503; once healed, all is accepted and decided', { timeout: 90_000 }, async () => {
+    const { proxy, server } = await boot('partition');
+    const first = await accepted(await post(server, headSha, 'partition-1'), 202);
+    await decided(server, [first]);
+    proxy.stall();
+    const stalledAt = Date.now();
+    const cut = await post(server, headSha, 'partition-2');
+    const waited = Date.now() - stalledAt;
+    assert.equal(cut.status, 503, await cut.clone().text());
+    assert.equal(((await cut.json()) as { code: string }).code, 'unavailable');
+    // The pool's 10 s to connect or 15 s per statement, not TCP's many minutes.
+    assert.ok(waited < 20_000, `answered after ${waited} ms`);
+    const down = await health(server);
+    assert.equal(down.status, 503);
+    assert.equal(down.body.checks.find((c) => c.name === 'store')!.status, 'down');
+    assertAlive(server);
+
+    proxy.restore();
+    const again = await until('the webhook accepted again', async () => {
+      const res = await post(server, headSha, 'partition-2');
+      return res.status === 202 ? res : null;
+    });
+    await decided(server, [await accepted(again, 202)]);
     assert.equal((await health(server)).status, 200);
     assertAlive(server);
   });

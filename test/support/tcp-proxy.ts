@@ -76,6 +76,9 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private trigger: Trigger | null = null;
   private down = false;
+  private stalled = false;
+  /** Deliveries held back by a stall, in order. */
+  private readonly held: (() => void)[] = [];
   /** Sessions ended by cuts, and connections refused while down. */
   readonly counts = { accepted: 0, cut: 0, refused: 0 };
 
@@ -123,8 +126,18 @@ export class TcpProxy {
     return new Promise((resolve) => (this.trigger = { text, options, fired: resolve }));
   }
 
+  /**
+   * A partition: connections stay open and new ones are accepted, but nothing gets through
+   * either way until `restore()`, which delivers what was held.
+   */
+  stall(): void {
+    this.stalled = true;
+  }
+
   restore(): void {
     this.down = false;
+    this.stalled = false;
+    for (const flush of this.held.splice(0)) flush();
   }
 
   async close(): Promise<void> {
@@ -164,10 +177,19 @@ export class TcpProxy {
         trigger.fired();
         return;
       }
-      if (!server.write(chunk)) client.pause();
+      if (this.stalled) this.held.push(() => this.links.has(link) && server.write(chunk));
+      else if (!server.write(chunk)) client.pause();
     });
     server.on('drain', () => client.resume());
     server.on('data', (chunk: Buffer) => {
+      if (this.stalled) {
+        this.held.push(() => {
+          if (!this.links.has(link)) return;
+          link.fromServer.feed(chunk);
+          client.write(chunk);
+        });
+        return;
+      }
       link.fromServer.feed(chunk);
       if (!client.write(chunk)) server.pause();
     });

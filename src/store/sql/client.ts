@@ -17,7 +17,7 @@ export interface SqlClient {
 const UNAVAILABLE_STATE = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** node-postgres's own words for a connection it lost or could not make. */
-const LOST = /Connection terminated|not queryable|timeout exceeded when trying to connect/;
+const LOST = /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/;
 
 /**
  * The database cannot be reached (restarting, refusing, connection lost): worth retrying.
