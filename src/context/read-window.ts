@@ -16,9 +16,14 @@ export class ReadWindow {
     if (this.inflight.length >= this.size) await this.inflight.shift();
   }
 
-  /** Waits for every read issued so far. */
+  /**
+   * Waits for every read issued so far, all of them settled even when one fails (then with
+   * the first failure): a read still running after its caller gave up would write into an
+   * output the caller has already abandoned.
+   */
   async drain(): Promise<void> {
-    await Promise.all(this.inflight.splice(0));
+    const failed = (await Promise.allSettled(this.inflight.splice(0))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** After a failure: lets the reads already issued finish, so that none outlives the caller. */

@@ -10,6 +10,9 @@ import type { TarWriter } from './tar.ts';
  * their places between them. A context has up to a hundred thousand small files; a promise
  * and a sink for each cost more than reading them.
  */
+/** Cached bytes a run holds at most (a blob is at most the cache's 64 KiB past it). */
+const CACHED_BYTES = 1024 * 1024;
+
 export class TarRun implements ContentSink {
   /** The files to read, in archive order. */
   readonly reads: FileToSend[] = [];
@@ -20,21 +23,37 @@ export class TarRun implements ContentSink {
   private expected = 0;
   private seen = 0;
 
+  private readonly entries: readonly TreePlanEntry[];
+
+  /**
+   * Takes as many of `candidates` as make one run: all of them, or fewer once the cached
+   * blobs among them pass CACHED_BYTES (they are written without waiting for the sink, so
+   * that is the most a run writes past its sink's limit). `length` says how many.
+   */
   constructor(
     private readonly tar: TarWriter,
-    private readonly entries: readonly TreePlanEntry[],
-    private readonly cache: BlobCache | null,
+    candidates: readonly TreePlanEntry[],
+    cache: BlobCache | null,
     private readonly maxBytes: number,
   ) {
     this.recorder = cache ? new BlobRecorder(cache) : null;
-    this.known = entries.map((e) => {
+    this.known = [];
+    let cachedBytes = 0;
+    for (const e of candidates) {
+      if (cachedBytes > CACHED_BYTES) break;
       if (e.mode & 0o6000) throw new DeciderError('setuid-file', `${e.name} has the setuid or setgid bit set`);
       // Only included files are looked up and kept: a context's own files are rarely another's.
       const oid = e.source.included ? e.source.entry.oid : null;
       const blob = cache && oid ? cache.get(oid) : undefined;
-      if (!blob) this.reads.push({ path: e.source.path, entry: e.source.entry });
-      return blob;
-    });
+      if (blob) cachedBytes += blob.length;
+      else this.reads.push({ path: e.source.path, entry: e.source.entry });
+      this.known.push(blob);
+    }
+    this.entries = candidates.slice(0, this.known.length);
+  }
+
+  get length(): number {
+    return this.entries.length;
   }
 
   /** Writes the cached entries up to the next one to read: all that remain once the reads are done. */

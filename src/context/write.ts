@@ -48,7 +48,7 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
         let end = i + 1;
         while (end - i < RUN && isTreeEntry(plan[end], source.tree)) end += 1;
         const run = new TarRun(tar, plan.slice(i, end) as TreePlanEntry[], cache, maxBytes);
-        i = end;
+        i += run.length;
         if (run.reads.length > 0) {
           await runs.push(source.tree.sendFiles(run.reads, run));
         } else {

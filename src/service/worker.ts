@@ -26,6 +26,7 @@ export interface WorkerOptions {
  */
 export class Worker {
   private running = false;
+  private started = false;
   private loops: Promise<void>[] = [];
   private readonly wakers = new Set<() => void>();
   lastError: { at: string; message: string } | null = null;
@@ -41,6 +42,7 @@ export class Worker {
   /** Starts the loops after taking back what this worker id held before a restart. */
   async start(): Promise<void> {
     if (this.running) return;
+    this.started = true;
     const released = await this.store.releaseClaims(this.options.id);
     if (released > 0) this.log.info({ released }, 'took back pushes this worker held before it stopped');
     this.running = true;
@@ -60,7 +62,10 @@ export class Worker {
       this.running = false;
       this.wake();
       await Promise.all(this.loops);
-      // With the store away the claims cannot be given back: their leases run out instead.
+      // A worker never started (an intake-only process) holds no claim: those under its id
+      // are another process's. With the store away the claims cannot be given back: their
+      // leases run out instead.
+      if (!this.started) return;
       await this.store.releaseClaims(this.options.id).catch((err: unknown) => this.noteError(err, 'giving back claims failed'));
     })();
     return this.stopping;

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { BlobCache } from '../../src/context/blob-cache.ts';
 import { ContextHasher } from '../../src/context/hasher.ts';
+import { planContext } from '../../src/context/plan.ts';
+import type { ByteSink } from '../../src/context/tar.ts';
+import { writeContextTar } from '../../src/context/write.ts';
 import { SOURCE_KINDS, sourceFor } from '../support/sources.ts';
 import { tempDir } from '../support/temp.ts';
 import { writeTree } from '../support/trees.ts';
@@ -57,5 +61,51 @@ describe('context limits and failed reads', () => {
     const dir = await writeTree(await tempDir(), { ...files, 'taskcluster/docker/small/tool': { content: '#!/bin/sh\n', mode: 0o4755 } });
     const tree = await sourceFor('directory', dir);
     await rejectsWith(new ContextHasher().hash(tree, spec('small')), 'setuid-file');
+  });
+
+  it('git: once a read fails, nothing more reaches the output, though later runs were in flight', async () => {
+    // 1,000 files: eight runs, with the next ones in flight when one in the middle fails.
+    const many = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`taskcluster/docker/many/f${String(i).padStart(4, '0')}.txt`, `${i}\n`]));
+    const dir = await writeTree(await tempDir(), { ...many, 'taskcluster/docker/many/Dockerfile': 'FROM x\n' });
+    const tree = await sourceFor('git', dir);
+    const oid = git(dir, 'rev-parse', 'HEAD:taskcluster/docker/many/f0770.txt').trim();
+    await rm(join(dir, '.git', 'objects', oid.slice(0, 2), oid.slice(2)));
+    const plan = await planContext(tree, spec('many'), null, { maxFiles: 10_000 });
+    let settled = false;
+    let late = 0;
+    const sink: ByteSink = { write: () => (settled && late++, true), drained: () => Promise.resolve() };
+    await rejectsWith(writeContextTar(plan, sink).finally(() => (settled = true)), 'repository-unreadable');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(late, 0, 'writes after the failure was reported');
+  });
+
+  it('git: cached blobs wait for a slow output like the others', async () => {
+    const blob = (i: number) => {
+      const data = Buffer.alloc(60_000, i % 251);
+      data.writeUInt32BE(i);
+      return data;
+    };
+    const big = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`lib/big/f${i}.bin`, blob(i)]));
+    const dir = await writeTree(await tempDir(), { ...big, 'taskcluster/docker/c/Dockerfile': 'FROM x\n# %include lib/big\n' });
+    const tree = await sourceFor('git', dir);
+    const plan = await planContext(tree, spec('c'), null, { maxFiles: 10_000 });
+    const cache = new BlobCache();
+    const discard: ByteSink = { write: () => true, drained: () => Promise.resolve() };
+    await writeContextTar(plan, discard, Infinity, cache); // every blob now cached
+    // An output that asks to wait past 256 KiB, and takes a turn of the event loop to drain.
+    let pending = 0;
+    let most = 0;
+    const slow: ByteSink = {
+      write: (chunk) => {
+        pending += chunk.length;
+        most = Math.max(most, pending);
+        return pending < 256 * 1024;
+      },
+      drained: () => new Promise((r) => setImmediate(() => r((pending = 0) as never))),
+    };
+    const bytes = await writeContextTar(plan, slow, Infinity, cache);
+    assert.equal(cache.hits, 300, 'the second time, every blob from the cache');
+    assert.ok(bytes > 18_000_000);
+    assert.ok(most < 1.5 * 1024 * 1024, `${most} bytes written past the output's limit`);
   });
 });
