@@ -4,15 +4,15 @@ import { type BlobCache, BlobRecorder } from './blob-cache.ts';
 import type { TreePlanEntry } from './plan.ts';
 import type { TarWriter } from './tar.ts';
 
+/** Cached bytes a run holds at most (a blob is at most the cache's 64 KiB past it). */
+const CACHED_BYTES = 1024 * 1024;
+
 /**
  * Consecutive entries of a context read from one tree, written through one sink: the files
  * the blob cache lacks are read in one `sendFiles` call, and the cached ones are written in
  * their places between them. A context has up to a hundred thousand small files; a promise
  * and a sink for each cost more than reading them.
  */
-/** Cached bytes a run holds at most (a blob is at most the cache's 64 KiB past it). */
-const CACHED_BYTES = 1024 * 1024;
-
 export class TarRun implements ContentSink {
   /** The files to read, in archive order. */
   readonly reads: FileToSend[] = [];
@@ -34,7 +34,6 @@ export class TarRun implements ContentSink {
     private readonly tar: TarWriter,
     candidates: readonly TreePlanEntry[],
     cache: BlobCache | null,
-    private readonly maxBytes: number,
   ) {
     this.recorder = cache ? new BlobRecorder(cache) : null;
     this.known = [];
@@ -64,7 +63,7 @@ export class TarRun implements ContentSink {
       if (blob.length > 0) this.tar.emit(blob);
       this.tar.pad();
       this.next += 1;
-      this.checkSize();
+      this.tar.checkSize();
     }
   }
 
@@ -94,11 +93,7 @@ export class TarRun implements ContentSink {
     this.tar.pad();
     if (entry.source.included && entry.source.entry.oid) this.recorder?.end(entry.source.entry.oid);
     this.next += 1;
-    this.checkSize();
+    this.tar.checkSize();
     this.writeKnown();
-  }
-
-  private checkSize(): void {
-    if (this.tar.bytesWritten > this.maxBytes) throw new DeciderError('context-too-large', `context is larger than ${this.maxBytes} bytes`);
   }
 }

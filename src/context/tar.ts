@@ -111,8 +111,17 @@ export class TarWriter {
   /** One header filled again for each file, where the sink copies what it is given. */
   private readonly scratch: Buffer | null;
 
-  constructor(private readonly out: ByteSink) {
+  /** @param maxBytes the size `checkSize` allows. */
+  constructor(
+    private readonly out: ByteSink,
+    private readonly maxBytes = Infinity,
+  ) {
     this.scratch = out.copiesWrites ? Buffer.from(TEMPLATE) : null;
+  }
+
+  /** Fails with `context-too-large` once more than `maxBytes` have been written. */
+  checkSize(): void {
+    if (this.written > this.maxBytes) throw new DeciderError('context-too-large', `context is larger than ${this.maxBytes} bytes`);
   }
 
   get bytesWritten(): number {

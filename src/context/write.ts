@@ -1,4 +1,3 @@
-import { DeciderError } from '../errors.ts';
 import type { TreeSource } from '../tree/types.ts';
 import type { BlobCache } from './blob-cache.ts';
 import type { PlanEntry, TreePlanEntry } from './plan.ts';
@@ -23,7 +22,7 @@ const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is T
  * gets runs (small blobs already read come from `cache`); others get one call per file.
  */
 export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, cache: BlobCache | null = null): Promise<number> {
-  const tar = new TarWriter(out);
+  const tar = new TarWriter(out, maxBytes);
   const window = new ReadWindow(WINDOW);
   const runs = new ReadWindow(RUNS_AHEAD);
   let lastTree: TreeSource | null = null;
@@ -47,7 +46,7 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
       if (source.tree.sendFiles) {
         let end = i + 1;
         while (end - i < RUN && isTreeEntry(plan[end], source.tree)) end += 1;
-        const run = new TarRun(tar, plan.slice(i, end) as TreePlanEntry[], cache, maxBytes);
+        const run = new TarRun(tar, plan.slice(i, end) as TreePlanEntry[], cache);
         i += run.length;
         if (run.reads.length > 0) {
           await runs.push(source.tree.sendFiles(run.reads, run));
@@ -59,7 +58,7 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
         continue;
       }
       await window.push(source.tree.sendFile(source.path, source.entry, tar.file(entry.name, entry.mode)));
-      if (tar.bytesWritten > maxBytes) throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
+      tar.checkSize();
       i += 1;
     }
     await drain();
@@ -68,7 +67,7 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
     await runs.abandon();
     throw err;
   }
-  if (tar.bytesWritten > maxBytes) throw new DeciderError('context-too-large', `context is larger than ${maxBytes} bytes`);
+  tar.checkSize();
   await tar.finish();
   return tar.bytesWritten;
 }

@@ -72,9 +72,7 @@ export class GitTree implements TreeSource {
   }
 
   sendFile(path: string, entry: TreeEntry, sink: ContentSink): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.repo.batch.request(entry.oid!, new BlobRequest(path, sink, this.repo.stats, resolve, reject));
-    });
+    return this.sendFiles([{ path, entry }], sink);
   }
 
   sendFiles(files: readonly FileToSend[], sink: ContentSink): Promise<void> {
@@ -98,48 +96,9 @@ export class GitTree implements TreeSource {
   }
 }
 
-/** Streams one blob into a sink: a class rather than closures, as there is one per file. */
-class BlobRequest implements ObjectHandler {
-  constructor(
-    private readonly path: string,
-    private readonly sink: ContentSink,
-    private readonly stats: ReadStats,
-    private readonly resolve: () => void,
-    private readonly reject: (err: Error) => void,
-  ) {}
-
-  header(_oid: string, type: string, size: number): void {
-    this.stats.filesRead += 1;
-    this.sink.start(size);
-    if (type !== 'blob') this.reject(new Error(`${this.path} is a ${type}`));
-  }
-
-  data(chunk: Buffer): boolean {
-    this.stats.blobBytesRead += chunk.length;
-    return this.sink.data(chunk);
-  }
-
-  drained(): Promise<void> {
-    return this.sink.drained();
-  }
-
-  end(): void {
-    try {
-      this.sink.end();
-      this.resolve();
-    } catch (err) {
-      this.reject(err as Error);
-    }
-  }
-
-  fail(err: Error): void {
-    this.reject(new DeciderError('repository-unreadable', `${this.path}: ${err.message}`));
-  }
-}
-
 /**
- * Streams several blobs, in order, into one sink: one handler for all of them, since a
- * context has thousands of files. Settles once git has answered every one, so that no
+ * Streams one or several blobs, in order, into one sink: one handler for all of them, since
+ * a context has thousands of files. Settles once git has answered every one, so that no
  * answer outlives the caller; after a failure the rest are read and dropped.
  */
 class RunRequest implements ObjectHandler {
