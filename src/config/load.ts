@@ -50,6 +50,7 @@ export interface Config {
   /** A request (headers and body) not received whole by then is answered 408. */
   readonly requestTimeoutSeconds: number;
   readonly fetchTimeoutSeconds: number;
+  readonly gitFetch: 'native' | 'git';
   readonly workerConcurrency: number;
   readonly deadlineMinutes: number;
   readonly owner: string;
@@ -147,6 +148,8 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
   if (workerConcurrency > 64) throw new DeciderError('bad-config', `IMAGE_DECIDER_WORKER_CONCURRENCY must be at most 64, got ${workerConcurrency}`);
   // The embedded store belongs to one process: one that decides nothing would leave every push queued.
   if (workerConcurrency === 0 && !databaseUrl) throw new DeciderError('bad-config', 'an intake-only process (workerConcurrency 0) needs DATABASE_URL: the processes that decide share its database');
+  const gitFetch = env.IMAGE_DECIDER_GIT_FETCH ?? file.gitFetch ?? 'native';
+  if (gitFetch !== 'native' && gitFetch !== 'git') throw new DeciderError('bad-config', `IMAGE_DECIDER_GIT_FETCH must be native or git, got ${JSON.stringify(gitFetch)}`);
   return {
     port,
     host: env.HOST ?? file.host ?? '0.0.0.0',
@@ -160,6 +163,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
     requestTimeoutSeconds: file.requestTimeoutSeconds ?? 30,
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
+    gitFetch,
     workerConcurrency,
     deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,
     owner: file.owner ?? DEFAULT_DECISION_SETTINGS.owner,

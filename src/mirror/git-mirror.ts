@@ -4,19 +4,42 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeciderError, isDeciderError } from '../errors.ts';
 import { type CommitInfo, GitRepo } from '../tree/git-repo.ts';
+import { fetchNative } from './native-fetch.ts';
+import { RefUpdater } from './ref-updater.ts';
+import { nativeTransport, ProtocolV2Unsupported } from './upload-pack.ts';
 
 const execFileAsync = promisify(execFile);
 const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 /** Where the remote's HEAD is kept: a bare mirror's own HEAD names a branch that may not exist. */
 const REMOTE_HEAD = 'refs/mirror/HEAD';
+/** At most 100 objects each are stored loose: git's own auto gc starts at 6,700. */
+const MAINTENANCE_EVERY = 50;
+const REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', `+HEAD:${REMOTE_HEAD}`];
+/** Where the native fetch keeps each remote ref: the refspecs above (names git could not hold are skipped). */
+const localName = (ref: string) => (ref === 'HEAD' ? REMOTE_HEAD : /^refs\/(heads|tags)\/[^\0- ~^:?*[\\\x7f]+$/.test(ref) ? ref : null);
+
+export interface MirrorOptions {
+  timeoutMs: number;
+  /** 'git': always `git fetch` (default: native where the remote allows). */
+  fetchWith?: 'native' | 'git';
+}
 
 /**
  * One bare mirror of a repository under the data folder. A revision already present needs
  * no network; otherwise one fetch (branches, tags and HEAD) runs at a time, with a timeout.
+ * Local and http(s) remotes that speak protocol v2 are fetched natively (`fetchNative`),
+ * others by `git fetch`.
  */
 export class GitMirror {
   private fetching: Promise<unknown> = Promise.resolve();
   private opened: Promise<GitRepo> | null = null;
+  /** The mirror's refs as the last native fetch left them; null: read them again. */
+  private refs: Map<string, string> | null = null;
+  /** Set once the server is found not to speak v2: `git fetch` from then on. */
+  private native: boolean;
+  private readonly refUpdater: RefUpdater;
+  private nativeFetches = 0;
+  private readonly timeoutMs: number;
   lastFetchAt: Date | null = null;
   lastFetchError: string | null = null;
 
@@ -24,14 +47,18 @@ export class GitMirror {
     readonly name: string,
     readonly url: string,
     readonly path: string,
-    private readonly timeoutMs: number,
-  ) {}
+    options: MirrorOptions,
+  ) {
+    this.timeoutMs = options.timeoutMs;
+    this.native = options.fetchWith !== 'git' && nativeTransport(url) !== null;
+    this.refUpdater = new RefUpdater(path);
+  }
 
-  static async create(name: string, url: string, dataDir: string, timeoutMs: number): Promise<GitMirror> {
+  static async create(name: string, url: string, dataDir: string, options: MirrorOptions): Promise<GitMirror> {
     const path = join(dataDir, 'mirrors', `${name}.git`);
     await mkdir(path, { recursive: true });
     if (!(await GitRepo.isRepository(path))) await execFileAsync('git', ['init', '--bare', '--quiet', path]);
-    return new GitMirror(name, url, path, timeoutMs);
+    return new GitMirror(name, url, path, options);
   }
 
   repo(): Promise<GitRepo> {
@@ -54,21 +81,62 @@ export class GitMirror {
   /** Fetches every branch and tag (and a sha the server does not advertise, when asked). */
   fetch(sha: string | null = null): Promise<void> {
     const run = this.fetching.then(async () => {
-      const refspecs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', `+HEAD:${REMOTE_HEAD}`];
-      await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, ...refspecs]);
-      if (sha && !(await this.has(sha))) await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, sha]).catch(() => undefined);
+      if (!(this.native && (await this.fetchNatively(sha)))) {
+        this.refs = null;
+        await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, ...REFSPECS]);
+        if (sha && !(await this.has(sha))) await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, sha]).catch(() => undefined);
+      }
       this.lastFetchAt = new Date();
       this.lastFetchError = null;
     });
-    this.fetching = run.catch(() => undefined);
+    this.fetching = run.then(() => this.housekeeping()).catch(() => undefined);
     return run.catch((err: unknown) => {
       this.lastFetchError = isDeciderError(err) ? err.message : String(err);
       throw err;
     });
   }
 
-  private async has(sha: string): Promise<boolean> {
-    return (await this.repo()).resolve(sha).then(() => true, () => false);
+  /**
+   * What `git fetch` does after each fetch (`git maintenance run --auto`: pack loose objects
+   * once there are thousands), done after every `MAINTENANCE_EVERY` native fetches instead:
+   * each start of git stalls the event loop here. It runs once the caller has its revision.
+   */
+  private async housekeeping(): Promise<void> {
+    if (this.nativeFetches < MAINTENANCE_EVERY) return;
+    this.nativeFetches = 0;
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.git(['maintenance', 'run', '--auto', '--quiet']);
+  }
+
+  /** False when the server turns out not to speak protocol v2. */
+  private async fetchNatively(sha: string | null): Promise<boolean> {
+    this.refs ??= await this.readRefs();
+    try {
+      this.refs = await fetchNative({
+        gitDir: this.path, url: this.url, prefixes: ['HEAD', 'refs/heads/', 'refs/tags/'], localName,
+        localRefs: this.refs, has: (oid) => this.has(oid), readObject: async (oid) => (await this.repo()).batch.read(oid),
+        refUpdater: this.refUpdater, extraWant: sha, signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      this.nativeFetches += 1;
+      return true;
+    } catch (err) {
+      if (err instanceof ProtocolV2Unsupported) {
+        this.native = false;
+        return false;
+      }
+      this.refs = null; // a transaction may or may not have landed
+      const e = err as Error;
+      throw this.fetchError(e.name === 'TimeoutError' || e.name === 'AbortError' ? `timed out after ${this.timeoutMs / 1000} s` : e.message);
+    }
+  }
+
+  private async readRefs(): Promise<Map<string, string>> {
+    const { stdout } = await execFileAsync('git', ['--git-dir', this.path, 'for-each-ref', '--format=%(objectname) %(refname)']);
+    return new Map(stdout.split('\n').filter(Boolean).map((line) => [line.slice(line.indexOf(' ') + 1), line.slice(0, line.indexOf(' '))]));
+  }
+
+  private async has(oid: string): Promise<boolean> {
+    return (await this.repo()).has(oid);
   }
 
   private async git(args: string[]): Promise<void> {
@@ -76,13 +144,17 @@ export class GitMirror {
       await execFileAsync('git', ['--git-dir', this.path, ...args], { timeout: this.timeoutMs, killSignal: 'SIGKILL' });
     } catch (err) {
       const e = err as { killed?: boolean; stderr?: string; message: string };
-      const why = e.killed ? `timed out after ${this.timeoutMs / 1000} s` : (e.stderr?.trim() || e.message);
-      // A URL may carry credentials (https://user:token@host/...): they never reach an error.
-      throw new DeciderError('fetch-failed', `fetching ${this.name}: ${why.replace(/\/\/[^/@\s]+@/g, '//[redacted]@')}`);
+      throw this.fetchError(e.killed ? `timed out after ${this.timeoutMs / 1000} s` : (e.stderr?.trim() || e.message));
     }
   }
 
+  private fetchError(why: string): DeciderError {
+    // A URL may carry credentials (https://user:token@host/...): they never reach an error.
+    return new DeciderError('fetch-failed', `fetching ${this.name}: ${why.replace(/\/\/[^/@\s]+@/g, '//[redacted]@')}`);
+  }
+
   async close(): Promise<void> {
+    this.refUpdater.close();
     const repo = await this.opened?.catch(() => null);
     await repo?.close();
   }

@@ -96,6 +96,17 @@ export class GitRepo {
     }
   }
 
+  /** True when object `oid` (of any type) is in the repository. */
+  async has(oid: string): Promise<boolean> {
+    try {
+      await this.batch.read(oid);
+      return true;
+    } catch (err) {
+      if (err instanceof ObjectMissingError) return false;
+      throw err;
+    }
+  }
+
   /** The commit `oid` names; null when it is another kind of object (the slow path peels tags). */
   private async readCommit(oid: string): Promise<CommitInfo | 'missing' | null> {
     let object;

@@ -38,6 +38,8 @@ describe('configuration', () => {
     assert.equal(config.databaseUrl, 'postgres://db/x');
     assert.equal(config.adminToken, 'adm');
     assert.equal(config.workerConcurrency, 0, 'an intake-only process');
+    assert.equal(config.gitFetch, 'native');
+    assert.equal((await loadConfig({ file: path, env: { ...env, IMAGE_DECIDER_GIT_FETCH: 'git' } })).gitFetch, 'git');
     assert.equal(config.taskcluster, null, 'no TASKCLUSTER_ROOT_URL: dry run');
     const [repo] = config.repositories;
     assert.equal(repo!.url, join(dir, 'gecko'));
@@ -61,6 +63,8 @@ describe('configuration', () => {
     await refused(`repositories:\n${repo}`, { PORT: 'abc' }, /PORT must be a whole number/);
     await refused(`workerConcurrency: 0\nrepositories:\n${repo}`, {}, /intake-only process \(workerConcurrency 0\) needs DATABASE_URL/);
     await refused(`repositories:\n${repo}`, { IMAGE_DECIDER_WORKER_CONCURRENCY: '65', DATABASE_URL: 'postgres://db/x' }, /at most 64/);
+    await refused(`gitFetch: libgit2\nrepositories:\n${repo}`, {}, /gitFetch must match a schema in anyOf/);
+    await refused(`repositories:\n${repo}`, { IMAGE_DECIDER_GIT_FETCH: 'curl' }, /IMAGE_DECIDER_GIT_FETCH must be native or git/);
   });
 
   it('without a file, serves the bundled example', async () => {

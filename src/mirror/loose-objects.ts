@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
+
+export interface GitObject {
+  type: string;
+  data: Buffer;
+}
+
+const TYPES: Record<number, string> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+
+interface Entry {
+  offset: number;
+  type: number;
+  /** Inflated content: the object, or a delta against its base. */
+  data: Buffer;
+  baseOffset?: number;
+  baseOid?: string;
+}
+
+/**
+ * Stores a small pack (gitformat-pack(5)) as loose objects, as `git unpack-objects` does,
+ * without a process start: a push's pack is a handful of objects, and starting git costs
+ * more here than unpacking them. Deltas against objects outside the pack (a thin pack) are
+ * resolved with `readBase`. The pack's checksum is verified before anything is written.
+ * Returns the number of objects written.
+ */
+export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: (oid: string) => Promise<GitObject>): Promise<number> {
+  const entries = parsePack(pack);
+  const byOffset = new Map<number, GitObject & { oid: string }>();
+  const byOid = new Map<string, GitObject>();
+  const resolveEntry = (entry: Entry, object: GitObject) => {
+    const oid = objectId(object);
+    byOffset.set(entry.offset, { ...object, oid });
+    byOid.set(oid, object);
+  };
+  let pending = entries.filter((entry) => {
+    if (entry.type === OFS_DELTA || entry.type === REF_DELTA) return true;
+    resolveEntry(entry, { type: TYPES[entry.type]!, data: entry.data });
+    return false;
+  });
+  // Bases first: an in-pack base may itself be a delta; what is left refers outside the pack.
+  while (pending.length) {
+    const left: Entry[] = [];
+    for (const entry of pending) {
+      const base = entry.baseOffset !== undefined ? byOffset.get(entry.baseOffset) : byOid.get(entry.baseOid!);
+      if (base) resolveEntry(entry, { type: base.type, data: applyDelta(base.data, entry.data) });
+      else left.push(entry);
+    }
+    if (left.length === pending.length) {
+      const external = left.find((entry) => entry.baseOid !== undefined);
+      if (!external) throw new Error('the pack has a delta whose base is nowhere');
+      byOid.set(external.baseOid!, await readBase(external.baseOid!));
+    }
+    pending = left;
+  }
+  await Promise.all([...byOffset.values()].map(({ type, data, oid }) => writeLoose(gitDir, oid, type, data)));
+  return byOffset.size;
+}
+
+function parsePack(pack: Buffer): Entry[] {
+  if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK') throw new Error('not a pack');
+  const version = pack.readUInt32BE(4);
+  if (version !== 2 && version !== 3) throw new Error(`pack version ${version}`);
+  const body = pack.subarray(0, pack.length - 20);
+  if (!createHash('sha1').update(body).digest().equals(pack.subarray(pack.length - 20))) throw new Error('the pack is corrupt (checksum)');
+  const entries: Entry[] = [];
+  let pos = 12;
+  for (let i = pack.readUInt32BE(8); i > 0; i--) {
+    const offset = pos;
+    let byte = body[pos++]!;
+    const type = (byte >> 4) & 7;
+    let size = byte & 15;
+    for (let shift = 4; byte & 0x80; shift += 7) {
+      byte = body[pos++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+    }
+    const entry: Entry = { offset, type, data: Buffer.alloc(0) };
+    if (type === OFS_DELTA) {
+      byte = body[pos++]!;
+      let distance = byte & 0x7f;
+      while (byte & 0x80) {
+        byte = body[pos++]!;
+        distance = (distance + 1) * 128 + (byte & 0x7f);
+      }
+      entry.baseOffset = offset - distance;
+    } else if (type === REF_DELTA) {
+      entry.baseOid = body.toString('hex', pos, pos + 20);
+      pos += 20;
+    } else if (!TYPES[type]) {
+      throw new Error(`pack entry of unknown type ${type}`);
+    }
+    if (pos >= body.length) throw new Error('the pack is truncated');
+    const inflated = inflateSync(body.subarray(pos), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    if (inflated.buffer.length !== size) throw new Error('a pack entry has the wrong size');
+    entry.data = inflated.buffer;
+    pos += inflated.engine.bytesWritten;
+    entries.push(entry);
+  }
+  if (pos !== body.length) throw new Error('the pack has trailing bytes');
+  return entries;
+}
+
+/** Applies a git delta: a header of two sizes, then copy-from-base and insert instructions. */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  let pos = 0;
+  const size = () => {
+    let value = 0;
+    let byte;
+    let shift = 0;
+    do {
+      byte = delta[pos++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value;
+  };
+  if (size() !== base.length) throw new Error('a delta does not fit its base');
+  const out = Buffer.allocUnsafe(size());
+  let written = 0;
+  while (pos < delta.length) {
+    const op = delta[pos++]!;
+    if (op & 0x80) {
+      let offset = 0;
+      let length = 0;
+      for (let bit = 0; bit < 4; bit++) if (op & (1 << bit)) offset += delta[pos++]! * 2 ** (8 * bit);
+      for (let bit = 0; bit < 3; bit++) if (op & (16 << bit)) length += delta[pos++]! * 2 ** (8 * bit);
+      length ||= 0x10000;
+      if (offset + length > base.length || written + length > out.length) throw new Error('a delta copies outside its base');
+      written += base.copy(out, written, offset, offset + length);
+    } else if (op) {
+      if (pos + op > delta.length || written + op > out.length) throw new Error('a delta inserts past its end');
+      written += delta.copy(out, written, pos, pos + op);
+      pos += op;
+    } else {
+      throw new Error('a delta has a reserved instruction');
+    }
+  }
+  if (written !== out.length) throw new Error('a delta is short');
+  return out;
+}
+
+const objectHeader = (type: string, size: number) => Buffer.from(`${type} ${size}\0`, 'latin1');
+
+function objectId({ type, data }: GitObject): string {
+  return createHash('sha1').update(objectHeader(type, data.length)).update(data).digest('hex');
+}
+
+/** Written beside its final name, then renamed: a reader never sees half an object. */
+async function writeLoose(gitDir: string, oid: string, type: string, data: Buffer): Promise<void> {
+  const dir = join(gitDir, 'objects', oid.slice(0, 2));
+  await mkdir(dir, { recursive: true });
+  const temp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(temp, deflateSync(Buffer.concat([objectHeader(type, data.length), data]), { level: 1 }), { mode: 0o444 });
+    await rename(temp, join(dir, oid.slice(2)));
+  } finally {
+    await rm(temp, { force: true });
+  }
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { applyDelta, writeLooseObjects } from '../../src/mirror/loose-objects.ts';
+import { GitRepo } from '../../src/tree/git-repo.ts';
+import { tempDir } from '../support/temp.ts';
+import { commitAll, git, initRepo } from '../support/vectors.ts';
+
+const looseCount = async (gitDir: string) => {
+  let n = 0;
+  for (const dir of await readdir(join(gitDir, 'objects'))) if (/^[0-9a-f]{2}$/.test(dir)) n += (await readdir(join(gitDir, 'objects', dir))).length;
+  return n;
+};
+
+describe('a small pack stored as loose objects', { timeout: 60_000 }, () => {
+  let source: string;
+  let thinPack: Buffer;
+  let newCommit: string;
+  let baseCommit: string;
+  const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} of a file that changes a little\n`);
+
+  before(async () => {
+    source = await tempDir('pack-src-');
+    initRepo(source);
+    await writeFile(join(source, 'big.txt'), lines.join(''));
+    baseCommit = commitAll(source, 'base');
+    git(source, 'branch', 'base');
+    lines[1000] = 'the changed line\n';
+    await writeFile(join(source, 'big.txt'), lines.join(''));
+    newCommit = commitAll(source, 'change');
+    // What upload-pack sends a mirror that has the base: a thin pack, deltas against objects it lacks.
+    thinPack = execFileSync('git', ['pack-objects', '--revs', '--thin', '--stdout', '--delta-base-offset'], { cwd: source, input: `${newCommit}\n^${baseCommit}\n` });
+  });
+
+  /** A bare clone holding only the base commit. */
+  async function mirrorOfBase(): Promise<string> {
+    const dir = await tempDir('pack-dst-');
+    git(dir, 'init', '-q', '--bare');
+    git(dir, 'fetch', '-q', source, 'base:refs/heads/main');
+    return dir;
+  }
+
+  it('resolves deltas against objects outside the pack; every object equals the source and git fsck agrees', async () => {
+    const dir = await mirrorOfBase();
+    const repo = await GitRepo.open(dir);
+    try {
+      const written = await writeLooseObjects(thinPack, dir, (oid) => repo.batch.read(oid));
+      assert.equal(written, thinPack.readUInt32BE(8));
+      git(dir, 'update-ref', 'refs/heads/main', newCommit);
+      execFileSync('git', ['--git-dir', dir, 'fsck', '--strict', '--no-dangling'], { stdio: 'pipe' });
+      assert.equal(git(dir, 'cat-file', '-p', `${newCommit}:big.txt`), lines.join('').trimEnd());
+      assert.equal(git(dir, 'rev-parse', `${newCommit}^{tree}`), git(source, 'rev-parse', `${newCommit}^{tree}`));
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('a pack whose checksum is wrong writes nothing', async () => {
+    const dir = await mirrorOfBase();
+    const before = await looseCount(dir);
+    const corrupt = Buffer.from(thinPack);
+    corrupt[40] = corrupt[40]! ^ 0xff;
+    await assert.rejects(writeLooseObjects(corrupt, dir, () => Promise.reject(new Error('unused'))), /checksum/);
+    assert.equal(await looseCount(dir), before);
+  });
+
+  it('a delta whose base is nowhere is an error, not a guess', async () => {
+    const dir = await tempDir('pack-empty-');
+    git(dir, 'init', '-q', '--bare');
+    // (this also shows the pack is thin: without an outside base it would unpack here)
+    await assert.rejects(writeLooseObjects(thinPack, dir, (oid) => Promise.reject(new Error(`no ${oid}`))), /no [0-9a-f]{40}/);
+  });
+
+  it('deltas that copy outside their base or run short are refused', () => {
+    const base = Buffer.from('0123456789');
+    // source size 10, target size 4, copy offset 8 length 4: past the base's end
+    assert.throws(() => applyDelta(base, Buffer.from([10, 4, 0x91, 8, 4])), /outside its base/);
+    // target size 5, insert of 3 bytes only
+    assert.throws(() => applyDelta(base, Buffer.from([10, 5, 3, 0x61, 0x62, 0x63])), /short/);
+    // the base size in the header is not the base's
+    assert.throws(() => applyDelta(base, Buffer.from([9, 1, 1, 0x61])), /does not fit/);
+    // copy 3 bytes from offset 2, insert "xy"
+    assert.equal(applyDelta(base, Buffer.from([10, 5, 0x91, 2, 3, 2, 0x78, 0x79])).toString(), '234xy');
+  });
+});
