@@ -6,7 +6,7 @@ import { DeciderError, isDeciderError } from '../errors.ts';
 import { type CommitInfo, GitRepo } from '../tree/git-repo.ts';
 import { fetchNative } from './native-fetch.ts';
 import { RefUpdater } from './ref-updater.ts';
-import { nativeTransport, ProtocolV2Unsupported } from './upload-pack.ts';
+import { LocalUploadPack, nativeTransport, ProtocolV2Unsupported } from './upload-pack.ts';
 
 const execFileAsync = promisify(execFile);
 const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -39,6 +39,7 @@ export class GitMirror {
   private native: boolean;
   private readonly refUpdater: RefUpdater;
   private nativeFetches = 0;
+  private spare: LocalUploadPack | null = null;
   private readonly timeoutMs: number;
   lastFetchAt: Date | null = null;
   lastFetchError: string | null = null;
@@ -115,7 +116,7 @@ export class GitMirror {
       this.refs = await fetchNative({
         gitDir: this.path, url: this.url, prefixes: ['HEAD', 'refs/heads/', 'refs/tags/'], localName,
         localRefs: this.refs, has: (oid) => this.has(oid), readObject: async (oid) => (await this.repo()).batch.read(oid),
-        refUpdater: this.refUpdater, extraWant: sha, signal: AbortSignal.timeout(this.timeoutMs),
+        refUpdater: this.refUpdater, extraWant: sha, signal: AbortSignal.timeout(this.timeoutMs), spare: this.takeSpare(),
       });
       this.nativeFetches += 1;
       return true;
@@ -128,6 +129,20 @@ export class GitMirror {
       const e = err as Error;
       throw this.fetchError(e.name === 'TimeoutError' || e.name === 'AbortError' ? `timed out after ${this.timeoutMs / 1000} s` : e.message);
     }
+  }
+
+  /**
+   * Starts the next fetch's upload-pack now, for a local remote (an http(s) one keeps its
+   * connection alive instead). Call it when idle: the start stalls this process a little.
+   */
+  warm(): void {
+    if (this.native && !this.spare && nativeTransport(this.url) === 'local') this.spare = LocalUploadPack.start(this.url);
+  }
+
+  private takeSpare(): LocalUploadPack | null {
+    const spare = this.spare;
+    this.spare = null;
+    return spare;
   }
 
   private async readRefs(): Promise<Map<string, string>> {
@@ -155,6 +170,7 @@ export class GitMirror {
 
   async close(): Promise<void> {
     this.refUpdater.close();
+    this.takeSpare()?.kill();
     const repo = await this.opened?.catch(() => null);
     await repo?.close();
   }

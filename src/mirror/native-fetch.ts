@@ -2,7 +2,7 @@ import { GitStdinCommand } from './git-stdin.ts';
 import { type GitObject, writeLooseObjects } from './loose-objects.ts';
 import type { RefUpdater } from './ref-updater.ts';
 import { DELIM, FLUSH, type PacketReader, packetText, pktLine } from './pkt-line.ts';
-import { openUploadPack, ProtocolV2Unsupported, type UploadPackSession } from './upload-pack.ts';
+import { type LocalUploadPack, openUploadPack, ProtocolV2Unsupported, type UploadPackSession } from './upload-pack.ts';
 
 /** Below this many objects (git's own fetch.unpackLimit) and bytes, a pack is stored loose. */
 const LOOSE_LIMIT = 100;
@@ -24,6 +24,8 @@ export interface NativeFetchOptions {
   /** A commit the server may not advertise; asked for after the refs, its refusal ignored. */
   extraWant: string | null;
   signal: AbortSignal;
+  /** A local remote's upload-pack started ahead (`GitMirror.warm`). */
+  spare?: LocalUploadPack | null;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface NativeFetchOptions {
  * Returns the local refs as they are afterwards.
  */
 export async function fetchNative(options: NativeFetchOptions): Promise<Map<string, string>> {
-  const session = await openUploadPack(options.url, options.signal);
+  const session = await openUploadPack(options.url, options.signal, options.spare);
   try {
     const caps = session.capabilities;
     if (!caps.some((c) => c === 'ls-refs' || c.startsWith('ls-refs=')) || !caps.some((c) => c === 'fetch' || c.startsWith('fetch='))) {

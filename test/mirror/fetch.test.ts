@@ -90,6 +90,22 @@ describe('mirror fetch: native protocol v2 against git fetch', { timeout: 120_00
     assert.equal((await native.resolve(large)).sha, large);
   });
 
+  it('an upload-pack started ahead (warm) serves the refs and objects as they are when the fetch comes', async () => {
+    const native = await mirror(source, 'native');
+    const reference = await mirror(source, 'git');
+    await native.fetch();
+    for (let i = 0; i < 3; i++) {
+      native.warm();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the spare is up and idle
+      const head = await addCommit(source, `after-warm-${i}`);
+      git(source, 'tag', `after-warm-${i}`);
+      assert.equal((await native.resolve(head)).sha, head);
+      await reference.fetch();
+      assert.equal(mirroredRefs(native), mirroredRefs(reference));
+      assertComplete(native);
+    }
+  });
+
   it('a commit no ref names is fetched by its id, when the server allows it', async () => {
     const native = await mirror(source, 'native');
     await native.fetch();
@@ -159,8 +175,10 @@ describe('mirror fetch: native protocol v2 against git fetch', { timeout: 120_00
     }
   });
 
-  it('a repository that is not one: a clear fetch-failed', async () => {
+  it('a repository that is not one: a clear fetch-failed, with or without an upload-pack started ahead', async () => {
     const native = await mirror(join(base, 'nowhere'), 'native');
+    await assert.rejects(native.fetch(), (err) => isDeciderError(err) && err.code === 'fetch-failed' && /does not appear to be a git repository/.test(err.message));
+    native.warm();
     await assert.rejects(native.fetch(), (err) => isDeciderError(err) && err.code === 'fetch-failed' && /does not appear to be a git repository/.test(err.message));
   });
 });
