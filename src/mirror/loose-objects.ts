@@ -8,6 +8,12 @@ export interface GitObject {
   data: Buffer;
 }
 
+/** The pack's objects come to more bytes than `writeLooseObjects` holds: index it instead. */
+export class PackTooLarge extends Error {}
+
+/** Inflated bytes one small pack may hold in memory (its objects and their delta bases). */
+const MAX_INFLATED = 64 << 20;
+
 const TYPES: Record<number, string> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
@@ -30,9 +36,12 @@ interface Entry {
  */
 export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: (oid: string) => Promise<GitObject>): Promise<number> {
   const entries = parsePack(pack);
+  let inflated = 0;
   const byOffset = new Map<number, GitObject & { oid: string }>();
   const byOid = new Map<string, GitObject>();
   const resolveEntry = (entry: Entry, object: GitObject) => {
+    inflated += object.data.length;
+    if (inflated > MAX_INFLATED) throw new PackTooLarge('the pack is too large to hold');
     const oid = objectId(object);
     byOffset.set(entry.offset, { ...object, oid });
     byOid.set(oid, object);
@@ -68,6 +77,7 @@ function parsePack(pack: Buffer): Entry[] {
   const body = pack.subarray(0, pack.length - 20);
   if (!createHash('sha1').update(body).digest().equals(pack.subarray(pack.length - 20))) throw new Error('the pack is corrupt (checksum)');
   const entries: Entry[] = [];
+  let inflatedBytes = 0;
   let pos = 12;
   for (let i = pack.readUInt32BE(8); i > 0; i--) {
     const offset = pos;
@@ -94,7 +104,10 @@ function parsePack(pack: Buffer): Entry[] {
       throw new Error(`pack entry of unknown type ${type}`);
     }
     if (pos >= body.length) throw new Error('the pack is truncated');
-    const inflated = inflateSync(body.subarray(pos), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    inflatedBytes += size;
+    if (inflatedBytes > MAX_INFLATED) throw new PackTooLarge('the pack is too large to hold');
+    // Bounded by the size the entry declares: a pack cannot inflate past what it admits to.
+    const inflated = inflateSync(body.subarray(pos), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     if (inflated.buffer.length !== size) throw new Error('a pack entry has the wrong size');
     entry.data = inflated.buffer;
     pos += inflated.engine.bytesWritten;
@@ -119,7 +132,9 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
     return value;
   };
   if (size() !== base.length) throw new Error('a delta does not fit its base');
-  const out = Buffer.allocUnsafe(size());
+  const target = size();
+  if (target > MAX_INFLATED) throw new PackTooLarge('a delta makes an object too large to hold');
+  const out = Buffer.allocUnsafe(target);
   let written = 0;
   while (pos < delta.length) {
     const op = delta[pos++]!;

@@ -1,5 +1,5 @@
 import { GitStdinCommand } from './git-stdin.ts';
-import { type GitObject, writeLooseObjects } from './loose-objects.ts';
+import { type GitObject, PackTooLarge, writeLooseObjects } from './loose-objects.ts';
 import type { RefUpdater } from './ref-updater.ts';
 import { DELIM, FLUSH, type PacketReader, packetText, pktLine } from './pkt-line.ts';
 import { type LocalUploadPack, openUploadPack, ProtocolV2Unsupported, type UploadPackSession } from './upload-pack.ts';
@@ -31,9 +31,9 @@ export interface NativeFetchOptions {
 /**
  * `git fetch` for the mirror without its connectivity walk and its five process starts: one
  * protocol-v2 session (ls-refs, then fetch with every local tip as a have and `done`), the
- * pack stored (`storePack`), and the refs moved in one `update-ref` transaction. The walk is safe to skip here: a missing object fails the
- * read that needs it (a coded error, never a wrong hash), as it would after a gc.
- * Returns the local refs as they are afterwards.
+ * pack stored (`storePack`), and the refs moved in one `update-ref` transaction. Skipping
+ * the walk is safe here: a missing object fails the read that needs it (a coded error,
+ * never a wrong hash). Returns the local refs as they are afterwards.
  */
 export async function fetchNative(options: NativeFetchOptions): Promise<Map<string, string>> {
   const session = await openUploadPack(options.url, options.signal, options.spare);
@@ -54,7 +54,9 @@ export async function fetchNative(options: NativeFetchOptions): Promise<Map<stri
     const haves = [...new Set(options.localRefs.values())].slice(0, MAX_HAVES);
     if (missing.length) await fetchPack(session, missing, haves, options);
     if (options.extraWant && !(await options.has(options.extraWant))) {
-      await fetchPack(session, [options.extraWant], haves, options).catch(() => undefined);
+      await fetchPack(session, [options.extraWant], haves, options).catch((err: unknown) => {
+        if (options.signal.aborted) throw err; // a refusal is not an error; running out of time is
+      });
     }
     if (updates.size) await options.refUpdater.update(updates, options.signal);
     return new Map([...options.localRefs, ...updates]);
@@ -97,8 +99,9 @@ async function fetchPack(session: UploadPackSession, wants: string[], haves: str
  * objects written here, a large one through `git index-pack --fix-thin`.
  */
 async function storePack(reader: PacketReader, options: NativeFetchOptions): Promise<void> {
-  const small: Buffer[] = [];
+  let small: Buffer[] = [];
   let smallBytes = 0;
+  let objects = -1;
   let indexer: GitStdinCommand | null = null;
   try {
     for (let packet = await reader.next(); packet.kind === 'data'; packet = await reader.next()) {
@@ -112,16 +115,30 @@ async function storePack(reader: PacketReader, options: NativeFetchOptions): Pro
       }
       small.push(data);
       smallBytes += data.length;
-      if (smallBytes < 12) continue;
-      const head = small.length === 1 ? data : Buffer.concat(small);
-      if (head.toString('latin1', 0, 4) !== 'PACK') throw new Error('the server sent something that is not a pack');
-      if (head.readUInt32BE(8) >= LOOSE_LIMIT || smallBytes > LOOSE_BYTES) {
+      if (objects < 0 && smallBytes >= 12) {
+        small = [Buffer.concat(small)];
+        if (small[0]!.toString('latin1', 0, 4) !== 'PACK') throw new Error('the server sent something that is not a pack');
+        objects = small[0]!.readUInt32BE(8);
+      }
+      if (objects >= LOOSE_LIMIT || smallBytes > LOOSE_BYTES) {
         indexer = new GitStdinCommand(options.gitDir, ['index-pack', '--stdin', '--fix-thin'], options.signal);
-        await indexer.write(Buffer.concat(small));
+        for (const chunk of small) await indexer.write(chunk);
+        small = [];
       }
     }
-    if (indexer) await indexer.finish();
-    else await writeLooseObjects(Buffer.concat(small), options.gitDir, options.readObject);
+    if (!indexer) {
+      const pack = Buffer.concat(small);
+      try {
+        await writeLooseObjects(pack, options.gitDir, options.readObject);
+        return;
+      } catch (err) {
+        if (!(err instanceof PackTooLarge)) throw err;
+        // A few objects that inflate large (a big file that compresses well): git holds them.
+        indexer = new GitStdinCommand(options.gitDir, ['index-pack', '--stdin', '--fix-thin'], options.signal);
+        await indexer.write(pack);
+      }
+    }
+    await indexer.finish();
   } finally {
     indexer?.discard();
   }

@@ -175,6 +175,19 @@ describe('mirror fetch: native protocol v2 against git fetch', { timeout: 120_00
     }
   });
 
+  it('a push of few objects that inflate large (a 70 MB file of zeros) is indexed by git, not held in memory', async () => {
+    const native = await mirror(source, 'native');
+    await native.fetch();
+    const packs = await packCount(native);
+    await writeFile(join(source, 'zeros.bin'), Buffer.alloc(70 << 20));
+    const head = commitAll(source, 'zeros');
+    assert.equal((await native.resolve(head)).sha, head);
+    assert.equal(await packCount(native), packs + 1);
+    assertComplete(native);
+    git(source, 'rm', '-q', 'zeros.bin');
+    commitAll(source, 'no zeros');
+  });
+
   it('a repository that is not one: a clear fetch-failed, with or without an upload-pack started ahead', async () => {
     const native = await mirror(join(base, 'nowhere'), 'native');
     await assert.rejects(native.fetch(), (err) => isDeciderError(err) && err.code === 'fetch-failed' && /does not appear to be a git repository/.test(err.message));
