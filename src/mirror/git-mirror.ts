@@ -6,7 +6,9 @@ import { DeciderError, isDeciderError } from '../errors.ts';
 import { type CommitInfo, GitRepo } from '../tree/git-repo.ts';
 import { fetchNative } from './native-fetch.ts';
 import { RefUpdater } from './ref-updater.ts';
-import { LocalUploadPack, nativeTransport, ProtocolV2Unsupported } from './upload-pack.ts';
+import { LocalUploadPack } from './local-upload-pack.ts';
+import { ProtocolV2Unsupported } from './session.ts';
+import { configAllowsNative, nativeTransport } from './upload-pack.ts';
 
 const execFileAsync = promisify(execFile);
 const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -33,10 +35,15 @@ export interface MirrorOptions {
 export class GitMirror {
   private fetching: Promise<unknown> = Promise.resolve();
   private opened: Promise<GitRepo> | null = null;
-  /** The mirror's refs as the last native fetch left them; null: read them again. */
+  /**
+   * The mirror's refs as the last native fetch left them; null: read them again. Nothing else
+   * writes them: a mirror belongs to one process (each process has its own data folder).
+   */
   private refs: Map<string, string> | null = null;
-  /** Set once the server is found not to speak v2: `git fetch` from then on. */
+  /** Cleared when git's configuration applies to the URL, or the server turns out not to speak v2: `git fetch` from then on. */
   private native: boolean;
+  private configChecked = false;
+  private closed = false;
   private readonly refUpdater: RefUpdater;
   private nativeFetches = 0;
   private spare: LocalUploadPack | null = null;
@@ -82,6 +89,10 @@ export class GitMirror {
   /** Fetches every branch and tag (and a sha the server does not advertise, when asked). */
   fetch(sha: string | null = null): Promise<void> {
     const run = this.fetching.then(async () => {
+      if (this.native && !this.configChecked) {
+        this.configChecked = true;
+        this.native = await configAllowsNative(this.url);
+      }
       if (!(this.native && (await this.fetchNatively(sha)))) {
         this.refs = null;
         await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, ...REFSPECS]);
@@ -112,11 +123,12 @@ export class GitMirror {
   /** False when the server turns out not to speak protocol v2. */
   private async fetchNatively(sha: string | null): Promise<boolean> {
     this.refs ??= await this.readRefs();
+    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
       this.refs = await fetchNative({
         gitDir: this.path, url: this.url, prefixes: ['HEAD', 'refs/heads/', 'refs/tags/'], localName,
-        localRefs: this.refs, has: (oid) => this.has(oid), readObject: async (oid) => (await this.repo()).batch.read(oid),
-        refUpdater: this.refUpdater, extraWant: sha, signal: AbortSignal.timeout(this.timeoutMs), spare: this.takeSpare(),
+        localRefs: this.refs, has: (oid) => this.has(oid), readObject: async (oid) => (await this.repo()).readObject(oid),
+        refUpdater: this.refUpdater, extraWant: sha, signal, spare: this.takeSpare(),
       });
       this.nativeFetches += 1;
       return true;
@@ -126,8 +138,7 @@ export class GitMirror {
         return false;
       }
       this.refs = null; // a transaction may or may not have landed
-      const e = err as Error;
-      throw this.fetchError(e.name === 'TimeoutError' || e.name === 'AbortError' ? `timed out after ${this.timeoutMs / 1000} s` : e.message);
+      throw this.fetchError(signal.aborted ? `timed out after ${this.timeoutMs / 1000} s` : (err as Error).message);
     }
   }
 
@@ -136,7 +147,7 @@ export class GitMirror {
    * connection alive instead). Call it when idle: the start stalls this process a little.
    */
   warm(): void {
-    if (this.native && !this.spare && nativeTransport(this.url) === 'local') this.spare = LocalUploadPack.start(this.url);
+    if (this.native && !this.closed && !this.spare && nativeTransport(this.url) === 'local') this.spare = LocalUploadPack.start(this.url);
   }
 
   private takeSpare(): LocalUploadPack | null {
@@ -156,7 +167,9 @@ export class GitMirror {
 
   private async git(args: string[]): Promise<void> {
     try {
-      await execFileAsync('git', ['--git-dir', this.path, ...args], { timeout: this.timeoutMs, killSignal: 'SIGKILL' });
+      await execFileAsync('git', ['--git-dir', this.path, ...args], {
+        timeout: this.timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      });
     } catch (err) {
       const e = err as { killed?: boolean; stderr?: string; message: string };
       throw this.fetchError(e.killed ? `timed out after ${this.timeoutMs / 1000} s` : (e.stderr?.trim() || e.message));
@@ -169,6 +182,7 @@ export class GitMirror {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.refUpdater.close();
     this.takeSpare()?.kill();
     const repo = await this.opened?.catch(() => null);

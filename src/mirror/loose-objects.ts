@@ -8,8 +8,11 @@ export interface GitObject {
   data: Buffer;
 }
 
-/** The pack's objects come to more bytes than `writeLooseObjects` holds: index it instead. */
-export class PackTooLarge extends Error {}
+/**
+ * This pack is for git to store (`index-pack`): its objects come to more bytes than are held
+ * here, or a delta's base is another delta that only a base outside the pack can start.
+ */
+export class NeedsIndexPack extends Error {}
 
 /** Inflated bytes one small pack may hold in memory (its objects and their delta bases). */
 const MAX_INFLATED = 64 << 20;
@@ -27,21 +30,26 @@ interface Entry {
   baseOid?: string;
 }
 
+type Resolved = GitObject & { oid: string };
+
 /**
  * Stores a small pack (gitformat-pack(5)) as loose objects, as `git unpack-objects` does,
  * without a process start: a push's pack is a handful of objects, and starting git costs
  * more here than unpacking them. Deltas against objects outside the pack (a thin pack) are
- * resolved with `readBase`. The pack's checksum is verified before anything is written.
- * Returns the number of objects written.
+ * resolved with `readBase` (null: not in the repository). The pack's checksum is verified
+ * before anything is written. Returns the number of objects written.
  */
-export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: (oid: string) => Promise<GitObject>): Promise<number> {
+export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: (oid: string) => Promise<GitObject | null>): Promise<number> {
   const entries = parsePack(pack);
-  let inflated = 0;
-  const byOffset = new Map<number, GitObject & { oid: string }>();
+  let held = 0;
+  const hold = (bytes: number) => {
+    held += bytes;
+    if (held > MAX_INFLATED) throw new NeedsIndexPack('the pack is too large to hold');
+  };
+  const byOffset = new Map<number, Resolved>();
   const byOid = new Map<string, GitObject>();
   const resolveEntry = (entry: Entry, object: GitObject) => {
-    inflated += object.data.length;
-    if (inflated > MAX_INFLATED) throw new PackTooLarge('the pack is too large to hold');
+    hold(object.data.length);
     const oid = objectId(object);
     byOffset.set(entry.offset, { ...object, oid });
     byOid.set(oid, object);
@@ -51,7 +59,8 @@ export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: 
     resolveEntry(entry, { type: TYPES[entry.type]!, data: entry.data });
     return false;
   });
-  // Bases first: an in-pack base may itself be a delta; what is left refers outside the pack.
+  const outside = new Set<string>();
+  // Bases first: an in-pack base may itself be a delta; some refer outside the pack.
   while (pending.length) {
     const left: Entry[] = [];
     for (const entry of pending) {
@@ -59,15 +68,51 @@ export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: 
       if (base) resolveEntry(entry, { type: base.type, data: applyDelta(base.data, entry.data) });
       else left.push(entry);
     }
-    if (left.length === pending.length) {
-      const external = left.find((entry) => entry.baseOid !== undefined);
-      if (!external) throw new Error('the pack has a delta whose base is nowhere');
-      byOid.set(external.baseOid!, await readBase(external.baseOid!));
-    }
+    if (left.length === pending.length) await readOneBase(left, outside, byOid, readBase, hold);
     pending = left;
   }
-  await Promise.all([...byOffset.values()].map(({ type, data, oid }) => writeLoose(gitDir, oid, type, data)));
+  await writeInOrder(gitDir, [...byOffset.values()]);
   return byOffset.size;
+}
+
+/** Reads, from the repository, the base of one delta whose base the pack lacks. */
+async function readOneBase(
+  stuck: Entry[], tried: Set<string>, byOid: Map<string, GitObject>, readBase: (oid: string) => Promise<GitObject | null>, hold: (bytes: number) => void,
+): Promise<void> {
+  for (const { baseOid } of stuck) {
+    if (baseOid === undefined || tried.has(baseOid)) continue;
+    tried.add(baseOid);
+    // A missing one may be an unresolved delta of this pack: another base may start the chain.
+    const base = await readBase(baseOid);
+    if (!base) continue;
+    hold(base.data.length);
+    byOid.set(baseOid, base);
+    return;
+  }
+  throw new NeedsIndexPack('the pack has deltas whose bases are not here');
+}
+
+/**
+ * Blobs and trees first, then commits parents first, then tags: a commit (or tag) that is
+ * present has everything it names, even if writing stops half-way (a crash, a full disk).
+ * The mirror trusts exactly that when it checks which tips it already has.
+ */
+async function writeInOrder(gitDir: string, objects: Resolved[]): Promise<void> {
+  await Promise.all(objects.filter((o) => o.type === 'blob' || o.type === 'tree').map((o) => writeLoose(gitDir, o)));
+  const linked = new Map(objects.filter((o) => o.type === 'commit' || o.type === 'tag').map((o) => [o.oid, o]));
+  const done = new Set<string>();
+  const visit = async (object: Resolved): Promise<void> => {
+    if (done.has(object.oid)) return;
+    done.add(object.oid);
+    const header = object.data.toString('latin1', 0, Math.max(0, object.data.indexOf('\n\n')));
+    for (const [, oid] of header.matchAll(/^(?:parent|object) ([0-9a-f]{40})$/gm)) {
+      const named = linked.get(oid!);
+      if (named) await visit(named);
+    }
+    await writeLoose(gitDir, object);
+  };
+  for (const object of linked.values()) if (object.type === 'commit') await visit(object);
+  for (const object of linked.values()) await visit(object);
 }
 
 function parsePack(pack: Buffer): Entry[] {
@@ -105,7 +150,7 @@ function parsePack(pack: Buffer): Entry[] {
     }
     if (pos >= body.length) throw new Error('the pack is truncated');
     inflatedBytes += size;
-    if (inflatedBytes > MAX_INFLATED) throw new PackTooLarge('the pack is too large to hold');
+    if (inflatedBytes > MAX_INFLATED) throw new NeedsIndexPack('the pack is too large to hold');
     // Bounded by the size the entry declares: a pack cannot inflate past what it admits to.
     const inflated = inflateSync(body.subarray(pos), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     if (inflated.buffer.length !== size) throw new Error('a pack entry has the wrong size');
@@ -133,7 +178,7 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   };
   if (size() !== base.length) throw new Error('a delta does not fit its base');
   const target = size();
-  if (target > MAX_INFLATED) throw new PackTooLarge('a delta makes an object too large to hold');
+  if (target > MAX_INFLATED) throw new NeedsIndexPack('a delta makes an object too large to hold');
   const out = Buffer.allocUnsafe(target);
   let written = 0;
   while (pos < delta.length) {
@@ -165,7 +210,7 @@ function objectId({ type, data }: GitObject): string {
 }
 
 /** Written beside its final name, then renamed: a reader never sees half an object. */
-async function writeLoose(gitDir: string, oid: string, type: string, data: Buffer): Promise<void> {
+async function writeLoose(gitDir: string, { oid, type, data }: Resolved): Promise<void> {
   const dir = join(gitDir, 'objects', oid.slice(0, 2));
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);

@@ -1,8 +1,10 @@
 import { GitStdinCommand } from './git-stdin.ts';
-import { type GitObject, PackTooLarge, writeLooseObjects } from './loose-objects.ts';
+import { type GitObject, NeedsIndexPack, writeLooseObjects } from './loose-objects.ts';
 import type { RefUpdater } from './ref-updater.ts';
 import { DELIM, FLUSH, type PacketReader, packetText, pktLine } from './pkt-line.ts';
-import { type LocalUploadPack, openUploadPack, ProtocolV2Unsupported, type UploadPackSession } from './upload-pack.ts';
+import type { LocalUploadPack } from './local-upload-pack.ts';
+import { ProtocolV2Unsupported, ServerRefused, type UploadPackSession } from './session.ts';
+import { openUploadPack } from './upload-pack.ts';
 
 /** Below this many objects (git's own fetch.unpackLimit) and bytes, a pack is stored loose. */
 const LOOSE_LIMIT = 100;
@@ -19,7 +21,8 @@ export interface NativeFetchOptions {
   /** The local refs as they are now: the haves, and what needs no update. */
   localRefs: ReadonlyMap<string, string>;
   has: (oid: string) => Promise<boolean>;
-  readObject: (oid: string) => Promise<GitObject>;
+  /** An object of the mirror; null when it has none by that id. */
+  readObject: (oid: string) => Promise<GitObject | null>;
   refUpdater: RefUpdater;
   /** A commit the server may not advertise; asked for after the refs, its refusal ignored. */
   extraWant: string | null;
@@ -55,7 +58,7 @@ export async function fetchNative(options: NativeFetchOptions): Promise<Map<stri
     if (missing.length) await fetchPack(session, missing, haves, options);
     if (options.extraWant && !(await options.has(options.extraWant))) {
       await fetchPack(session, [options.extraWant], haves, options).catch((err: unknown) => {
-        if (options.signal.aborted) throw err; // a refusal is not an error; running out of time is
+        if (!(err instanceof ServerRefused)) throw err; // a refusal leaves the revision unknown
       });
     }
     if (updates.size) await options.refUpdater.update(updates, options.signal);
@@ -71,7 +74,7 @@ async function listRefs(session: UploadPackSession, prefixes: readonly string[])
   ]));
   const refs: { oid: string; name: string }[] = [];
   for (const line of await reader.lines()) {
-    if (line.startsWith('ERR ')) throw new Error(`the server refused: ${line.slice(4)}`);
+    if (line.startsWith('ERR ')) throw new ServerRefused(`the server refused: ${line.slice(4)}`);
     const [oid, name] = line.split(' ');
     // An unborn HEAD is listed as "unborn HEAD": nothing to fetch.
     if (oid && name && /^[0-9a-f]{40}$/.test(oid)) refs.push({ oid, name });
@@ -88,7 +91,7 @@ async function fetchPack(session: UploadPackSession, wants: string[], haves: str
     const packet = await reader.next();
     const text = packetText(packet);
     if (text === 'packfile') break;
-    if (text?.startsWith('ERR ')) throw new Error(`the server refused: ${text.slice(4)}`);
+    if (text?.startsWith('ERR ')) throw new ServerRefused(`the server refused: ${text.slice(4)}`);
     if (packet.kind === 'flush' || packet.kind === 'response-end') throw new Error('the server sent no pack');
   }
   await storePack(reader, options);
@@ -132,8 +135,9 @@ async function storePack(reader: PacketReader, options: NativeFetchOptions): Pro
         await writeLooseObjects(pack, options.gitDir, options.readObject);
         return;
       } catch (err) {
-        if (!(err instanceof PackTooLarge)) throw err;
-        // A few objects that inflate large (a big file that compresses well): git holds them.
+        if (!(err instanceof NeedsIndexPack)) throw err;
+        // A few objects that inflate large (a big file that compresses well), or deltas on
+        // deltas on a base outside the pack: git stores those.
         indexer = new GitStdinCommand(options.gitDir, ['index-pack', '--stdin', '--fix-thin'], options.signal);
         await indexer.write(pack);
       }

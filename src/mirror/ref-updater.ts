@@ -2,32 +2,38 @@ import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
+interface Updater {
+  proc: ChildProcessByStdio<Writable, Readable, Readable>;
+  /** Waiting for the process's next answer line; null once it has exited. */
+  replies: ((line: string | null) => void)[];
+  stderr: string;
+}
+
+const STEPS = ['start', 'prepare', 'commit'] as const;
+
 /**
  * One long-lived `git update-ref --stdin`, one transaction per fetch (`start` ... `commit`):
  * a process start per fetch costs more here than the update. A failed transaction ends the
  * process (git dies on it); the next update starts another.
  */
 export class RefUpdater {
-  private proc: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
-  private replies: ((line: string | null) => void)[] = [];
-  private stderr = '';
+  private current: Updater | null = null;
 
   constructor(private readonly gitDir: string) {}
 
   /** Moves every ref to its oid, all or none. */
   async update(updates: ReadonlyMap<string, string>, signal: AbortSignal): Promise<void> {
-    const proc = this.start();
+    const updater = this.start();
+    const answers = STEPS.map(() => new Promise<string | null>((resolve) => updater.replies.push(resolve)));
     const commands = ['start', ...[...updates].map(([ref, oid]) => `update ${ref} ${oid}`), 'prepare', 'commit'];
-    const answers = ['start', 'prepare', 'commit'].map(() => this.reply());
-    proc.stdin.write(`${commands.join('\n')}\n`);
-    const abort = () => proc.kill('SIGKILL');
+    updater.proc.stdin.write(`${commands.join('\n')}\n`);
+    const abort = () => this.stop(updater);
+    if (signal.aborted) abort();
     signal.addEventListener('abort', abort, { once: true });
     try {
       for (const [i, answer] of answers.entries()) {
         const line = await answer;
-        if (line !== `${['start', 'prepare', 'commit'][i]}: ok`) {
-          throw new Error(`git update-ref failed: ${(line ?? this.stderr.trim()) || 'it exited'}`);
-        }
+        if (line !== `${STEPS[i]}: ok`) throw new Error(`git update-ref failed: ${(line ?? updater.stderr.trim()) || 'it exited'}`);
       }
     } finally {
       signal.removeEventListener('abort', abort);
@@ -35,29 +41,30 @@ export class RefUpdater {
   }
 
   close(): void {
-    this.proc?.stdin.end();
-    this.proc = null;
+    this.current?.proc.stdin.end();
+    this.current = null;
   }
 
-  private reply(): Promise<string | null> {
-    return new Promise((resolve) => this.replies.push(resolve));
+  private stop(updater: Updater): void {
+    if (this.current === updater) this.current = null;
+    updater.proc.kill('SIGKILL');
   }
 
-  private start(): ChildProcessByStdio<Writable, Readable, Readable> {
-    if (this.proc) return this.proc;
+  private start(): Updater {
+    if (this.current) return this.current;
     const proc = spawn('git', ['--git-dir', this.gitDir, 'update-ref', '--stdin'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc = proc;
-    this.stderr = '';
+    const updater: Updater = { proc, replies: [], stderr: '' };
+    this.current = updater;
     proc.stdin.on('error', () => undefined); // a dead process answers null below
     proc.stderr.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-2048);
+      updater.stderr = (updater.stderr + chunk.toString('utf8')).slice(-2048);
     });
-    createInterface({ input: proc.stdout }).on('line', (line) => this.replies.shift()?.(line));
+    createInterface({ input: proc.stdout }).on('line', (line) => updater.replies.shift()?.(line));
     proc.on('error', () => undefined);
     proc.on('close', () => {
-      if (this.proc === proc) this.proc = null;
-      for (const answer of this.replies.splice(0)) answer(null);
+      if (this.current === updater) this.current = null;
+      for (const answer of updater.replies.splice(0)) answer(null);
     });
-    return proc;
+    return updater;
   }
 }

@@ -98,11 +98,15 @@ export class GitRepo {
 
   /** True when object `oid` (of any type) is in the repository. */
   async has(oid: string): Promise<boolean> {
+    return (await this.readObject(oid)) !== null;
+  }
+
+  /** Object `oid` of any type; null when the repository has none by that id. */
+  async readObject(oid: string): Promise<{ type: string; data: Buffer } | null> {
     try {
-      await this.batch.read(oid);
-      return true;
+      return await this.batch.read(oid);
     } catch (err) {
-      if (err instanceof ObjectMissingError) return false;
+      if (err instanceof ObjectMissingError) return null;
       throw err;
     }
   }

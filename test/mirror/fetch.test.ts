@@ -160,6 +160,62 @@ describe('mirror fetch: native protocol v2 against git fetch', { timeout: 120_00
     })()));
   });
 
+  it('a redirect to another origin: git fetch follows it, and the password never goes there', async () => {
+    const target = await GitHttpServer.start({ projectRoot: base });
+    servers.push(target);
+    const redirector = createServer((req, res) => res.writeHead(302, { Location: `${target.url}${req.url}` }).end());
+    redirector.listen(0, '127.0.0.1');
+    await once(redirector, 'listening');
+    try {
+      const url = `http://ci:s3cret-pass@127.0.0.1:${(redirector.address() as { port: number }).port}/acme`;
+      const native = await mirror(url, 'native');
+      const head = await addCommit(source, 'redirected');
+      assert.equal((await native.resolve(head)).sha, head);
+      assert.ok(target.requests.length > 0);
+      assert.ok(target.requests.every((r) => r.headers.authorization === undefined), 'no credentials sent to the other origin');
+      assert.ok(target.requests.some((r) => r.userAgent.startsWith('git/2.')), 'git fetch did it');
+    } finally {
+      redirector.closeAllConnections();
+      redirector.close();
+    }
+  });
+
+  it("git's configuration for the URL (an extra header here) is honoured: git fetch does it", async () => {
+    const server = await GitHttpServer.start({ projectRoot: base });
+    servers.push(server);
+    const config = join(await tempDir('gitconfig-'), 'config');
+    await writeFile(config, `[http "${server.url}/"]\n\textraHeader = X-From-Config: yes\n`);
+    const saved = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = config;
+    try {
+      const native = await mirror(`${server.url}/acme`, 'native');
+      const head = await addCommit(source, 'configured');
+      assert.equal((await native.resolve(head)).sha, head);
+      assert.ok(server.requests.length > 0 && server.requests.every((r) => r.headers['x-from-config'] === 'yes'));
+    } finally {
+      if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = saved;
+    }
+  });
+
+  it('a spare started before its repository was replaced by another at the same path is not used', async () => {
+    const path = join(base, 'replaced');
+    const make = async (name: string) => {
+      execFileSync('rm', ['-rf', path]);
+      execFileSync('mkdir', [path]);
+      initRepo(path);
+      return addCommit(path, name);
+    };
+    await make('first');
+    const native = await mirror(path, 'native');
+    await native.fetch();
+    native.warm();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await make('second');
+    assert.equal((await native.resolve(second)).sha, second);
+    assert.equal((await native.resolve('main')).sha, second);
+  });
+
   it('an HTTP server that never answers: the fetch fails with fetch-failed at its timeout', async () => {
     const silent = createServer(() => undefined);
     silent.listen(0, '127.0.0.1');

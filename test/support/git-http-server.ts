@@ -20,14 +20,14 @@ export class GitHttpServer {
   private constructor(
     private readonly server: Server,
     readonly url: string,
-    readonly requests: readonly { method: string; url: string; authorized: boolean; userAgent: string }[],
+    readonly requests: readonly { method: string; url: string; authorized: boolean; userAgent: string; headers: IncomingMessage['headers'] }[],
   ) {}
 
   static async start(options: GitHttpServerOptions): Promise<GitHttpServer> {
     const requests: GitHttpServer['requests'][number][] = [];
     const server = createServer((req, res) => {
       const authorized = !options.credentials || req.headers.authorization === `Basic ${Buffer.from(options.credentials).toString('base64')}`;
-      requests.push({ method: req.method!, url: req.url!, authorized, userAgent: req.headers['user-agent'] ?? '' });
+      requests.push({ method: req.method!, url: req.url!, authorized, userAgent: req.headers['user-agent'] ?? '', headers: req.headers });
       if (!authorized) {
         res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
         return;
