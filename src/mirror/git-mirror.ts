@@ -91,7 +91,7 @@ export class GitMirror {
     const run = this.fetching.then(async () => {
       if (this.native && !this.configChecked) {
         this.configChecked = true;
-        this.native = await configAllowsNative(this.url);
+        this.native = await configAllowsNative(this.url, this.path);
       }
       if (!(this.native && (await this.fetchNatively(sha)))) {
         this.refs = null;

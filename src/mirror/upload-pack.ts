@@ -23,10 +23,11 @@ export function nativeTransport(url: string, env: NodeJS.ProcessEnv = process.en
  * honours: a rewrite (`url.*.insteadOf`), or for http(s) any `http.*` or `credential.*`
  * setting that applies to it (proxy, certificates, extra headers, credential helpers).
  */
-export async function configAllowsNative(url: string): Promise<boolean> {
+export async function configAllowsNative(url: string, gitDir: string): Promise<boolean> {
   const lines = async (args: string[]) => {
     try {
-      return (await execFileAsync('git', ['config', '--null', ...args])).stdout.split('\0').filter(Boolean);
+      // As `git fetch` in the mirror would read it: system, global and the mirror's own.
+      return (await execFileAsync('git', ['--git-dir', gitDir, 'config', '--null', ...args])).stdout.split('\0').filter(Boolean);
     } catch {
       return []; // git config exits 1 when nothing matches
     }
