@@ -14,7 +14,7 @@ const execFileAsync = promisify(execFile);
 const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 /** Where the remote's HEAD is kept: a bare mirror's own HEAD names a branch that may not exist. */
 const REMOTE_HEAD = 'refs/mirror/HEAD';
-/** At most 100 objects each are stored loose: git's own auto gc starts at 6,700. */
+/** A native fetch leaves at most 100 loose objects; auto gc packs them from 6,700 on, so 50 fetches late adds 5,000 at most. */
 const MAINTENANCE_EVERY = 50;
 const REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', `+HEAD:${REMOTE_HEAD}`];
 /** Where the native fetch keeps each remote ref: the refspecs above (names git could not hold are skipped). */
