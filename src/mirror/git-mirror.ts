@@ -40,7 +40,7 @@ export class GitMirror {
    * writes them: a mirror belongs to one process (each process has its own data folder).
    */
   private refs: Map<string, string> | null = null;
-  /** Cleared when git's configuration applies to the URL, or the server turns out not to speak v2: `git fetch` from then on. */
+  /** Cleared when git's configuration applies to the URL: `git fetch` from then on. */
   private native: boolean;
   private configChecked = false;
   private closed = false;
@@ -120,23 +120,24 @@ export class GitMirror {
     await this.git(['maintenance', 'run', '--auto', '--quiet']);
   }
 
-  /** False when the server turns out not to speak protocol v2. */
+  /**
+   * False when this fetch is for `git fetch` to do: the server does not speak v2 here (or
+   * answered with something else: a maintenance page, a redirect, a certificate Node
+   * refuses). Asked again next time, as that may pass.
+   */
   private async fetchNatively(sha: string | null): Promise<boolean> {
     this.refs ??= await this.readRefs();
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
       this.refs = await fetchNative({
         gitDir: this.path, url: this.url, prefixes: ['HEAD', 'refs/heads/', 'refs/tags/'], localName,
-        localRefs: this.refs, has: (oid) => this.has(oid), readObject: async (oid) => (await this.repo()).readObject(oid),
+        localRefs: this.refs, has: (oid) => this.has(oid), readObject: async (oid, maxBytes) => (await this.repo()).readObject(oid, maxBytes),
         refUpdater: this.refUpdater, extraWant: sha, signal, spare: this.takeSpare(),
       });
       this.nativeFetches += 1;
       return true;
     } catch (err) {
-      if (err instanceof ProtocolV2Unsupported) {
-        this.native = false;
-        return false;
-      }
+      if (err instanceof ProtocolV2Unsupported) return false;
       this.refs = null; // a transaction may or may not have landed
       throw this.fetchError(signal.aborted ? `timed out after ${this.timeoutMs / 1000} s` : (err as Error).message);
     }
@@ -183,6 +184,7 @@ export class GitMirror {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.fetching; // a fetch in progress would start another update-ref after this
     this.refUpdater.close();
     this.takeSpare()?.kill();
     const repo = await this.opened?.catch(() => null);

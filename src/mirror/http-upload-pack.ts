@@ -1,6 +1,8 @@
 import { PacketReader } from './pkt-line.ts';
 import { ProtocolV2Unsupported, readCapabilities, type UploadPackSession } from './session.ts';
 
+/** Node's codes for a certificate it does not accept (not a dropped connection). */
+const CERTIFICATE_ERROR = /^(CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_SELF_SIGNED|ERR_TLS_CERT|ERR_SSL_)/;
 const ADVERTISEMENT = 'application/x-git-upload-pack-advertisement';
 const RESULT = 'application/x-git-upload-pack-result';
 
@@ -49,7 +51,7 @@ export class HttpUploadPack implements UploadPackSession {
     } catch (err) {
       // Certificates git trusts (its own CA settings, the system's) may not be Node's.
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      if (/CERT|SSL|TLS/i.test(`${cause?.code} ${cause?.message}`)) throw new ProtocolV2Unsupported(`TLS: ${cause?.message}`);
+      if (CERTIFICATE_ERROR.test(cause?.code ?? '')) throw new ProtocolV2Unsupported(`TLS: ${cause?.message}`);
       throw err;
     }
     // After a redirect to another origin, git's own rules decide where credentials may go.

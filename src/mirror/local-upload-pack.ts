@@ -1,6 +1,6 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +10,17 @@ import { readCapabilities, type UploadPackSession } from './session.ts';
 /** A spare older than this is replaced rather than used. */
 const MAX_SPARE_AGE_MS = 10 * 60_000;
 
+/** The folder upload-pack serves: `<path>/.git` when there is one (git enters it), else the path. */
 const folderIdentity = (path: string) => {
-  try {
-    const { dev, ino } = statSync(path);
-    return `${dev}:${ino}`;
-  } catch {
-    return null;
+  for (const candidate of [join(path, '.git'), path]) {
+    try {
+      const { dev, ino } = statSync(candidate);
+      return `${dev}:${ino}`;
+    } catch {
+      // not there: the next candidate
+    }
   }
+  return null;
 };
 
 /**
@@ -65,7 +69,8 @@ export class LocalUploadPack implements UploadPackSession {
 
   /** A session on this spare, or a fresh one when the spare is stale or has died. */
   static async open(url: string, signal: AbortSignal, spare: LocalUploadPack | null): Promise<LocalUploadPack> {
-    if (spare && (Date.now() - spare.startedAt > MAX_SPARE_AGE_MS || folderIdentity(spare.path) !== spare.folder)) spare.kill();
+    const stale = spare && (!spare.alive || Date.now() - spare.startedAt > MAX_SPARE_AGE_MS || folderIdentity(spare.path) !== spare.folder);
+    if (stale) spare.kill();
     else if (spare) {
       const ready = await spare.ready(signal).catch(() => null);
       if (ready) return ready;
@@ -85,6 +90,10 @@ export class LocalUploadPack implements UploadPackSession {
 
   kill(): void {
     this.proc.kill('SIGKILL');
+  }
+
+  private get alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
   async command(request: Buffer): Promise<PacketReader> {

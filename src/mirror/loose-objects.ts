@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
+import { ObjectTooLargeError } from '../tree/git-batch.ts';
 
 export interface GitObject {
   type: string;
@@ -32,6 +33,9 @@ interface Entry {
 
 type Resolved = GitObject & { oid: string };
 
+/** An object of the repository, null when missing; over `maxBytes`, an ObjectTooLargeError (read through, not kept). */
+export type ReadBase = (oid: string, maxBytes: number) => Promise<GitObject | null>;
+
 /**
  * Stores a small pack (gitformat-pack(5)) as loose objects, as `git unpack-objects` does,
  * without a process start: a push's pack is a handful of objects, and starting git costs
@@ -39,13 +43,14 @@ type Resolved = GitObject & { oid: string };
  * resolved with `readBase` (null: not in the repository). The pack's checksum is verified
  * before anything is written. Returns the number of objects written.
  */
-export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: (oid: string) => Promise<GitObject | null>): Promise<number> {
+export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: ReadBase): Promise<number> {
   const entries = parsePack(pack);
   let held = 0;
   const hold = (bytes: number) => {
     held += bytes;
     if (held > MAX_INFLATED) throw new NeedsIndexPack('the pack is too large to hold');
   };
+  const room = () => MAX_INFLATED - held;
   const byOffset = new Map<number, Resolved>();
   const byOid = new Map<string, GitObject>();
   const resolveEntry = (entry: Entry, object: GitObject) => {
@@ -68,7 +73,7 @@ export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: 
       if (base) resolveEntry(entry, { type: base.type, data: applyDelta(base.data, entry.data) });
       else left.push(entry);
     }
-    if (left.length === pending.length) await readOneBase(left, outside, byOid, readBase, hold);
+    if (left.length === pending.length) await readOneBase(left, outside, byOid, readBase, hold, room());
     pending = left;
   }
   await writeInOrder(gitDir, [...byOffset.values()]);
@@ -77,13 +82,20 @@ export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: 
 
 /** Reads, from the repository, the base of one delta whose base the pack lacks. */
 async function readOneBase(
-  stuck: Entry[], tried: Set<string>, byOid: Map<string, GitObject>, readBase: (oid: string) => Promise<GitObject | null>, hold: (bytes: number) => void,
+  stuck: Entry[], tried: Set<string>, byOid: Map<string, GitObject>, readBase: ReadBase, hold: (bytes: number) => void, room: number,
 ): Promise<void> {
   for (const { baseOid } of stuck) {
     if (baseOid === undefined || tried.has(baseOid)) continue;
     tried.add(baseOid);
     // A missing one may be an unresolved delta of this pack: another base may start the chain.
-    const base = await readBase(baseOid);
+    let base: GitObject | null;
+    try {
+      base = await readBase(baseOid, room);
+    } catch (err) {
+      // A small push against a large file: git streams it, this would hold it whole.
+      if (err instanceof ObjectTooLargeError) throw new NeedsIndexPack('a delta base is too large to hold');
+      throw err;
+    }
     if (!base) continue;
     hold(base.data.length);
     byOid.set(baseOid, base);

@@ -1,5 +1,5 @@
 import { GitStdinCommand } from './git-stdin.ts';
-import { type GitObject, NeedsIndexPack, writeLooseObjects } from './loose-objects.ts';
+import { NeedsIndexPack, type ReadBase, writeLooseObjects } from './loose-objects.ts';
 import type { RefUpdater } from './ref-updater.ts';
 import { DELIM, FLUSH, type PacketReader, packetText, pktLine } from './pkt-line.ts';
 import type { LocalUploadPack } from './local-upload-pack.ts';
@@ -21,8 +21,7 @@ export interface NativeFetchOptions {
   /** The local refs as they are now: the haves, and what needs no update. */
   localRefs: ReadonlyMap<string, string>;
   has: (oid: string) => Promise<boolean>;
-  /** An object of the mirror; null when it has none by that id. */
-  readObject: (oid: string) => Promise<GitObject | null>;
+  readObject: ReadBase;
   refUpdater: RefUpdater;
   /** A commit the server may not advertise; asked for after the refs, its refusal ignored. */
   extraWant: string | null;

@@ -33,7 +33,10 @@ export class RefUpdater {
     try {
       for (const [i, answer] of answers.entries()) {
         const line = await answer;
-        if (line !== `${STEPS[i]}: ok`) throw new Error(`git update-ref failed: ${(line ?? updater.stderr.trim()) || 'it exited'}`);
+        if (line !== `${STEPS[i]}: ok`) {
+          this.stop(updater); // whatever it answers next belongs to this transaction
+          throw new Error(`git update-ref failed: ${(line ?? updater.stderr.trim()) || 'it exited'}`);
+        }
       }
     } finally {
       signal.removeEventListener('abort', abort);

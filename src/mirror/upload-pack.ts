@@ -35,7 +35,11 @@ export async function configAllowsNative(url: string, gitDir: string): Promise<b
   const rewrites = (await lines(['--get-regexp', '^url\\..*\\.insteadof$'])).map((entry) => entry.slice(entry.indexOf('\n') + 1));
   if (rewrites.some((prefix) => url.startsWith(prefix))) return false;
   if (nativeTransport(url) !== 'http') return true;
-  return (await lines(['--get-urlmatch', 'http', url])).length === 0 && (await lines(['--get-urlmatch', 'credential', url])).length === 0;
+  // Without its password: a command line is visible to every user of the machine.
+  const parsed = new URL(url);
+  parsed.password = '';
+  const match = parsed.toString();
+  return (await lines(['--get-urlmatch', 'http', match])).length === 0 && (await lines(['--get-urlmatch', 'credential', match])).length === 0;
 }
 
 /** A session with the repository at `url`; a local one may use `spare`, started ahead. */

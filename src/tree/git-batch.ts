@@ -18,6 +18,12 @@ export class ObjectMissingError extends Error {
   }
 }
 
+export class ObjectTooLargeError extends Error {
+  constructor(readonly spec: string, readonly size: number) {
+    super(`git object ${spec} has ${size} bytes, more than asked for`);
+  }
+}
+
 type State = 'header' | 'body' | 'trailer';
 
 /** Requests worth one write to git. */
@@ -116,23 +122,31 @@ export class GitBatch {
     setImmediate(() => this.flush());
   }
 
-  /** Reads a whole (small) object into memory. */
-  read(spec: string): Promise<{ oid: string; type: string; data: Buffer }> {
+  /**
+   * Reads a whole (small) object into memory. One over `maxBytes` is read through without
+   * being kept, and rejected with ObjectTooLargeError.
+   */
+  read(spec: string, maxBytes = Infinity): Promise<{ oid: string; type: string; data: Buffer }> {
     return new Promise((resolve, reject) => {
       let oid = '';
       let type = '';
+      let size = 0;
       const parts: Buffer[] = [];
       this.request(spec, {
-        header: (o, t) => {
+        header: (o, t, s) => {
           oid = o;
           type = t;
+          size = s;
         },
         data: (chunk) => {
-          parts.push(chunk);
+          if (size <= maxBytes) parts.push(chunk);
           return true;
         },
         drained: () => Promise.resolve(),
-        end: () => resolve({ oid, type, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts) }),
+        end: () => {
+          if (size > maxBytes) reject(new ObjectTooLargeError(spec, size));
+          else resolve({ oid, type, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts) });
+        },
         fail: reject,
       });
     });

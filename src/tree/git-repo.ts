@@ -101,10 +101,10 @@ export class GitRepo {
     return (await this.readObject(oid)) !== null;
   }
 
-  /** Object `oid` of any type; null when the repository has none by that id. */
-  async readObject(oid: string): Promise<{ type: string; data: Buffer } | null> {
+  /** Object `oid` of any type; null when the repository has none by that id (see GitBatch.read for `maxBytes`). */
+  async readObject(oid: string, maxBytes?: number): Promise<{ type: string; data: Buffer } | null> {
     try {
-      return await this.batch.read(oid);
+      return await this.batch.read(oid, maxBytes);
     } catch (err) {
       if (err instanceof ObjectMissingError) return null;
       throw err;

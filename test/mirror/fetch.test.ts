@@ -198,7 +198,7 @@ describe('mirror fetch: native protocol v2 against git fetch', { timeout: 120_00
     }
   });
 
-  it('a spare started before its repository was replaced by another at the same path is not used', async () => {
+  it('a spare started before its repository (or only its .git) was replaced at the same path is not used', async () => {
     const path = join(base, 'replaced');
     const make = async (name: string) => {
       execFileSync('rm', ['-rf', path]);
@@ -214,6 +214,13 @@ describe('mirror fetch: native protocol v2 against git fetch', { timeout: 120_00
     const second = await make('second');
     assert.equal((await native.resolve(second)).sha, second);
     assert.equal((await native.resolve('main')).sha, second);
+    // Only its .git replaced: upload-pack serves .git, so that is the folder that counts.
+    native.warm();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    execFileSync('rm', ['-rf', join(path, '.git')]);
+    initRepo(path);
+    const third = await addCommit(path, 'third');
+    assert.equal((await native.resolve(third)).sha, third);
   });
 
   it('an HTTP server that never answers: the fetch fails with fetch-failed at its timeout', async () => {

@@ -107,6 +107,21 @@ describe('a small pack stored as loose objects', { timeout: 60_000 }, () => {
     assert.equal(await looseCount(dir), 0);
   });
 
+  it('a delta base in the mirror larger than the room left is not read into memory: git indexes the pack', async () => {
+    const dir = await mirrorOfBase();
+    const repo = await GitRepo.open(dir);
+    const limits: number[] = [];
+    try {
+      // As if the pack had already filled all but 1,000 bytes of what is held here.
+      const readBase = (oid: string, maxBytes: number) => (limits.push(maxBytes), repo.readObject(oid, Math.min(maxBytes, 1000)));
+      await assert.rejects(writeLooseObjects(thinPack, dir, readBase), NeedsIndexPack);
+      assert.ok(limits.length > 0 && limits.every((n) => n > 0 && n <= 64 << 20));
+      assert.equal(await repo.has(newCommit), false);
+    } finally {
+      await repo.close();
+    }
+  });
+
   it('a chain of ref deltas, the first based on the second, the second on an object outside the pack', async () => {
     const dir = await tempDir('pack-chain-');
     git(dir, 'init', '-q', '--bare');

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GitBatch, type ObjectHandler, ObjectMissingError } from '../../src/tree/git-batch.ts';
+import { GitBatch, type ObjectHandler, ObjectMissingError, ObjectTooLargeError } from '../../src/tree/git-batch.ts';
 import { tempDir } from '../support/temp.ts';
 import { writeTree } from '../support/trees.ts';
 import { commitAll, git, initRepo } from '../support/vectors.ts';
@@ -75,6 +75,15 @@ describe('git cat-file reader', { timeout: 60_000 }, () => {
   it('answers requests sent one at a time, each awaited before the next', async () => {
     const batch = open();
     for (const name of [...files.keys()].slice(0, 40)) assert.deepEqual(await collect(batch, oids.get(name)!), files.get(name));
+  });
+
+  it('read with a limit: a larger object is read through and refused, and the next answers are intact', async () => {
+    const batch = open();
+    const big = 'f0'; // 200,000 bytes
+    const reads = [batch.read(oids.get(big)!, 1000), batch.read(oids.get('f1')!, 1000), batch.read(oids.get(big)!, 200_000)];
+    await assert.rejects(reads[0]!, (err) => err instanceof ObjectTooLargeError && err.size === 200_000);
+    assert.ok((await reads[1]!).data.equals(files.get('f1')!));
+    assert.ok((await reads[2]!).data.equals(files.get(big)!));
   });
 
   it('fails every waiting request when git dies, and refuses new ones', async () => {
