@@ -1,35 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { ObjectTooLargeError } from '../tree/git-batch.ts';
-
-export interface GitObject {
-  type: string;
-  data: Buffer;
-}
-
-/**
- * This pack is for git to store (`index-pack`): its objects come to more bytes than are held
- * here, or a delta's base is another delta that only a base outside the pack can start.
- */
-export class NeedsIndexPack extends Error {}
-
-/** Inflated bytes one small pack may hold in memory (its objects and their delta bases). */
-const MAX_INFLATED = 64 << 20;
-
-const TYPES: Record<number, string> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
-
-interface Entry {
-  offset: number;
-  type: number;
-  /** Inflated content: the object, or a delta against its base. */
-  data: Buffer;
-  baseOffset?: number;
-  baseOid?: string;
-}
+import { applyDelta, type GitObject, MAX_INFLATED, NeedsIndexPack, OFS_DELTA, type PackEntry, parsePack, REF_DELTA, TYPES } from './pack.ts';
 
 type Resolved = GitObject & { oid: string };
 
@@ -53,7 +27,7 @@ export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: 
   const room = () => MAX_INFLATED - held;
   const byOffset = new Map<number, Resolved>();
   const byOid = new Map<string, GitObject>();
-  const resolveEntry = (entry: Entry, object: GitObject) => {
+  const resolveEntry = (entry: PackEntry, object: GitObject) => {
     hold(object.data.length);
     const oid = objectId(object);
     byOffset.set(entry.offset, { ...object, oid });
@@ -67,7 +41,7 @@ export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: 
   const outside = new Set<string>();
   // Bases first: an in-pack base may itself be a delta; some refer outside the pack.
   while (pending.length) {
-    const left: Entry[] = [];
+    const left: PackEntry[] = [];
     for (const entry of pending) {
       const base = entry.baseOffset !== undefined ? byOffset.get(entry.baseOffset) : byOid.get(entry.baseOid!);
       if (base) resolveEntry(entry, { type: base.type, data: applyDelta(base.data, entry.data) });
@@ -82,7 +56,7 @@ export async function writeLooseObjects(pack: Buffer, gitDir: string, readBase: 
 
 /** Reads, from the repository, the base of one delta whose base the pack lacks. */
 async function readOneBase(
-  stuck: Entry[], tried: Set<string>, byOid: Map<string, GitObject>, readBase: ReadBase, hold: (bytes: number) => void, room: number,
+  stuck: PackEntry[], tried: Set<string>, byOid: Map<string, GitObject>, readBase: ReadBase, hold: (bytes: number) => void, room: number,
 ): Promise<void> {
   for (const { baseOid } of stuck) {
     if (baseOid === undefined || tried.has(baseOid)) continue;
@@ -126,95 +100,6 @@ async function writeInOrder(gitDir: string, objects: Resolved[]): Promise<void> 
   for (const object of linked.values()) if (object.type === 'commit') await visit(object);
   for (const object of linked.values()) await visit(object);
 }
-
-function parsePack(pack: Buffer): Entry[] {
-  if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK') throw new Error('not a pack');
-  const version = pack.readUInt32BE(4);
-  if (version !== 2 && version !== 3) throw new Error(`pack version ${version}`);
-  const body = pack.subarray(0, pack.length - 20);
-  if (!createHash('sha1').update(body).digest().equals(pack.subarray(pack.length - 20))) throw new Error('the pack is corrupt (checksum)');
-  const entries: Entry[] = [];
-  let inflatedBytes = 0;
-  let pos = 12;
-  for (let i = pack.readUInt32BE(8); i > 0; i--) {
-    const offset = pos;
-    let byte = body[pos++]!;
-    const type = (byte >> 4) & 7;
-    let size = byte & 15;
-    for (let shift = 4; byte & 0x80; shift += 7) {
-      byte = body[pos++]!;
-      size += (byte & 0x7f) * 2 ** shift;
-    }
-    const entry: Entry = { offset, type, data: Buffer.alloc(0) };
-    if (type === OFS_DELTA) {
-      byte = body[pos++]!;
-      let distance = byte & 0x7f;
-      while (byte & 0x80) {
-        byte = body[pos++]!;
-        distance = (distance + 1) * 128 + (byte & 0x7f);
-      }
-      entry.baseOffset = offset - distance;
-    } else if (type === REF_DELTA) {
-      entry.baseOid = body.toString('hex', pos, pos + 20);
-      pos += 20;
-    } else if (!TYPES[type]) {
-      throw new Error(`pack entry of unknown type ${type}`);
-    }
-    if (pos >= body.length) throw new Error('the pack is truncated');
-    inflatedBytes += size;
-    if (inflatedBytes > MAX_INFLATED) throw new NeedsIndexPack('the pack is too large to hold');
-    // Bounded by the size the entry declares: a pack cannot inflate past what it admits to.
-    const inflated = inflateSync(body.subarray(pos), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    if (inflated.buffer.length !== size) throw new Error('a pack entry has the wrong size');
-    entry.data = inflated.buffer;
-    pos += inflated.engine.bytesWritten;
-    entries.push(entry);
-  }
-  if (pos !== body.length) throw new Error('the pack has trailing bytes');
-  return entries;
-}
-
-/** Applies a git delta: a header of two sizes, then copy-from-base and insert instructions. */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
-  let pos = 0;
-  const size = () => {
-    let value = 0;
-    let byte;
-    let shift = 0;
-    do {
-      byte = delta[pos++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return value;
-  };
-  if (size() !== base.length) throw new Error('a delta does not fit its base');
-  const target = size();
-  if (target > MAX_INFLATED) throw new NeedsIndexPack('a delta makes an object too large to hold');
-  const out = Buffer.allocUnsafe(target);
-  let written = 0;
-  while (pos < delta.length) {
-    const op = delta[pos++]!;
-    if (op & 0x80) {
-      let offset = 0;
-      let length = 0;
-      for (let bit = 0; bit < 4; bit++) if (op & (1 << bit)) offset += delta[pos++]! * 2 ** (8 * bit);
-      for (let bit = 0; bit < 3; bit++) if (op & (16 << bit)) length += delta[pos++]! * 2 ** (8 * bit);
-      length ||= 0x10000;
-      if (offset + length > base.length || written + length > out.length) throw new Error('a delta copies outside its base');
-      written += base.copy(out, written, offset, offset + length);
-    } else if (op) {
-      if (pos + op > delta.length || written + op > out.length) throw new Error('a delta inserts past its end');
-      written += delta.copy(out, written, pos, pos + op);
-      pos += op;
-    } else {
-      throw new Error('a delta has a reserved instruction');
-    }
-  }
-  if (written !== out.length) throw new Error('a delta is short');
-  return out;
-}
-
 const objectHeader = (type: string, size: number) => Buffer.from(`${type} ${size}\0`, 'latin1');
 
 function objectId({ type, data }: GitObject): string {

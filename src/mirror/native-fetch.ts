@@ -1,5 +1,6 @@
 import { GitStdinCommand } from './git-stdin.ts';
-import { NeedsIndexPack, type ReadBase, writeLooseObjects } from './loose-objects.ts';
+import { type ReadBase, writeLooseObjects } from './loose-objects.ts';
+import { NeedsIndexPack } from './pack.ts';
 import type { RefUpdater } from './ref-updater.ts';
 import { DELIM, FLUSH, type PacketReader, packetText, pktLine } from './pkt-line.ts';
 import type { LocalUploadPack } from './local-upload-pack.ts';
