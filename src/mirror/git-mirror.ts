@@ -40,9 +40,10 @@ export class GitMirror {
    * writes them: a mirror belongs to one process (each process has its own data folder).
    */
   private refs: Map<string, string> | null = null;
-  /** Cleared when git's configuration applies to the URL: `git fetch` from then on. */
-  private native: boolean;
-  private configChecked = false;
+  /** How the remote is fetched natively; null: always by `git fetch` (a URL scheme, or asked to). */
+  private readonly transport: 'local' | 'http' | null;
+  /** Whether git's configuration leaves the URL to the native fetch; null until the first fetch asks. */
+  private native: boolean | null = null;
   private closed = false;
   private readonly refUpdater: RefUpdater;
   private nativeFetches = 0;
@@ -58,7 +59,7 @@ export class GitMirror {
     options: MirrorOptions,
   ) {
     this.timeoutMs = options.timeoutMs;
-    this.native = options.fetchWith !== 'git' && nativeTransport(url) !== null;
+    this.transport = options.fetchWith === 'git' ? null : nativeTransport(url);
     this.refUpdater = new RefUpdater(path);
   }
 
@@ -89,10 +90,7 @@ export class GitMirror {
   /** Fetches every branch and tag (and a sha the server does not advertise, when asked). */
   fetch(sha: string | null = null): Promise<void> {
     const run = this.fetching.then(async () => {
-      if (this.native && !this.configChecked) {
-        this.configChecked = true;
-        this.native = await configAllowsNative(this.url, this.path);
-      }
+      this.native ??= this.transport !== null && (await configAllowsNative(this.url, this.path));
       if (!(this.native && (await this.fetchNatively(sha)))) {
         this.refs = null;
         await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, ...REFSPECS]);
@@ -148,7 +146,7 @@ export class GitMirror {
    * connection alive instead). Call it when idle: the start stalls this process a little.
    */
   warm(): void {
-    if (this.native && !this.closed && !this.spare && nativeTransport(this.url) === 'local') this.spare = LocalUploadPack.start(this.url);
+    if (this.native !== false && this.transport === 'local' && !this.closed && !this.spare) this.spare = LocalUploadPack.start(this.url);
   }
 
   private takeSpare(): LocalUploadPack | null {

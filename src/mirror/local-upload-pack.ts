@@ -1,9 +1,8 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { type GitProcess, spawnGit } from './git-process.ts';
 import { FLUSH, PacketReader } from './pkt-line.ts';
 import { readCapabilities, type UploadPackSession } from './session.ts';
 
@@ -32,7 +31,7 @@ const folderIdentity = (path: string) => {
  */
 export class LocalUploadPack implements UploadPackSession {
   capabilities: string[] = [];
-  private readonly proc: ChildProcessByStdio<Writable, Readable, Readable>;
+  private readonly proc: GitProcess;
   private readonly reader: PacketReader;
   private readonly advertised: Promise<string[]>;
   private readonly path: string;
@@ -42,18 +41,13 @@ export class LocalUploadPack implements UploadPackSession {
   private constructor(url: string) {
     this.path = /^file:\/\//i.test(url) ? fileURLToPath(url) : resolvePath(url);
     this.folder = folderIdentity(this.path);
-    const proc = spawn('git', ['upload-pack', this.path], { env: { ...process.env, GIT_PROTOCOL: 'version=2' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const { proc, stderr } = spawnGit(['upload-pack', this.path], { env: { ...process.env, GIT_PROTOCOL: 'version=2' } });
     this.proc = proc;
-    let stderr = '';
-    proc.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-2048);
-    });
     const exited = new Promise<never>((_, reject) => {
       proc.on('error', reject);
-      proc.on('close', (code) => reject(new Error(`git upload-pack exited (${code}): ${stderr.trim()}`)));
+      proc.on('close', (code) => reject(new Error(`git upload-pack exited (${code}): ${stderr()}`)));
     });
     exited.catch(() => undefined);
-    proc.stdin.on('error', () => undefined); // a dead server is reported by its reply, not an EPIPE
     this.reader = PacketReader.of(proc.stdout);
     // A repository that is not one ends the output before the process: its stderr says why.
     this.advertised = readCapabilities(this.reader).catch(async (err: unknown) => {

@@ -1,4 +1,4 @@
-import { GitStdinCommand } from './git-stdin.ts';
+import { GitStdinCommand } from './git-process.ts';
 import { type ReadBase, writeLooseObjects } from './loose-objects.ts';
 import { NeedsIndexPack } from './pack.ts';
 import type { RefUpdater } from './ref-updater.ts';
@@ -106,6 +106,7 @@ async function storePack(reader: PacketReader, options: NativeFetchOptions): Pro
   let smallBytes = 0;
   let objects = -1;
   let indexer: GitStdinCommand | null = null;
+  const indexPack = () => new GitStdinCommand(options.gitDir, ['index-pack', '--stdin', '--fix-thin'], options.signal);
   try {
     for (let packet = await reader.next(); packet.kind === 'data'; packet = await reader.next()) {
       const band = packet.payload[0];
@@ -124,7 +125,7 @@ async function storePack(reader: PacketReader, options: NativeFetchOptions): Pro
         objects = small[0]!.readUInt32BE(8);
       }
       if (objects >= LOOSE_LIMIT || smallBytes > LOOSE_BYTES) {
-        indexer = new GitStdinCommand(options.gitDir, ['index-pack', '--stdin', '--fix-thin'], options.signal);
+        indexer = indexPack();
         for (const chunk of small) await indexer.write(chunk);
         small = [];
       }
@@ -138,7 +139,7 @@ async function storePack(reader: PacketReader, options: NativeFetchOptions): Pro
         if (!(err instanceof NeedsIndexPack)) throw err;
         // A few objects that inflate large (a big file that compresses well), or deltas on
         // deltas on a base outside the pack: git stores those.
-        indexer = new GitStdinCommand(options.gitDir, ['index-pack', '--stdin', '--fix-thin'], options.signal);
+        indexer = indexPack();
         await indexer.write(pack);
       }
     }

@@ -1,12 +1,11 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import { type GitProcess, spawnGit } from './git-process.ts';
 
 interface Updater {
-  proc: ChildProcessByStdio<Writable, Readable, Readable>;
+  proc: GitProcess;
   /** Waiting for the process's next answer line; null once it has exited. */
   replies: ((line: string | null) => void)[];
-  stderr: string;
+  stderr: () => string;
 }
 
 const STEPS = ['start', 'prepare', 'commit'] as const;
@@ -35,7 +34,7 @@ export class RefUpdater {
         const line = await answer;
         if (line !== `${STEPS[i]}: ok`) {
           this.stop(updater); // whatever it answers next belongs to this transaction
-          throw new Error(`git update-ref failed: ${(line ?? updater.stderr.trim()) || 'it exited'}`);
+          throw new Error(`git update-ref failed: ${(line ?? updater.stderr()) || 'it exited'}`);
         }
       }
     } finally {
@@ -55,13 +54,9 @@ export class RefUpdater {
 
   private start(): Updater {
     if (this.current) return this.current;
-    const proc = spawn('git', ['--git-dir', this.gitDir, 'update-ref', '--stdin'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const updater: Updater = { proc, replies: [], stderr: '' };
+    const { proc, stderr } = spawnGit(['--git-dir', this.gitDir, 'update-ref', '--stdin']);
+    const updater: Updater = { proc, replies: [], stderr };
     this.current = updater;
-    proc.stdin.on('error', () => undefined); // a dead process answers null below
-    proc.stderr.on('data', (chunk: Buffer) => {
-      updater.stderr = (updater.stderr + chunk.toString('utf8')).slice(-2048);
-    });
     createInterface({ input: proc.stdout }).on('line', (line) => updater.replies.shift()?.(line));
     proc.on('error', () => undefined);
     proc.on('close', () => {
