@@ -1,8 +1,7 @@
-import { DeciderError } from '../errors.ts';
 import type { ContentSink, FileToSend } from '../tree/types.ts';
 import { type BlobCache, BlobRecorder } from './blob-cache.ts';
 import type { TreePlanEntry } from './plan.ts';
-import type { TarWriter } from './tar.ts';
+import { refuseSetuid, type TarWriter } from './tar.ts';
 
 /** Cached bytes a run holds at most (a blob is at most the cache's 64 KiB past it). */
 const CACHED_BYTES = 1024 * 1024;
@@ -40,7 +39,7 @@ export class TarRun implements ContentSink {
     let cachedBytes = 0;
     for (const e of candidates) {
       if (cachedBytes > CACHED_BYTES) break;
-      if (e.mode & 0o6000) throw new DeciderError('setuid-file', `${e.name} has the setuid or setgid bit set`);
+      refuseSetuid(e.name, e.mode);
       // Only included files are looked up and kept: a context's own files are rarely another's.
       const oid = e.source.included ? e.source.entry.oid : null;
       const blob = cache && oid ? cache.get(oid) : undefined;

@@ -102,6 +102,11 @@ function withLongName(encoded: Buffer, main: Buffer): Buffer {
   return Buffer.concat([header(LONGLINK, 0, longName.length, 0, 0x4c), padded, main]);
 }
 
+/** A context holds no setuid or setgid file (`setuid-file`). */
+export function refuseSetuid(name: string, mode: number): void {
+  if (mode & 0o6000) throw new DeciderError('setuid-file', `${name} has the setuid or setgid bit set`);
+}
+
 /**
  * Writes a tar stream entry by entry into a ByteSink. Entries must arrive in
  * their final order; each file's content must match the size it announced.
@@ -130,7 +135,7 @@ export class TarWriter {
 
   /** A sink for one file's content; the header goes out when the size is known. */
   file(name: string, mode: number): ContentSink {
-    if (mode & 0o6000) throw new DeciderError('setuid-file', `${name} has the setuid or setgid bit set`);
+    refuseSetuid(name, mode);
     return new TarFileSink(this, name, mode);
   }
 
