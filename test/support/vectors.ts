@@ -1,18 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, readFile, readdir, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 
-/** `../shared/vectors` beside the checkout (CI clones the repository next to shared/). */
-export const VECTORS = process.env.IMAGE_DECIDER_VECTORS ?? resolve(import.meta.dirname, '../../../shared/vectors');
-
-/**
- * The shared copy of the vectors stores symlinks as plain files holding the
- * link text; these are the ones the reference trees have as real symlinks.
- */
-const SYMLINKS = new Set([
-  'acme/tree/taskcluster/docker/standalone/readme-link.md',
-  'edge/trees/err-symlink-escape/taskcluster/docker/img/leak',
-]);
+/** The reference vectors, vendored with the tests (symlinks committed as symlinks). */
+export const VECTORS = resolve(import.meta.dirname, '../fixtures/vectors');
 
 export async function readJson<T>(rel: string): Promise<T> {
   return JSON.parse(await readFile(join(VECTORS, rel), 'utf8')) as T;
@@ -30,9 +21,8 @@ export async function materialise(vectorRel: string, dest: string): Promise<stri
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const from = join(dir, entry.name);
       const to = join(out, entry.name);
-      const rel = relative(VECTORS, from);
       if (entry.isDirectory()) await walk(from);
-      else if (SYMLINKS.has(rel)) await symlink(await readFile(from, 'utf8'), to);
+      else if (entry.isSymbolicLink()) await symlink(await readlink(from), to);
       else {
         await copyFile(from, to);
         await chmod(to, (await stat(from)).mode & 0o111 ? 0o755 : 0o644);
