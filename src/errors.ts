@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'unknown-parent',
   'parent-cycle',
   'bad-kind-file',
+  'bad-image-name',
   'bad-taskgraph-config',
   'bad-registry-hash',
   // repository access

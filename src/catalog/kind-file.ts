@@ -5,7 +5,8 @@ import { DOCKER_DIR } from './registry.ts';
 import { isRecord } from './yaml.ts';
 
 export const TASKGRAPH_KIND = 'taskcluster/kinds/docker-image/kind.yml';
-export const LEGACY_KIND = 'taskcluster/ci/docker-image/kind.yml';
+/** Before taskgraph 8 (and in gecko before 2024) kinds lived under `taskcluster/ci`; so did the 2016 kind. */
+export const CI_KIND = 'taskcluster/ci/docker-image/kind.yml';
 
 /** One image as a kind file declares it, before the tree is consulted. */
 export interface DeclaredImage {
@@ -19,7 +20,29 @@ export interface DeclaredImage {
   readonly error: ImageError | null;
 }
 
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+/**
+ * The Index's namespace grammar: dot-separated words of `[a-zA-Z0-9_!~*'()%-]`. taskgraph
+ * accepts any task name and only refuses a `/` in a cache name; a name outside the grammar
+ * would be taken by the Queue as a route and then never indexed, so it is refused here.
+ */
+const WORD = "[A-Za-z0-9_!~*'()%-]+";
+const INDEX_WORD = new RegExp(`^${WORD}$`);
+/** What an image name may look like, for the schemas of routes that take one. */
+export const IMAGE_NAME_PATTERN = `^${WORD}(\\.${WORD})*$`;
+/** The Queue's limit on a route, which the image's hash route must fit. */
+const MAX_ROUTE = 249;
+
+/** Why `name` cannot name an image's index namespace, or null when it can. */
+export function imageNameProblem(name: string, prefix: string | null): string | null {
+  if (name.includes('/')) return 'a "/" would split the URL and the context path';
+  const words = name.split('.');
+  if (words.some((w) => w === '')) return 'a leading, trailing or doubled "." leaves an empty word in the index path';
+  const bad = words.find((w) => !INDEX_WORD.test(w));
+  if (bad !== undefined) return `index paths allow only letters, digits, "." and _!~*'()%- (not ${JSON.stringify(bad)})`;
+  const route = `index.${prefix ?? 'x'}.cache.level-3.docker-images.v2.${name}.hash.${'0'.repeat(64)}`;
+  if (route.length > MAX_ROUTE) return `its hash route would be ${route.length} characters, over the Queue's ${MAX_ROUTE}`;
+  return null;
+}
 
 function bad(path: string, message: string): ImageError {
   return { code: 'bad-kind-file', message: `${path}: ${message}` };
@@ -33,10 +56,11 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function declared(path: string, name: string, raw: unknown, contextRoot: string): DeclaredImage {
+function declared(path: string, name: string, raw: unknown, contextRoot: string, prefix: string | null): DeclaredImage {
   const fallback = { name, contextDir: joinPath(contextRoot, name), parent: null, args: {}, symbol: null, packages: [] };
   const fail = (message: string): DeclaredImage => ({ ...fallback, error: bad(path, `image ${name}: ${message}`) });
-  if (!NAME.test(name)) return fail('names may hold only letters, digits, "-" and "_"');
+  const nameProblem = imageNameProblem(name, prefix);
+  if (nameProblem) return { ...fallback, error: { code: 'bad-image-name', message: `${path}: image ${JSON.stringify(name)}: ${nameProblem}` } };
   const task = raw ?? {};
   if (!isRecord(task)) return fail('must be a mapping');
   const { parent, args = {}, definition = name, symbol = null, packages = [] } = task;
@@ -60,38 +84,47 @@ function declared(path: string, name: string, raw: unknown, contextRoot: string)
   };
 }
 
-/** `taskcluster/kinds/docker-image/kind.yml`: images under `tasks:` (or the older `jobs:`). */
-export function parseTaskgraphKind(doc: unknown): DeclaredImage[] {
-  if (!isRecord(doc)) throw new DeciderError('bad-kind-file', `${TASKGRAPH_KIND}: must be a mapping`);
-  const tasks = doc.tasks ?? doc.jobs ?? {};
-  const defaults = doc['task-defaults'] ?? doc['job-defaults'];
-  if (!isRecord(tasks)) throw new DeciderError('bad-kind-file', `${TASKGRAPH_KIND}: tasks must be a mapping`);
+/** The 2016 kind file holds an `images:` list; taskgraph's, at either place, a mapping of tasks. */
+export function isLegacyKind(doc: unknown): boolean {
+  return isRecord(doc) && doc.images !== undefined && doc.tasks === undefined && doc.jobs === undefined;
+}
+
+/**
+ * A taskgraph kind file: images under `tasks:` / `task-defaults:`, or under `jobs:` /
+ * `job-defaults:` as taskgraph called them before release 8.
+ */
+export function parseTaskgraphKind(doc: unknown, path: string, prefix: string | null): DeclaredImage[] {
+  if (!isRecord(doc)) throw new DeciderError('bad-kind-file', `${path}: must be a mapping`);
+  const [tasksKey, defaultsKey] = doc.tasks === undefined && doc.jobs !== undefined ? ['jobs', 'job-defaults'] : ['tasks', 'task-defaults'];
+  const tasks = doc[tasksKey] ?? {};
+  const defaults = doc[defaultsKey];
+  if (!isRecord(tasks)) throw new DeciderError('bad-kind-file', `${path}: ${tasksKey} must be a mapping`);
   if (defaults !== undefined && !isRecord(defaults)) {
-    throw new DeciderError('bad-kind-file', `${TASKGRAPH_KIND}: task-defaults must be a mapping`);
+    throw new DeciderError('bad-kind-file', `${path}: ${defaultsKey} must be a mapping`);
   }
-  return Object.entries(tasks).map(([name, raw]) => declared(TASKGRAPH_KIND, name, merge(defaults, raw ?? {}), DOCKER_DIR));
+  return Object.entries(tasks).map(([name, raw]) => declared(path, name, merge(defaults, raw ?? {}), DOCKER_DIR, prefix));
 }
 
 /** The 2016 `taskcluster/ci/docker-image/kind.yml`: an `images:` list under `images_path`. */
-export function parseLegacyKind(doc: unknown): DeclaredImage[] {
-  if (!isRecord(doc)) throw new DeciderError('bad-kind-file', `${LEGACY_KIND}: must be a mapping`);
+export function parseLegacyKind(doc: unknown, prefix: string | null): DeclaredImage[] {
+  if (!isRecord(doc)) throw new DeciderError('bad-kind-file', `${CI_KIND}: must be a mapping`);
   const { images = [], images_path: imagesPath } = doc;
-  if (!Array.isArray(images)) throw new DeciderError('bad-kind-file', `${LEGACY_KIND}: images must be a list`);
+  if (!Array.isArray(images)) throw new DeciderError('bad-kind-file', `${CI_KIND}: images must be a list`);
   let root = DOCKER_DIR;
   if (imagesPath !== undefined) {
-    const resolved = typeof imagesPath === 'string' ? normaliseInside(joinPath(dirname(LEGACY_KIND), imagesPath)) : null;
+    const resolved = typeof imagesPath === 'string' ? normaliseInside(joinPath(dirname(CI_KIND), imagesPath)) : null;
     if (resolved === null || (imagesPath as string).startsWith('/')) {
-      throw new DeciderError('bad-kind-file', `${LEGACY_KIND}: images_path must be a folder inside the repository`);
+      throw new DeciderError('bad-kind-file', `${CI_KIND}: images_path must be a folder inside the repository`);
     }
     root = resolved;
   }
   const seen = new Set<string>();
   return images.map((name: unknown, i) => {
     if (typeof name !== 'string') {
-      return { ...declared(LEGACY_KIND, `#${i}`, {}, root), error: bad(LEGACY_KIND, `images[${i}] must be a string`) };
+      return { ...declared(CI_KIND, `#${i}`, {}, root, prefix), error: bad(CI_KIND, `images[${i}] must be a string`) };
     }
-    if (seen.has(name)) return { ...declared(LEGACY_KIND, name, {}, root), error: bad(LEGACY_KIND, `image ${name} is listed twice`) };
+    if (seen.has(name)) return { ...declared(CI_KIND, name, {}, root, prefix), error: bad(CI_KIND, `image ${name} is listed twice`) };
     seen.add(name);
-    return { ...declared(LEGACY_KIND, name, {}, root), parent: undefined };
+    return { ...declared(CI_KIND, name, {}, root, prefix), parent: undefined };
   });
 }

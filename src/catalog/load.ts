@@ -2,29 +2,36 @@ import { DeciderError, isDeciderError } from '../errors.ts';
 import { joinPath } from '../tree/paths.ts';
 import { resolvePath } from '../tree/resolve.ts';
 import type { TreeSource } from '../tree/types.ts';
-import { type DeclaredImage, LEGACY_KIND, TASKGRAPH_KIND, parseLegacyKind, parseTaskgraphKind } from './kind-file.ts';
+import { CI_KIND, type DeclaredImage, TASKGRAPH_KIND, imageNameProblem, isLegacyKind, parseLegacyKind, parseTaskgraphKind } from './kind-file.ts';
 import { orderParentsFirst } from './order.ts';
 import { DOCKER_DIR, registryReference } from './registry.ts';
 import type { Catalog, CatalogLayout, ImageError, ImageSpec } from './types.ts';
 import { isRecord, readYaml } from './yaml.ts';
 
 const CONFIG = 'taskcluster/config.yml';
+/** taskgraph's config beside its kinds before release 8. */
+const CI_CONFIG = 'taskcluster/ci/config.yml';
+
+interface TaskgraphConfig {
+  readonly trustDomain: string | null;
+  readonly cachePrefix: string | null;
+}
 
 async function isFile(tree: TreeSource, path: string): Promise<boolean> {
   return (await tree.lstat(path))?.kind === 'file';
 }
 
-async function readConfig(tree: TreeSource): Promise<{ trustDomain: string | null; cachePrefix: string | null }> {
-  if (!(await isFile(tree, CONFIG))) return { trustDomain: null, cachePrefix: null };
-  const doc = await readYaml(tree, CONFIG, 'bad-taskgraph-config');
-  if (!isRecord(doc)) throw new DeciderError('bad-taskgraph-config', `${CONFIG}: must be a mapping`);
+async function readConfig(tree: TreeSource, path: string): Promise<TaskgraphConfig> {
+  if (!(await isFile(tree, path))) return { trustDomain: null, cachePrefix: null };
+  const doc = await readYaml(tree, path, 'bad-taskgraph-config');
+  if (!isRecord(doc)) throw new DeciderError('bad-taskgraph-config', `${path}: must be a mapping`);
   const trustDomain = doc['trust-domain'];
   const prefix = isRecord(doc.taskgraph) ? doc.taskgraph['cached-task-prefix'] : undefined;
   if (trustDomain !== undefined && typeof trustDomain !== 'string') {
-    throw new DeciderError('bad-taskgraph-config', `${CONFIG}: trust-domain must be a string`);
+    throw new DeciderError('bad-taskgraph-config', `${path}: trust-domain must be a string`);
   }
   if (prefix !== undefined && typeof prefix !== 'string') {
-    throw new DeciderError('bad-taskgraph-config', `${CONFIG}: taskgraph.cached-task-prefix must be a string`);
+    throw new DeciderError('bad-taskgraph-config', `${path}: taskgraph.cached-task-prefix must be a string`);
   }
   return { trustDomain: trustDomain ?? null, cachePrefix: prefix ?? trustDomain ?? null };
 }
@@ -68,28 +75,43 @@ async function checkContext(tree: TreeSource, image: DeclaredImage): Promise<Ima
   }
 }
 
+interface Declared {
+  readonly layout: CatalogLayout;
+  readonly kindFile: string | null;
+  readonly config: TaskgraphConfig;
+  readonly images: DeclaredImage[];
+}
+
 /**
- * Lists a revision's in-tree images: from the taskgraph kind file, else the
+ * The kind file taskgraph would read: `taskcluster/kinds/…` with `taskcluster/config.yml`;
+ * else `taskcluster/ci/…`, which is taskgraph's layout before release 8 (with
+ * `taskcluster/ci/config.yml`) unless it is the 2016 `images:` list.
+ */
+async function declare(tree: TreeSource): Promise<Declared> {
+  if (await isFile(tree, TASKGRAPH_KIND)) {
+    const config = await readConfig(tree, CONFIG);
+    const doc = await readYaml(tree, TASKGRAPH_KIND, 'bad-kind-file');
+    return { layout: 'taskgraph', kindFile: TASKGRAPH_KIND, config, images: parseTaskgraphKind(doc, TASKGRAPH_KIND, config.cachePrefix) };
+  }
+  if (await isFile(tree, CI_KIND)) {
+    const doc = await readYaml(tree, CI_KIND, 'bad-kind-file');
+    if (isLegacyKind(doc)) {
+      const config = await readConfig(tree, CONFIG);
+      return { layout: 'legacy-2016', kindFile: CI_KIND, config, images: parseLegacyKind(doc, config.cachePrefix) };
+    }
+    const config = await readConfig(tree, CI_CONFIG);
+    return { layout: 'taskgraph-ci', kindFile: CI_KIND, config, images: parseTaskgraphKind(doc, CI_KIND, config.cachePrefix) };
+  }
+  return { layout: 'folders', kindFile: null, config: await readConfig(tree, CONFIG), images: [] };
+}
+
+/**
+ * Lists a revision's in-tree images: from the kind file taskgraph would read, else the
  * 2016 one, else every folder under `taskcluster/docker` holding a Dockerfile.
  * Per-image problems become that image's error; an unreadable kind file throws.
  */
 export async function loadCatalog(tree: TreeSource): Promise<Catalog> {
-  const config = await readConfig(tree);
-  let layout: CatalogLayout;
-  let kindFile: string | null = null;
-  let declaredImages: DeclaredImage[];
-  if (await isFile(tree, TASKGRAPH_KIND)) {
-    layout = 'taskgraph';
-    kindFile = TASKGRAPH_KIND;
-    declaredImages = parseTaskgraphKind(await readYaml(tree, TASKGRAPH_KIND, 'bad-kind-file'));
-  } else if (await isFile(tree, LEGACY_KIND)) {
-    layout = 'legacy-2016';
-    kindFile = LEGACY_KIND;
-    declaredImages = parseLegacyKind(await readYaml(tree, LEGACY_KIND, 'bad-kind-file'));
-  } else {
-    layout = 'folders';
-    declaredImages = [];
-  }
+  const { layout, kindFile, config, images: declaredImages } = await declare(tree);
 
   const specs: ImageSpec[] = [];
   const used = new Set(declaredImages.map((d) => d.contextDir));
@@ -110,7 +132,9 @@ export async function loadCatalog(tree: TreeSource): Promise<Catalog> {
       }
       specs.push({ name, kind: 'registry', contextDir: dir, parent: null, args: {}, symbol: null, packages: [], reference, error });
     } else if (layout === 'folders' && (await resolvePath(tree, joinPath(dir, 'Dockerfile')).catch(() => null))) {
-      declaredImages.push({ name, contextDir: dir, parent: undefined, args: {}, symbol: null, packages: [], error: null });
+      const problem = imageNameProblem(name, config.cachePrefix);
+      const error: ImageError | null = problem ? { code: 'bad-image-name', message: `${dir}: image ${JSON.stringify(name)}: ${problem}` } : null;
+      declaredImages.push({ name, contextDir: dir, parent: undefined, args: {}, symbol: null, packages: [], error });
     }
   }
 

@@ -5,7 +5,8 @@ export interface ImageError {
   readonly message: string;
 }
 
-export type CatalogLayout = 'taskgraph' | 'legacy-2016' | 'folders';
+/** `taskgraph-ci`: taskgraph's `taskcluster/ci` layout before release 8 (`jobs:`). */
+export type CatalogLayout = 'taskgraph' | 'taskgraph-ci' | 'legacy-2016' | 'folders';
 
 export interface ImageSpec {
   readonly name: string;

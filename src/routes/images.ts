@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
+import { IMAGE_NAME_PATTERN } from '../catalog/kind-file.ts';
 import type { Level } from '../context/index-paths.ts';
 import { DeciderError } from '../errors.ts';
 import { requireBearer } from '../http/auth.ts';
@@ -13,7 +14,7 @@ const ImageQuery = T.Object({
   repo: T.Optional(T.String()),
   rev: T.Optional(T.String({ minLength: 1, maxLength: 250, description: 'default HEAD' })),
 });
-const Name = T.Object({ name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$' }) });
+const Name = T.Object({ name: T.String({ pattern: IMAGE_NAME_PATTERN, maxLength: 200 }) });
 const REBUILD_WAIT_MS = 10_000;
 
 const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {

@@ -48,4 +48,55 @@ describe('image catalog', () => {
   it('an unparseable kind file fails the whole catalog with bad-kind-file', async () => {
     await assert.rejects(byName(taskgraphRepo('tasks: [unclosed', {})), { code: 'bad-kind-file' });
   });
+
+  it('accepts every name the Index can hold (python3.11, gcc-4.4, x~(1)) and refuses the rest with bad-image-name, saying why', async () => {
+    const ok = ['python3.11', 'gcc-4.4', "x~(1)!*'%", 'a_b'];
+    const refused: Record<string, RegExp> = {
+      'a/b': /"\/"/,
+      'a..b': /empty word/,
+      '.hidden': /empty word/,
+      'trailing.': /empty word/,
+      'with space': /not "with space"/,
+      'café': /not "café"/,
+      [`long${'x'.repeat(160)}`]: /over the Queue's 249/,
+    };
+    const names = [...ok, ...Object.keys(refused)];
+    const kind = `tasks:\n${names.map((n) => `  ${JSON.stringify(n)}: {definition: img}`).join('\n')}\n`;
+    const { images } = await byName(taskgraphRepo(kind, { 'taskcluster/docker/img/Dockerfile': 'FROM x\n' }));
+    for (const name of ok) assert.equal(images.get(name)!.error, null, name);
+    for (const [name, why] of Object.entries(refused)) {
+      const { error } = images.get(name)!;
+      assert.equal(error?.code, 'bad-image-name', name);
+      assert.match(error!.message, why);
+    }
+  });
+
+  it('a folder whose name the Index cannot hold is a bad-image-name image, the others are listed', async () => {
+    const { images } = await byName({ 'taskcluster/docker/py3.12/Dockerfile': 'FROM x\n', 'taskcluster/docker/a b/Dockerfile': 'FROM x\n' });
+    assert.equal(images.get('py3.12')!.error, null);
+    assert.equal(images.get('a b')!.error?.code, 'bad-image-name');
+  });
+
+  it('reads the taskcluster/ci layout of taskgraph before release 8, with its own config.yml; the 2016 list stays legacy-2016', async () => {
+    const ci = await byName({
+      'taskcluster/ci/config.yml': 'trust-domain: old\ntaskgraph: {cached-task-prefix: old.v2}\n',
+      'taskcluster/config.yml': 'trust-domain: not-read\n',
+      'taskcluster/ci/docker-image/kind.yml': 'job-defaults: {args: {A: "1"}}\njobs:\n  deb12: {}\n  py3.12: {parent: deb12, args: {B: "2"}}\n',
+      'taskcluster/docker/deb12/Dockerfile': 'FROM x\n',
+      'taskcluster/docker/py3.12/Dockerfile': 'FROM x\n',
+    });
+    assert.equal(ci.catalog.layout, 'taskgraph-ci');
+    assert.equal(ci.catalog.kindFile, 'taskcluster/ci/docker-image/kind.yml');
+    assert.equal(ci.catalog.trustDomain, 'old');
+    assert.equal(ci.catalog.cachePrefix, 'old.v2');
+    assert.deepEqual(ci.images.get('py3.12')!.args, { A: '1', B: '2' });
+    assert.equal(ci.images.get('py3.12')!.parent, 'deb12');
+    const legacy = await byName({
+      'taskcluster/ci/docker-image/kind.yml': 'images_path: ../../docker\nimages: [deb12]\n',
+      'taskcluster/docker/deb12/Dockerfile': 'FROM x\n',
+    });
+    assert.equal(legacy.catalog.layout, 'legacy-2016');
+    assert.equal(legacy.images.get('deb12')!.error, null);
+    await assert.rejects(byName({ 'taskcluster/ci/docker-image/kind.yml': 'jobs: [a, b]\n' }), { code: 'bad-kind-file', message: /jobs must be a mapping/ });
+  });
 });

@@ -137,4 +137,28 @@ describe('image-decider CLI', () => {
       assert.equal(await readFile(join(dir, 'café.txt'), 'utf8'), 'é\n');
     });
   });
+
+  it('names dotted images and reads the taskcluster/ci layout, from git and from a folder, at levels 3 and 1', async () => {
+    for (const set of ['dotted', 'ci-layout']) {
+      const want = await readJson<Expected & { images: Record<string, { indexSearch: Record<string, string[]> }> }>(`${set}/expected.json`);
+      const root = await tempDir();
+      const gitRepo = await materialise(`${set}/tree`, join(root, 'repo'));
+      initRepo(gitRepo);
+      commitAll(gitRepo);
+      const plain = await materialise(`${set}/tree`, join(root, 'folder'));
+      for (const [source, level] of [[gitRepo, '3'], [plain, '1']] as const) {
+        const result = await runCli(['graph', '--repo', source, '--level', level, '--json']);
+        assert.equal(result.code, 0, result.stderr);
+        const doc = JSON.parse(result.stdout.toString()) as GraphDoc;
+        for (const [name, image] of Object.entries(want.images)) {
+          assert.equal(doc.images[name]?.digest, image.digest, `${set} ${name}`);
+          assert.deepEqual(doc.images[name]?.indexPaths, image.indexSearch[`level-${level}`]);
+        }
+      }
+      const name = Object.keys(want.images).find((n) => n.includes('.'))!;
+      const context = await runCli(['context', '--repo', gitRepo, name]);
+      assert.equal(context.code, 0, context.stderr);
+      assert.equal(createHash('sha256').update(gunzipSync(context.stdout)).digest('hex'), want.images[name]!.contextHash);
+    }
+  });
 });

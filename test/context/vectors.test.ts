@@ -12,6 +12,7 @@ import { tempDir } from '../support/temp.ts';
 import { VECTORS, materialise, readJson } from '../support/vectors.ts';
 
 interface AcmeExpected {
+  trustDomain: string;
   imageBuilderImage: string;
   images: Record<string, {
     contextDir: string; args: Record<string, string>; parent: string | null; contextHash: string; digest: string;
@@ -37,40 +38,53 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 for (const kind of SOURCE_KINDS) {
-  describe(`acme vectors through the ${kind} source`, async () => {
-    const expected = await readJson<AcmeExpected>('acme/expected.json');
-    const dir = await materialise('acme/tree', join(await tempDir(), 'acme'));
-    const tree = await sourceFor(kind, dir);
-    const builder = new GraphBuilder(new ContextHasher());
+  // acme: today's layout; dotted: names such as python3.11 and gcc-4.4; ci-layout: the
+  // taskcluster/ci layout before taskgraph 8 (jobs:, job-defaults:, ci/config.yml).
+  const sets = { acme: 'taskgraph', dotted: 'taskgraph', 'ci-layout': 'taskgraph-ci' } as const;
+  for (const [set, layout] of Object.entries(sets)) {
+    describe(`${set} vectors through the ${kind} source`, async () => {
+      const expected = await readJson<AcmeExpected>(`${set}/expected.json`);
+      const tree = await sourceFor(kind, await materialise(`${set}/tree`, join(await tempDir(), set)));
+      const builder = new GraphBuilder(new ContextHasher());
 
-    it('hashes, digests and names every image as taskgraph does, at level 3 and level 1', async () => {
-      assert.equal(expected.imageBuilderImage, DEFAULT_BUILDER_IMAGE);
-      for (const level of [3, 1] as const) {
-        const images = byName(await builder.build(tree, options({ level })));
-        for (const [name, want] of Object.entries(expected.images)) {
-          const got = images.get(name);
-          assert.ok(got, `image ${name} is listed`);
-          assert.equal(got.kind, 'build', `${name}: ${JSON.stringify(got.error)}`);
-          assert.equal(got.contextDir, want.contextDir);
-          assert.deepEqual(got.args, want.args);
-          assert.equal(got.parent, want.parent);
-          assert.equal(got.contextHash, want.contextHash, `${name} context hash`);
-          assert.equal(got.digest, want.digest, `${name} digest`);
-          assert.deepEqual(got.indexPaths, want.indexSearch[`level-${level}`]);
-          assert.equal(got.routes[0], want.hashRoute[`level-${level}`]);
+      it('hashes, digests and names every image as taskgraph does, at level 3 and level 1', async () => {
+        assert.equal(expected.imageBuilderImage, DEFAULT_BUILDER_IMAGE);
+        for (const level of [3, 1] as const) {
+          const graph = await builder.build(tree, options({ level }));
+          assert.equal(graph.layout, layout);
+          assert.equal(graph.trustDomain, expected.trustDomain);
+          const images = byName(graph);
+          assert.equal(graph.images.filter((i) => i.kind === 'build').length, Object.keys(expected.images).length);
+          for (const [name, want] of Object.entries(expected.images)) {
+            const got = images.get(name);
+            assert.ok(got, `image ${name} is listed`);
+            assert.equal(got.kind, 'build', `${name}: ${JSON.stringify(got.error)}`);
+            assert.equal(got.contextDir, want.contextDir);
+            assert.deepEqual(got.args, want.args);
+            assert.equal(got.parent, want.parent);
+            assert.equal(got.contextHash, want.contextHash, `${name} context hash`);
+            assert.equal(got.digest, want.digest, `${name} digest`);
+            assert.deepEqual(got.indexPaths, want.indexSearch[`level-${level}`]);
+            assert.equal(got.routes[0], want.hashRoute[`level-${level}`]);
+          }
         }
-      }
-    });
+      });
 
-    it('writes the exact reference tar bytes for every image', async () => {
-      const images = byName(await builder.build(tree, options()));
-      for (const name of Object.keys(expected.images)) {
-        const mine = await collect(builder.hasher.tarStream(tree, images.get(name)!));
-        const reference = await readFile(join(VECTORS, 'acme/tars', `${name}.tar`));
-        assert.ok(mine.equals(reference), `${name}.tar differs from the reference`);
-        assert.equal(createHash('sha256').update(mine).digest('hex'), expected.images[name]!.contextHash);
-      }
+      it('writes the exact reference tar bytes for every image', async () => {
+        const images = byName(await builder.build(tree, options()));
+        for (const name of Object.keys(expected.images)) {
+          const mine = await collect(builder.hasher.tarStream(tree, images.get(name)!));
+          const reference = await readFile(join(VECTORS, set, 'tars', `${name}.tar`));
+          assert.ok(mine.equals(reference), `${name}.tar differs from the reference`);
+          assert.equal(createHash('sha256').update(mine).digest('hex'), expected.images[name]!.contextHash);
+        }
+      });
     });
+  }
+
+  describe(`acme registry image and routes through the ${kind} source`, async () => {
+    const tree = await sourceFor(kind, await materialise('acme/tree', join(await tempDir(), 'acme')));
+    const builder = new GraphBuilder(new ContextHasher());
 
     it('lists the registry image with its pinned reference, parents first', async () => {
       const graph = await builder.build(tree, options());

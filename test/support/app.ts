@@ -33,6 +33,8 @@ export interface TestServiceOptions {
   readonly worker?: boolean;
   /** Where the service fetches the repository from (default: the local acme repository). */
   readonly repoUrl?: string;
+  /** The vector tree the local repository holds (default `acme/tree`). */
+  readonly tree?: string;
 }
 
 /** A port free now, so the public URL (and so CONTEXT_URL) can name it before the server starts. */
@@ -73,7 +75,7 @@ export class TestService {
 
   static async start(options: TestServiceOptions = {}): Promise<TestService> {
     const root = await tempDir();
-    const repoDir = await materialise('acme/tree', join(root, 'acme'));
+    const repoDir = await materialise(options.tree ?? 'acme/tree', join(root, 'acme'));
     initRepo(repoDir);
     const headSha = commitAll(repoDir);
     const fake = await FakeTaskcluster.start();
