@@ -53,7 +53,8 @@ export function orderParentsFirst(images: readonly ImageSpec[]): ImageSpec[] {
   // What is left waits on a cycle: on it, or below it. Follow parents, marking each walk.
   const remaining = new Map(specs.filter((i) => !placed.has(i.name)).map((i) => [i.name, i]));
   const state = new Map<string, 'walking' | 'done'>();
-  const onCycle = new Set<string>();
+  // Each image on a cycle is told its own cycle, written child -> parent and back to itself.
+  const cycleOf = new Map<string, string>();
   for (const start of remaining.keys()) {
     const path: string[] = [];
     let name: string | null = start;
@@ -62,17 +63,20 @@ export function orderParentsFirst(images: readonly ImageSpec[]): ImageSpec[] {
       path.push(name);
       name = remaining.get(name)!.parent;
     }
-    if (name !== null && state.get(name) === 'walking') for (const n of path.slice(path.indexOf(name))) onCycle.add(n);
+    if (name !== null && state.get(name) === 'walking') {
+      const members = path.slice(path.indexOf(name));
+      members.forEach((member, i) => cycleOf.set(member, [...members.slice(i), ...members.slice(0, i), member].join(' -> ')));
+    }
     for (const n of path) state.set(n, 'done');
   }
+  const onCycle = new Set(cycleOf.keys());
   const cycle = [...remaining.values()].filter((i) => onCycle.has(i.name)).sort(byName);
   const below: ImageSpec[] = [];
   const cycleChildren = cycle.flatMap((i) => (children.get(i.name) ?? []).filter((c) => !onCycle.has(c.name)));
   levels(cycleChildren, children, below, new Set(onCycle));
-  const cycleText = [...onCycle].sort().join(' -> ');
   return [
     ...ordered,
-    ...cycle.map((i) => ({ ...i, error: i.error ?? { code: 'parent-cycle' as const, message: `${i.name} is on a parent cycle (${cycleText})` } })),
+    ...cycle.map((i) => ({ ...i, error: i.error ?? { code: 'parent-cycle' as const, message: `${i.name} is on a parent cycle: ${cycleOf.get(i.name)}` } })),
     ...below,
   ];
 }

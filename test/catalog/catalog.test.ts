@@ -22,6 +22,7 @@ describe('image catalog', () => {
     assert.equal(catalog.layout, 'taskgraph');
     assert.equal(images.get('a')!.error?.code, 'parent-cycle');
     assert.equal(images.get('b')!.error?.code, 'parent-cycle');
+    assert.match(images.get('b')!.error!.message, /: b -> a -> b$/);
     assert.equal(images.get('c')!.error, null, 'below a cycle: blocked later, not an error itself');
     assert.equal(images.get('d')!.error?.code, 'unknown-parent');
     assert.equal(images.get('f')!.error?.code, 'missing-dockerfile');
@@ -98,5 +99,16 @@ describe('image catalog', () => {
     assert.equal(legacy.catalog.layout, 'legacy-2016');
     assert.equal(legacy.images.get('deb12')!.error, null);
     await assert.rejects(byName({ 'taskcluster/ci/docker-image/kind.yml': 'jobs: [a, b]\n' }), { code: 'bad-kind-file', message: /jobs must be a mapping/ });
+  });
+
+  it('names each parent cycle as it is, not every cycled image in one made-up path', async () => {
+    const kind = 'tasks:\n  a: {parent: b}\n  b: {parent: c}\n  c: {parent: a}\n  x: {parent: y}\n  y: {parent: x}\n  self: {parent: self}\n';
+    const files = Object.fromEntries(['a', 'b', 'c', 'x', 'y', 'self'].map((n) => [`taskcluster/docker/${n}/Dockerfile`, 'FROM z\n']));
+    const { images } = await byName(taskgraphRepo(kind, files));
+    const message = (n: string) => images.get(n)!.error!.message;
+    assert.match(message('a'), /: a -> b -> c -> a$/);
+    assert.match(message('c'), /: c -> a -> b -> c$/);
+    assert.match(message('y'), /: y -> x -> y$/);
+    assert.match(message('self'), /: self -> self$/);
   });
 });
