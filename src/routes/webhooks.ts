@@ -57,10 +57,24 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const findRepo = (names: string[]): RepositoryRuntime => {
-    const config = matchRepository([...repos.values()].map((r) => r.config), names);
+  const findRepo = (names: string[], among: Iterable<RepositoryRuntime> = repos.values()): RepositoryRuntime => {
+    const config = matchRepository([...among].map((r) => r.config), names);
     if (!config) throw new DeciderError('unknown-repository', `no configured repository matches ${names[0] ?? 'this payload'}`);
     return repos.get(config.name)!;
+  };
+
+  /**
+   * The repositories whose secret signed (or, for GitLab, is) this request, found before the
+   * body is parsed: an unsigned body costs an HMAC per distinct secret, and is answered the
+   * same whatever repository it names.
+   */
+  const signedBy = (valid: (secret: string) => boolean): RepositoryRuntime[] => {
+    const verdicts = new Map<string, boolean>();
+    return [...repos.values()].filter(({ config: { webhookSecret: secret } }) => {
+      if (!secret) return false;
+      if (!verdicts.has(secret)) verdicts.set(secret, valid(secret));
+      return verdicts.get(secret)!;
+    });
   };
 
   const accept = async (source: PushSource, deliveryId: string, event: string, repo: RepositoryRuntime, intake: Intake): Promise<IntakeResult> => {
@@ -86,16 +100,18 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
     ),
   }, async (request, res) => {
     const raw = request.body as unknown as Buffer;
-    const body = parseJson(raw);
-    const repo = findRepo(githubRepositoryNames(body));
-    const secret = repo.config.webhookSecret;
-    if (!secret) throw new DeciderError('unauthorized', `repository ${repo.config.name} has no webhook secret configured`);
-    if (!githubSignatureValid(secret, raw, header(request, 'x-hub-signature-256'))) {
+    const signature = header(request, 'x-hub-signature-256');
+    const signers = signature ? signedBy((secret) => githubSignatureValid(secret, raw, signature)) : [];
+    if (signers.length === 0) {
       metrics.webhooks.inc({ source: 'github', outcome: 'bad-signature' });
-      throw new DeciderError('unauthorized', 'X-Hub-Signature-256 is missing or does not match the body');
+      throw new DeciderError('unauthorized', 'X-Hub-Signature-256 is missing or matches no configured webhook secret');
     }
     const event = request.headers['x-github-event'];
+    // A hook's first delivery: signed with one of our secrets, it is answered whatever it names
+    // (an organisation hook's ping names no configured repository, or none at all).
     if (event === 'ping') return res.status(200).send({ outcome: 'pong' });
+    const body = parseJson(raw);
+    const repo = findRepo(githubRepositoryNames(body), signers);
     const { status, body: out } = reply(await accept('github', request.headers['x-github-delivery'], event, repo, githubIntake(event, body, repo)));
     return res.status(status).send(out);
   });
@@ -108,11 +124,11 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
     ),
   }, async (request, res) => {
     const raw = request.body as unknown as Buffer;
-    const body = parseJson(raw);
-    const repo = findRepo(gitlabRepositoryNames(body));
-    const secret = repo.config.webhookSecret;
     const token = header(request, 'x-gitlab-token');
-    if (!secret || !token || !secretsEqual(token, secret)) throw new DeciderError('unauthorized', 'X-Gitlab-Token is missing or wrong');
+    const signers = token ? signedBy((secret) => secretsEqual(token, secret)) : [];
+    if (signers.length === 0) throw new DeciderError('unauthorized', 'X-Gitlab-Token is missing or matches no configured webhook secret');
+    const body = parseJson(raw);
+    const repo = findRepo(gitlabRepositoryNames(body), signers);
     const deliveryId = header(request, 'x-gitlab-event-uuid') ?? createHash('sha256').update(raw).digest('hex');
     const event = request.headers['x-gitlab-event'];
     const { status, body: out } = reply(await accept('gitlab', deliveryId, event, repo, gitlabIntake(event, body, repo)));
