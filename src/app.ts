@@ -50,6 +50,7 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (doc) => ('openapiObject' in doc ? markOptionalBodies(doc.openapiObject) : doc.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/documentation' });
   await app.register(underPressure, { maxEventLoopDelay: 2000, maxHeapUsedBytes: 1024 ** 3, exposeStatusRoute: false });
@@ -59,4 +60,17 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
   }
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/dashboard'));
   return app;
+}
+
+/**
+ * @fastify/swagger marks every request body required; a route whose body may be left out
+ * (its schema says `x-optional-body`, and it defaults the body itself) is documented so.
+ */
+function markOptionalBodies<T extends { paths?: object }>(doc: T): T {
+  for (const methods of Object.values(doc.paths ?? {}) as object[]) {
+    for (const op of Object.values(methods ?? {}) as Array<{ 'x-optional-body'?: boolean; requestBody?: { required?: boolean } }>) {
+      if (op['x-optional-body'] && op.requestBody) op.requestBody.required = false;
+    }
+  }
+  return doc;
 }

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { IMAGE_NAME_PATTERN } from '../catalog/kind-file.ts';
 import type { Level } from '../context/index-paths.ts';
 import { DeciderError } from '../errors.ts';
@@ -16,6 +17,11 @@ const ImageQuery = T.Object({
 });
 const Name = T.Object({ name: T.String({ pattern: IMAGE_NAME_PATTERN, maxLength: 200 }) });
 const REBUILD_WAIT_MS = 10_000;
+
+/** A rate-limit bucket per bearer token (hashed: keys are kept in memory). */
+function tokenKey(request: FastifyRequest): string {
+  return createHash('sha256').update(request.headers.authorization ?? '').digest('hex');
+}
 
 const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   const find = async (name: string, query: { repo?: string; rev?: string }) => {
@@ -56,11 +62,19 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
 
   await app.register(import('@fastify/rate-limit'), { max: 10, timeWindow: '1 minute', global: false });
   app.post('/images/:name/rebuild', {
-    config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+    // Authenticated first, before the body is read; then limited per token, so callers with
+    // a wrong token (or everyone behind one proxy) cannot use up an operator's allowance.
+    onRequest: async (request) => requireBearer(request, service.config.adminToken, 'rebuilding'),
+    // `curl -X POST -H 'Authorization: Bearer …'` sends no body: the defaults apply.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+    config: { rateLimit: { max: 10, timeWindow: '1 minute', hook: 'preHandler', keyGenerator: tokenKey } },
     schema: {
       tags: ['images'],
       summary: 'Forces a fresh build of one image (and optionally its descendants)',
-      description: 'Bearer admin token. Queues a forced decision and waits up to 10 s for it; answers 202 with the new task ids known by then.',
+      description: 'Bearer admin token. Queues a forced decision and waits up to 10 s for it; answers 202 with the new task ids known by then. The body may be left out.',
+      'x-optional-body': true,
       params: Name,
       headers: T.Object({ authorization: T.Optional(T.String()) }),
       body: T.Optional(
@@ -80,7 +94,6 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
       },
     },
   }, async (request, reply) => {
-    requireBearer(request, service.config.adminToken, 'rebuilding');
     const body = request.body ?? {};
     const repo = repositoryParam(service, body.repo);
     const commit = await repo.mirror.resolve(body.rev ?? 'HEAD');
