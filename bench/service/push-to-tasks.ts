@@ -102,7 +102,6 @@ async function scenario(name: string, change: (i: number) => void, runs: number)
 
 try {
   const start = performance.now();
-  console.log(`mirror fetch: ${process.env.IMAGE_DECIDER_GIT_FETCH === 'git' ? 'git fetch (IMAGE_DECIDER_GIT_FETCH=git)' : 'native'}`);
   console.log('first push (everything built):', (await push()).created, 'tasks');
   completeAll();
   await scenario('(a) no image changed', (i) => commit('unrelated.txt', `a ${i} ${Date.now()}`), PUSHES);

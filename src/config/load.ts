@@ -7,6 +7,8 @@ import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 import type { Level } from '../context/index-paths.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
 import { DeciderError } from '../errors.ts';
+import type { FetchCredentials } from '../mirror/git-mirror.ts';
+import { withoutUserinfo } from '../mirror/url.ts';
 import { type TaskclusterOptions, taskclusterOptionsFromEnv } from '../taskcluster/client.ts';
 import { type ConfigFile, ConfigFileSchema, type RepositoryConfigFile } from './schema.ts';
 
@@ -17,6 +19,8 @@ export interface RepositoryConfig {
   readonly webUrl: string | null;
   /** Read from the variable named by `webhookSecretEnv`; never logged. */
   readonly webhookSecret: string | null;
+  /** For fetching over http(s): `user:password` from the variable `fetchCredentialsEnv` names. */
+  readonly fetchCredentials: FetchCredentials | null;
   readonly trustDomain: string | null;
   readonly cachePrefix: string | null;
   readonly hashAlgorithm: HashAlgorithm;
@@ -50,7 +54,6 @@ export interface Config {
   /** A request (headers and body) not received whole by then is answered 408. */
   readonly requestTimeoutSeconds: number;
   readonly fetchTimeoutSeconds: number;
-  readonly gitFetch: 'native' | 'git';
   readonly workerConcurrency: number;
   readonly deadlineMinutes: number;
   readonly owner: string;
@@ -86,6 +89,16 @@ function secretFrom(env: NodeJS.ProcessEnv, variable: string | undefined, what: 
   return value;
 }
 
+function fetchCredentials(file: RepositoryConfigFile, env: NodeJS.ProcessEnv): FetchCredentials | null {
+  const what = `repositories.${file.name}.fetchCredentialsEnv`;
+  const value = secretFrom(env, file.fetchCredentialsEnv, what);
+  if (value === null) return null;
+  if (!/^https?:\/\//i.test(file.url)) throw new DeciderError('bad-config', `${what}: credentials are for http(s) URLs only`);
+  const colon = value.indexOf(':');
+  if (colon < 1) throw new DeciderError('bad-config', `${what}: the variable ${file.fetchCredentialsEnv} must hold user:password`);
+  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
+}
+
 function repository(file: RepositoryConfigFile, env: NodeJS.ProcessEnv, baseDir: string): RepositoryConfig {
   if ((file.provisionerId === undefined) !== (file.workerType === undefined)) {
     throw new DeciderError('bad-config', `repositories.${file.name}: provisionerId and workerType go together`);
@@ -97,8 +110,10 @@ function repository(file: RepositoryConfigFile, env: NodeJS.ProcessEnv, baseDir:
   return {
     name: file.name,
     url: local ? resolve(baseDir, file.url) : file.url,
-    webUrl: file.webUrl ?? (/^https?:\/\//.test(file.url) ? file.url : null),
+    // The URL leaves the process (task definitions, pages): never with the userinfo it may hold.
+    webUrl: file.webUrl ? withoutUserinfo(file.webUrl) : /^https?:\/\//.test(file.url) ? withoutUserinfo(file.url) : null,
     webhookSecret: secretFrom(env, file.webhookSecretEnv, `repositories.${file.name}.webhookSecretEnv`),
+    fetchCredentials: fetchCredentials(file, env),
     trustDomain: file.trustDomain ?? null,
     cachePrefix: file.cachePrefix ?? null,
     hashAlgorithm: file.hashAlgorithm ?? 'taskgraph',
@@ -148,8 +163,6 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
   if (workerConcurrency > 64) throw new DeciderError('bad-config', `IMAGE_DECIDER_WORKER_CONCURRENCY must be at most 64, got ${workerConcurrency}`);
   // The embedded store belongs to one process: one that decides nothing would leave every push queued.
   if (workerConcurrency === 0 && !databaseUrl) throw new DeciderError('bad-config', 'an intake-only process (workerConcurrency 0) needs DATABASE_URL: the processes that decide share its database');
-  const gitFetch = env.IMAGE_DECIDER_GIT_FETCH ?? file.gitFetch ?? 'native';
-  if (gitFetch !== 'native' && gitFetch !== 'git') throw new DeciderError('bad-config', `IMAGE_DECIDER_GIT_FETCH must be native or git, got ${JSON.stringify(gitFetch)}`);
   return {
     port,
     host: env.HOST ?? file.host ?? '0.0.0.0',
@@ -163,7 +176,6 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
     requestTimeoutSeconds: file.requestTimeoutSeconds ?? 30,
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
-    gitFetch,
     workerConcurrency,
     deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,
     owner: file.owner ?? DEFAULT_DECISION_SETTINGS.owner,

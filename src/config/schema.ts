@@ -9,6 +9,9 @@ export const RepositoryConfigSchema = T.Object(
     name: Name,
     url: T.String({ minLength: 1, description: 'clone URL: https, ssh, file:// or a local path' }),
     webhookSecretEnv: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$', description: 'name of the variable holding the webhook secret' })),
+    fetchCredentialsEnv: T.Optional(
+      T.String({ pattern: '^[A-Z_][A-Z0-9_]*$', description: 'name of the variable holding `user:password` (or `user:token`) for fetching over http(s)' }),
+    ),
     webUrl: T.Optional(T.String({ pattern: '^(https?://|ssh://|git@)', description: 'browsable URL for metadata.source and VCS_* (default: url when it is https)' })),
     trustDomain: T.Optional(T.String({ minLength: 1 })),
     cachePrefix: T.Optional(T.String({ minLength: 1 })),
@@ -40,7 +43,6 @@ export const ConfigFileSchema = T.Object(
     bodyLimitBytes: T.Optional(T.Integer({ minimum: 1024 })),
     requestTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'a request not received whole by then gets 408' })),
     fetchTimeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
-    gitFetch: T.Optional(T.Union([T.Literal('native'), T.Literal('git')], { description: "how mirrors fetch: 'native' speaks protocol v2 itself (local and http(s) remotes), 'git' runs git fetch" })),
     workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),
     deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
     owner: T.Optional(T.String({ minLength: 3 })),

@@ -80,7 +80,7 @@ export async function openRepositories(config: Config, store: ServiceStore, task
       owner: config.owner,
     };
     const deps = { taskcluster, template, settings, newId: newTaskId };
-    const mirror = await GitMirror.create(repo.name, repo.url, config.dataDir, { timeoutMs: config.fetchTimeoutSeconds * 1000, fetchWith: config.gitFetch });
+    const mirror = await GitMirror.create(repo.name, repo.url, config.dataDir, { timeoutMs: config.fetchTimeoutSeconds * 1000, credentials: repo.fetchCredentials });
     runtimes.set(
       repo.name,
       new RepositoryRuntime(repo, mirror, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) })),

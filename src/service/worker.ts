@@ -113,8 +113,6 @@ export class Worker {
       await this.store.updatePush(push.id, this.options.id, { state: 'decided', counts, lastError: null, finishedAt: new Date().toISOString() });
       this.metrics.observeDecision(Number(process.hrtime.bigint() - started) / 1e9, record);
       log.info({ counts, seconds: Number(process.hrtime.bigint() - started) / 1e9, ...phases }, 'push decided');
-      // The next push's fetch is readied now, between pushes, not on its own critical path.
-      setImmediate(() => this.repos.get(push.repository)?.mirror.warm());
     } catch (err) {
       await this.fail(push, err, log);
     } finally {

@@ -38,8 +38,6 @@ describe('configuration', () => {
     assert.equal(config.databaseUrl, 'postgres://db/x');
     assert.equal(config.adminToken, 'adm');
     assert.equal(config.workerConcurrency, 0, 'an intake-only process');
-    assert.equal(config.gitFetch, 'native');
-    assert.equal((await loadConfig({ file: path, env: { ...env, IMAGE_DECIDER_GIT_FETCH: 'git' } })).gitFetch, 'git');
     assert.equal(config.taskcluster, null, 'no TASKCLUSTER_ROOT_URL: dry run');
     const [repo] = config.repositories;
     assert.equal(repo!.url, join(dir, 'gecko'));
@@ -48,6 +46,23 @@ describe('configuration', () => {
     assert.equal(repo!.defaultLevel, null);
     assert.deepEqual(repo!.levels, [['main', 3], ['release/*', 3]]);
     assert.equal(config.example, false);
+  });
+
+  it('keeps credentials out of every URL that leaves the process, and takes fetch credentials from the environment', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'c.yml');
+    const repos = [
+      '  - name: a\n    url: https://bot:hunter2@git.example.com/a.git\n',
+      '  - name: b\n    url: https://git.example.com/b.git\n    webUrl: https://bot:hunter2@git.example.com/b\n    fetchCredentialsEnv: B_CREDENTIALS\n',
+    ];
+    await writeFile(path, `repositories:\n${repos.join('')}`);
+    const config = await loadConfig({ file: path, env: { B_CREDENTIALS: 'x-access-token:ghs_secret' } });
+    const [a, b] = config.repositories;
+    assert.equal(a!.webUrl, 'https://git.example.com/a.git');
+    assert.equal(a!.url, 'https://bot:hunter2@git.example.com/a.git', 'git is given the URL as configured');
+    assert.equal(a!.fetchCredentials, null);
+    assert.equal(b!.webUrl, 'https://git.example.com/b');
+    assert.deepEqual(b!.fetchCredentials, { username: 'x-access-token', password: 'ghs_secret' });
   });
 
   it('refuses a bad file with an error naming the field', async () => {
@@ -63,8 +78,9 @@ describe('configuration', () => {
     await refused(`repositories:\n${repo}`, { PORT: 'abc' }, /PORT must be a whole number/);
     await refused(`workerConcurrency: 0\nrepositories:\n${repo}`, {}, /intake-only process \(workerConcurrency 0\) needs DATABASE_URL/);
     await refused(`repositories:\n${repo}`, { IMAGE_DECIDER_WORKER_CONCURRENCY: '65', DATABASE_URL: 'postgres://db/x' }, /at most 64/);
-    await refused(`gitFetch: libgit2\nrepositories:\n${repo}`, {}, /gitFetch must match a schema in anyOf/);
-    await refused(`repositories:\n${repo}`, { IMAGE_DECIDER_GIT_FETCH: 'curl' }, /IMAGE_DECIDER_GIT_FETCH must be native or git/);
+    await refused(`repositories:\n${repo}    fetchCredentialsEnv: NOT_SET\n`, {}, /fetchCredentialsEnv: the variable NOT_SET is not set/);
+    await refused(`repositories:\n${repo}    fetchCredentialsEnv: SET\n`, { SET: 'a:b' }, /credentials are for http\(s\) URLs only/);
+    await refused(`repositories:\n  - name: h\n    url: https://h/x\n    fetchCredentialsEnv: SET\n`, { SET: 'token-only' }, /must hold user:password/);
   });
 
   it('without a file, serves the bundled example', async () => {

@@ -35,6 +35,12 @@ export interface TestServiceOptions {
   readonly repoUrl?: string;
   /** The vector tree the local repository holds (default `acme/tree`). */
   readonly tree?: string;
+  /** The repository's `webUrl` (default https://github.com/acme/acme); null: none configured. */
+  readonly webUrl?: string | null;
+  /** More of the repository's settings, as YAML lines indented by four spaces. */
+  readonly repoConfig?: string;
+  /** More environment variables for the configuration. */
+  readonly env?: Record<string, string>;
 }
 
 /** A port free now, so the public URL (and so CONTEXT_URL) can name it before the server starts. */
@@ -81,16 +87,18 @@ export class TestService {
     const fake = await FakeTaskcluster.start();
     const databaseUrl = options.databaseUrl ?? (await freshDatabase());
     const configFile = join(root, 'config.yml');
+    const webUrl = options.webUrl === undefined ? 'https://github.com/acme/acme' : options.webUrl;
     const port = await freePort();
     await writeFile(
       configFile,
-      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: http://127.0.0.1:${port}\n${options.extraConfig ?? ''}repositories:\n  - name: acme\n    url: ${options.repoUrl ?? repoDir}\n    webUrl: https://github.com/acme/acme\n    webhookSecretEnv: ACME_SECRET\n    levels: {main: 3, "release/*": 3}\n`,
+      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: http://127.0.0.1:${port}\n${options.extraConfig ?? ''}repositories:\n  - name: acme\n    url: ${options.repoUrl ?? repoDir}\n${webUrl === null ? '' : `    webUrl: ${webUrl}\n`}${options.repoConfig ?? ''}    webhookSecretEnv: ACME_SECRET\n    levels: {main: 3, "release/*": 3}\n`,
     );
     const env = {
       ACME_SECRET: WEBHOOK_SECRET,
       IMAGE_DECIDER_ADMIN_TOKEN: ADMIN_TOKEN,
       IMAGE_DECIDER_GENERIC_TOKEN: GENERIC_TOKEN,
       DATABASE_URL: databaseUrl,
+      ...options.env,
       ...(options.dryRun ? {} : { TASKCLUSTER_ROOT_URL: fake.rootUrl, TASKCLUSTER_CLIENT_ID: 'service', TASKCLUSTER_ACCESS_TOKEN: 'tc-access-token-secret' }),
     };
     const config: Config = await loadConfig({ file: configFile, env });
