@@ -54,6 +54,8 @@ export interface Config {
   /** A request (headers and body) not received whole by then is answered 408. */
   readonly requestTimeoutSeconds: number;
   readonly fetchTimeoutSeconds: number;
+  /** Anonymous reads fetch a missing revision at most once per this many seconds per repository. */
+  readonly readFetchIntervalSeconds: number;
   readonly workerConcurrency: number;
   readonly deadlineMinutes: number;
   readonly owner: string;
@@ -176,6 +178,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
     requestTimeoutSeconds: file.requestTimeoutSeconds ?? 30,
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
+    readFetchIntervalSeconds: file.readFetchIntervalSeconds ?? 30,
     workerConcurrency,
     deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,
     owner: file.owner ?? DEFAULT_DECISION_SETTINGS.owner,

@@ -43,6 +43,9 @@ export const ConfigFileSchema = T.Object(
     bodyLimitBytes: T.Optional(T.Integer({ minimum: 1024 })),
     requestTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'a request not received whole by then gets 408' })),
     fetchTimeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
+    readFetchIntervalSeconds: T.Optional(
+      T.Integer({ minimum: 0, description: 'anonymous reads of a revision the mirror lacks fetch at most once per this many seconds, per repository' }),
+    ),
     workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),
     deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
     owner: T.Optional(T.String({ minLength: 3 })),

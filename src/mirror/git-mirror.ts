@@ -41,6 +41,9 @@ const CREDENTIAL_HELPER = `!f() { test "$1" = get && printf 'username=%s\\npassw
  */
 export class GitMirror {
   private fetching: Promise<unknown> = Promise.resolve();
+  /** The refresh anonymous reads share, while it runs; and when the last one started. */
+  private refreshing: Promise<void> | null = null;
+  private refreshedAt = -Infinity;
   private opened: Promise<GitRepo> | null = null;
   private readonly config: Array<[string, string]>;
   private readonly env: Record<string, string> = {};
@@ -81,13 +84,36 @@ export class GitMirror {
   /** The commit `rev` names (a sha, branch, tag or HEAD), fetching when it is not known or may have moved. */
   async resolve(rev: string): Promise<CommitInfo> {
     const repo = await this.repo();
-    const wanted = rev === 'HEAD' ? REMOTE_HEAD : rev;
     if (FULL_SHA.test(rev)) {
       const present = await repo.resolve(rev).catch(() => null);
       if (present) return present;
     }
     await this.fetch(FULL_SHA.test(rev) ? rev : null);
-    return repo.resolve(wanted).catch((err: unknown) => {
+    return this.resolveFetched(repo, rev);
+  }
+
+  /**
+   * For anonymous reads: `rev` as the mirror has it (a ref as last fetched), fetching only
+   * when it is not there, and then at most once per `intervalMs` for all callers together
+   * (they share a fetch in progress; until the interval passes, a revision still missing is
+   * unknown without asking upstream again).
+   */
+  async lookup(rev: string, intervalMs: number): Promise<CommitInfo> {
+    const repo = await this.repo();
+    const known = await repo.resolve(rev === 'HEAD' ? REMOTE_HEAD : rev).catch(() => null);
+    if (known) return known;
+    if (!this.refreshing && performance.now() - this.refreshedAt >= intervalMs) {
+      this.refreshedAt = performance.now();
+      this.refreshing = this.fetch(FULL_SHA.test(rev) ? rev : null).finally(() => {
+        this.refreshing = null;
+      });
+    }
+    await this.refreshing;
+    return this.resolveFetched(repo, rev);
+  }
+
+  private resolveFetched(repo: GitRepo, rev: string): Promise<CommitInfo> {
+    return repo.resolve(rev === 'HEAD' ? REMOTE_HEAD : rev).catch((err: unknown) => {
       // The mirror's folder is the server's business, not the caller's.
       throw isDeciderError(err) && err.code === 'unknown-revision' ? new DeciderError('unknown-revision', `revision ${rev} is not in ${this.name}`) : err;
     });

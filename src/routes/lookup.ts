@@ -36,7 +36,8 @@ export async function decisionForRev(service: Service, repo: RepositoryRuntime, 
     const push = await service.store.findPushByRev(name, rev);
     if (push) return recorded(service, push, rev);
   }
-  const commit = await repo.mirror.resolve(rev);
+  // Anonymous: answered from the mirror, upstream asked at most once per interval.
+  const commit = await repo.mirror.lookup(rev, service.config.readFetchIntervalSeconds * 1000);
   const push = await service.store.findPushByRev(name, commit.sha);
   if (push) return recorded(service, push, commit.sha);
   const ref = FULL_SHA.test(rev) ? null : rev === 'HEAD' ? null : rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
