@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'setuid-file',
   'dockerfile-not-utf8',
   'context-too-large',
+  'limit-exceeded',
   // catalog
   'missing-dockerfile',
   'unknown-parent',
@@ -31,6 +32,7 @@ export const ERROR_CODES = [
   'taskcluster-unavailable',
   'taskcluster-rejected',
   'taskcluster-conflict',
+  'insufficient-scopes',
   'bad-template',
   'unknown-image',
   // configuration and HTTP

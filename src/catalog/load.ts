@@ -3,6 +3,7 @@ import { joinPath } from '../tree/paths.ts';
 import { resolvePath } from '../tree/resolve.ts';
 import type { TreeSource } from '../tree/types.ts';
 import { CI_KIND, type DeclaredImage, TASKGRAPH_KIND, imageNameProblem, isLegacyKind, parseLegacyKind, parseTaskgraphKind } from './kind-file.ts';
+import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from './limits.ts';
 import { orderParentsFirst } from './order.ts';
 import { DOCKER_DIR, registryReference } from './registry.ts';
 import type { Catalog, CatalogLayout, ImageError, ImageSpec } from './types.ts';
@@ -21,9 +22,9 @@ async function isFile(tree: TreeSource, path: string): Promise<boolean> {
   return (await tree.lstat(path))?.kind === 'file';
 }
 
-async function readConfig(tree: TreeSource, path: string): Promise<TaskgraphConfig> {
+async function readConfig(tree: TreeSource, path: string, limits: CatalogLimits): Promise<TaskgraphConfig> {
   if (!(await isFile(tree, path))) return { trustDomain: null, cachePrefix: null };
-  const doc = await readYaml(tree, path, 'bad-taskgraph-config');
+  const doc = await readYaml(tree, path, 'bad-taskgraph-config', limits.kindFileBytes);
   if (!isRecord(doc)) throw new DeciderError('bad-taskgraph-config', `${path}: must be a mapping`);
   const trustDomain = doc['trust-domain'];
   const prefix = isRecord(doc.taskgraph) ? doc.taskgraph['cached-task-prefix'] : undefined;
@@ -87,22 +88,22 @@ interface Declared {
  * else `taskcluster/ci/…`, which is taskgraph's layout before release 8 (with
  * `taskcluster/ci/config.yml`) unless it is the 2016 `images:` list.
  */
-async function declare(tree: TreeSource): Promise<Declared> {
+async function declare(tree: TreeSource, limits: CatalogLimits): Promise<Declared> {
   if (await isFile(tree, TASKGRAPH_KIND)) {
-    const config = await readConfig(tree, CONFIG);
-    const doc = await readYaml(tree, TASKGRAPH_KIND, 'bad-kind-file');
+    const config = await readConfig(tree, CONFIG, limits);
+    const doc = await readYaml(tree, TASKGRAPH_KIND, 'bad-kind-file', limits.kindFileBytes);
     return { layout: 'taskgraph', kindFile: TASKGRAPH_KIND, config, images: parseTaskgraphKind(doc, TASKGRAPH_KIND, config.cachePrefix) };
   }
   if (await isFile(tree, CI_KIND)) {
-    const doc = await readYaml(tree, CI_KIND, 'bad-kind-file');
+    const doc = await readYaml(tree, CI_KIND, 'bad-kind-file', limits.kindFileBytes);
     if (isLegacyKind(doc)) {
-      const config = await readConfig(tree, CONFIG);
+      const config = await readConfig(tree, CONFIG, limits);
       return { layout: 'legacy-2016', kindFile: CI_KIND, config, images: parseLegacyKind(doc, config.cachePrefix) };
     }
-    const config = await readConfig(tree, CI_CONFIG);
+    const config = await readConfig(tree, CI_CONFIG, limits);
     return { layout: 'taskgraph-ci', kindFile: CI_KIND, config, images: parseTaskgraphKind(doc, CI_KIND, config.cachePrefix) };
   }
-  return { layout: 'folders', kindFile: null, config: await readConfig(tree, CONFIG), images: [] };
+  return { layout: 'folders', kindFile: null, config: await readConfig(tree, CONFIG, limits), images: [] };
 }
 
 /**
@@ -110,15 +111,21 @@ async function declare(tree: TreeSource): Promise<Declared> {
  * 2016 one, else every folder under `taskcluster/docker` holding a Dockerfile.
  * Per-image problems become that image's error; an unreadable kind file throws.
  */
-export async function loadCatalog(tree: TreeSource): Promise<Catalog> {
-  const { layout, kindFile, config, images: declaredImages } = await declare(tree);
+export async function loadCatalog(tree: TreeSource, limits: CatalogLimits = DEFAULT_CATALOG_LIMITS): Promise<Catalog> {
+  const { layout, kindFile, config, images: declaredImages } = await declare(tree, limits);
+  const tooMany = (n: number) => {
+    if (n > limits.images) throw new DeciderError('limit-exceeded', `${kindFile ?? DOCKER_DIR} declares ${n} images, over the limit of ${limits.images}`);
+  };
+  tooMany(declaredImages.length);
 
   const specs: ImageSpec[] = [];
   const used = new Set(declaredImages.map((d) => d.contextDir));
   const declaredNames = new Set(declaredImages.map((d) => d.name));
   // Folders with a VERSION and no task entry are prebuilt registry images; without
   // a kind file, every folder holding a Dockerfile is an image.
-  for (const name of await folders(tree, DOCKER_DIR)) {
+  const found = await folders(tree, DOCKER_DIR);
+  if (layout === 'folders') tooMany(found.length);
+  for (const name of found) {
     const dir = joinPath(DOCKER_DIR, name);
     if (used.has(dir) || declaredNames.has(name)) continue;
     if (await isFile(tree, joinPath(dir, 'VERSION'))) {
@@ -138,6 +145,7 @@ export async function loadCatalog(tree: TreeSource): Promise<Catalog> {
     }
   }
 
+  tooMany(declaredImages.length + specs.length);
   const buildNames = new Set(declaredImages.map((d) => d.name));
   for (const image of declaredImages) {
     let { error } = image;

@@ -6,6 +6,7 @@ import type { HashAlgorithm } from '../context/hasher.ts';
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 import type { Level } from '../context/index-paths.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
+import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from '../catalog/limits.ts';
 import { DeciderError } from '../errors.ts';
 import type { FetchCredentials } from '../mirror/git-mirror.ts';
 import { withoutUserinfo } from '../mirror/url.ts';
@@ -54,6 +55,8 @@ export interface Config {
   /** A request (headers and body) not received whole by then is answered 408. */
   readonly requestTimeoutSeconds: number;
   readonly fetchTimeoutSeconds: number;
+  /** What one revision's kind file may cause. */
+  readonly catalogLimits: CatalogLimits;
   /** Anonymous reads fetch a missing revision at most once per this many seconds per repository. */
   readonly readFetchIntervalSeconds: number;
   readonly workerConcurrency: number;
@@ -178,6 +181,10 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
     requestTimeoutSeconds: file.requestTimeoutSeconds ?? 30,
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
+    catalogLimits: {
+      kindFileBytes: file.limits?.kindFileBytes ?? DEFAULT_CATALOG_LIMITS.kindFileBytes,
+      images: file.limits?.imagesPerGraph ?? DEFAULT_CATALOG_LIMITS.images,
+    },
     readFetchIntervalSeconds: file.readFetchIntervalSeconds ?? 30,
     workerConcurrency,
     deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,

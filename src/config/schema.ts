@@ -43,6 +43,15 @@ export const ConfigFileSchema = T.Object(
     bodyLimitBytes: T.Optional(T.Integer({ minimum: 1024 })),
     requestTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'a request not received whole by then gets 408' })),
     fetchTimeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
+    limits: T.Optional(
+      T.Object(
+        {
+          kindFileBytes: T.Optional(T.Integer({ minimum: 1024, description: 'a kind file or config.yml larger than this fails its push (limit-exceeded)' })),
+          imagesPerGraph: T.Optional(T.Integer({ minimum: 1, description: 'a revision declaring more images fails its push (limit-exceeded)' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     readFetchIntervalSeconds: T.Optional(
       T.Integer({ minimum: 0, description: 'anonymous reads of a revision the mirror lacks fetch at most once per this many seconds, per repository' }),
     ),

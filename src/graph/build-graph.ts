@@ -1,3 +1,4 @@
+import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from '../catalog/limits.ts';
 import { loadCatalog } from '../catalog/load.ts';
 import type { Catalog, ImageError, ImageSpec } from '../catalog/types.ts';
 import { imageDigest } from '../context/digest.ts';
@@ -32,13 +33,16 @@ type Hashed = { ok: ContextHash & { memoHit: boolean } } | { error: ImageError }
 export class GraphBuilder {
   private readonly catalogs = new TraceMemo<Catalog>(256, 4);
 
-  constructor(readonly hasher: ContextHasher) {}
+  constructor(
+    readonly hasher: ContextHasher,
+    private readonly limits: CatalogLimits = DEFAULT_CATALOG_LIMITS,
+  ) {}
 
   async catalog(tree: TreeSource): Promise<Catalog> {
     const cached = await this.catalogs.lookup('catalog', tree);
     if (cached) return cached;
     const traced = new TracingTree(tree);
-    const catalog = await loadCatalog(traced);
+    const catalog = await loadCatalog(traced, this.limits);
     this.catalogs.store('catalog', traced.trace(), catalog);
     return catalog;
   }

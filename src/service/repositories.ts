@@ -8,6 +8,7 @@ import { TaskTemplate } from '../decision/template.ts';
 import type { PushContext } from '../decision/types.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
 import type { ImageGraph } from '../graph/types.ts';
+import type { CatalogLimits } from '../catalog/limits.ts';
 import { GitMirror } from '../mirror/git-mirror.ts';
 import { ReadOnlyDecisionStore } from '../store/read-only-store.ts';
 import type { ServiceStore } from '../store/service-store.ts';
@@ -28,9 +29,10 @@ export class RepositoryRuntime {
     readonly decider: Decider,
     /** Same settings, reading the real store but writing nothing: for previews. */
     readonly previewDecider: Decider,
+    catalogLimits: CatalogLimits,
   ) {
     this.hasher = new ContextHasher({ runTaskDir: config.runTaskDir });
-    this.builder = new GraphBuilder(this.hasher);
+    this.builder = new GraphBuilder(this.hasher, catalogLimits);
     this.matchers = config.levels.map(([glob, level]) => [picomatch(glob), level]);
   }
 
@@ -83,7 +85,7 @@ export async function openRepositories(config: Config, store: ServiceStore, task
     const mirror = await GitMirror.create(repo.name, repo.url, config.dataDir, { timeoutMs: config.fetchTimeoutSeconds * 1000, credentials: repo.fetchCredentials });
     runtimes.set(
       repo.name,
-      new RepositoryRuntime(repo, mirror, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) })),
+      new RepositoryRuntime(repo, mirror, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits),
     );
   }
   return runtimes;

@@ -111,4 +111,16 @@ describe('image catalog', () => {
     assert.match(message('y'), /: y -> x -> y$/);
     assert.match(message('self'), /: self -> self$/);
   });
+
+  it('refuses a kind file over its byte limit before parsing it, and a revision declaring too many images, with limit-exceeded', async () => {
+    const limits = { kindFileBytes: 4096, images: 50 };
+    const load = async (files: Parameters<typeof writeTree>[1]) => loadCatalog(new DirectoryTree(await writeTree(await tempDir(), files)), limits);
+    // Not even YAML: a parse would fail with bad-kind-file, the size check comes first.
+    await assert.rejects(load(taskgraphRepo(`tasks: [${'x'.repeat(5000)}`, {})), { code: 'limit-exceeded', message: /kind.yml is 5008 bytes, over the limit of 4096/ });
+    const many = `tasks:\n${Array.from({ length: 51 }, (_, i) => `  i${i}: {definition: img}`).join('\n')}\n`;
+    await assert.rejects(load(taskgraphRepo(many, {})), { code: 'limit-exceeded', message: /declares 51 images, over the limit of 50/ });
+    const folders = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`taskcluster/docker/f${i}/Dockerfile`, 'FROM x\n']));
+    await assert.rejects(load(folders), { code: 'limit-exceeded' });
+    assert.equal((await load(taskgraphRepo(many.split('\n').slice(0, 51).join('\n'), { 'taskcluster/docker/img/Dockerfile': 'FROM x\n' }))).images.length, 50);
+  });
 });
