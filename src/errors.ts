@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   'bad-request',
   'unauthorized',
   'not-found',
+  'conflict',
   'unknown-repository',
   'payload-too-large',
   'unsupported-media-type',

@@ -44,6 +44,11 @@ async function judgeBuild(
   const path = `in-flight:${build.digest}`;
   const { taskId } = build;
   const state = facts.status?.state;
+  // A dependency must outlive its dependents' deadline (the Queue refuses it otherwise).
+  const expires = facts.status?.expires ?? build.definition.expires;
+  if (expires !== undefined && Date.parse(expires) <= deadline.getTime() && (!facts.status || state === 'unscheduled' || state === 'pending' || state === 'running')) {
+    return { reuse: null, facts: [{ path, outcome: 'expires-too-soon', taskId, ...(state ? { state } : {}), expires }] };
+  }
   if (!facts.status) {
     if (build.state === 'planned') {
       // Planned by another decision and not sent yet: it will be, by whichever submits first.

@@ -124,12 +124,12 @@ export interface IndexCheck {
 export async function checkIndex(
   tc: Taskcluster,
   pathsByImage: ReadonlyMap<string, readonly string[]>,
-  deadline: Date,
+  times: { readonly now: Date; readonly deadline: Date },
   prefetch?: Prefetch | null,
 ): Promise<Map<string, IndexCheck>> {
   const { entries, tasks } = await lookUpWith(tc, [...pathsByImage.values()].flat(), prefetch);
   const checks = new Map<string, IndexCheck>();
-  for (const [image, paths] of pathsByImage) checks.set(image, judgePaths(paths, entries, tasks, deadline));
+  for (const [image, paths] of pathsByImage) checks.set(image, judgePaths(paths, entries, tasks, times));
   return checks;
 }
 
@@ -137,12 +137,13 @@ function judgePaths(
   paths: readonly string[],
   entries: ReadonlyMap<string, IndexedTask>,
   tasks: ReadonlyMap<string, TaskFacts>,
-  deadline: Date,
+  { now, deadline }: { readonly now: Date; readonly deadline: Date },
 ): IndexCheck {
   const facts: LookupFact[] = [];
   for (const path of paths) {
     const entry = entries.get(path);
-    if (!entry) {
+    // findTasksAtIndex answers expired entries too (findTask would not): they are not indexed.
+    if (!entry || Date.parse(entry.expires) <= now.getTime()) {
       facts.push({ path, outcome: 'not-indexed' });
       continue;
     }

@@ -43,7 +43,7 @@ export class Planner {
     const deadline = new Date(now.getTime() + this.deps.settings.deadlineMinutes * 60_000);
     const candidates = graph.images.filter((n) => n.kind === 'build' && !forced.has(n.name));
     const pathsByImage = new Map(candidates.map((n) => [n.name, n.indexPaths]));
-    const indexed = tc ? await checkIndex(tc, pathsByImage, deadline, input.prefetch) : new Map<string, IndexCheck>();
+    const indexed = tc ? await checkIndex(tc, pathsByImage, { now, deadline }, input.prefetch) : new Map<string, IndexCheck>();
     const notIndexed = candidates.filter((n) => !indexed.get(n.name)?.hit);
     const inFlight = tc ? await checkInFlight(tc, this.deps.store, notIndexed, input.push, deadline) : new Map<string, InFlightCheck>();
 
@@ -132,14 +132,17 @@ export class Planner {
     }
     const decision = { ...base, decision: 'build' as const, reason, facts, taskId, parentTaskId, definition, ...(forced ? { forced } : {}) };
     if (!this.deps.taskcluster) return { ...decision, dryRun: true };
-    const planned = await this.deps.store.planTask(
-      {
-        taskId, decisionId: input.decisionId, image: node.name, digest: node.digest!, level: push.level,
-        pullRequest: push.pullRequest, definition, input: task, state: 'planned', active: true,
-        createdAt: now.toISOString(), submittedAt: null, error: null,
-      },
-      { reuse: !forced },
-    );
+    const plannedTask = {
+      taskId, decisionId: input.decisionId, image: node.name, digest: node.digest!, level: push.level,
+      pullRequest: push.pullRequest, definition, input: task, state: 'planned' as const, active: true,
+      createdAt: now.toISOString(), submittedAt: null, error: null,
+    };
+    let planned = await this.deps.store.planTask(plannedTask, { reuse: !forced });
+    // A build planned meanwhile that would expire before this decision's deadline cannot be
+    // a dependency of its descendants: build anew rather than join it.
+    if (!planned.planned && Date.parse(planned.existing.definition.expires ?? '') <= Date.parse(definition.deadline)) {
+      planned = await this.deps.store.planTask(plannedTask, { reuse: false });
+    }
     if (!planned.planned) {
       const other = planned.existing.taskId;
       return this.reuse(base, 'in-flight', other, parent, facts, `in flight: task ${other} was planned for this digest by decision ${planned.existing.decisionId}`);

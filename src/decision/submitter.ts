@@ -8,6 +8,8 @@ import type { PlannedTask } from './types.ts';
 
 /** The Queue refuses a `created` more than 15 minutes off; keep a margin for clock drift. */
 const MAX_CREATED_AGE_MS = 14 * 60_000;
+/** A stored deadline closer than this (or past) is re-rendered: the Queue refuses a deadline in the past. */
+const MIN_DEADLINE_LEFT_MS = 2 * 60_000;
 
 export type SubmitOutcome = { readonly ok: true } | { readonly ok: false; readonly error: ImageError };
 
@@ -21,9 +23,11 @@ export interface SubmitterDeps {
 
 /**
  * Sends planned tasks to the Queue, dependencies first, exactly once: the stored definition
- * is re-sent on a retry (the Queue accepts an identical re-create), and a plan older than
- * the Queue accepts is first checked with `status`, then re-rendered under the same id.
- * 5xx and network errors propagate (the caller retries later); other refusals are recorded.
+ * is re-sent on a retry (the Queue accepts an identical re-create), and a plan whose
+ * `created` or deadline the Queue would refuse is first checked with `status`, then
+ * re-rendered under the same id; a refused stored definition is re-rendered and sent once
+ * more before the refusal counts. 5xx, network and scope errors propagate (the caller
+ * retries later); other refusals are recorded.
  */
 export class Submitter {
   private readonly inProgress = new Map<string, Promise<SubmitOutcome>>();
@@ -66,25 +70,50 @@ export class Submitter {
     return this.create(task);
   }
 
+  /** Whether the Queue might refuse the stored times: `created` too far off, or the deadline (nearly) past. */
+  private stale(definition: PlannedTask['definition'], now: number): boolean {
+    return Math.abs(now - Date.parse(definition.created)) > MAX_CREATED_AGE_MS || Date.parse(definition.deadline) - now < MIN_DEADLINE_LEFT_MS;
+  }
+
+  /** The same task with fresh times, under the same id; null when a task by that id exists (ours, sent before). */
+  private async rerender(task: PlannedTask): Promise<PlannedTask['definition'] | null> {
+    const { taskcluster: tc, store, clock, template, settings } = this.deps;
+    if (await tc.queue.status(task.taskId)) return null;
+    const definition = template.render(task.input, taskTimes(clock(), task.level, settings.deadlineMinutes));
+    await store.replaceDefinition(task.taskId, definition);
+    return definition;
+  }
+
   private async create(task: PlannedTask): Promise<SubmitOutcome> {
     const { taskcluster: tc, store, clock } = this.deps;
-    let definition = task.definition;
-    const now = clock();
-    if (now.getTime() - Date.parse(definition.created) > MAX_CREATED_AGE_MS) {
-      if (await tc.queue.status(task.taskId)) return this.submitted(task);
-      definition = this.deps.template.render(task.input, taskTimes(now, task.level, this.deps.settings.deadlineMinutes));
-      await store.replaceDefinition(task.taskId, definition);
+    let definition: PlannedTask['definition'] | null = task.definition;
+    let fresh = false;
+    if (this.stale(definition, clock().getTime())) {
+      definition = await this.rerender(task);
+      if (!definition) return this.submitted(task);
+      fresh = true;
     }
-    try {
-      await tc.queue.createTask(task.taskId, definition);
-      return await this.submitted(task);
-    } catch (err) {
-      if (!isDeciderError(err) || err.code === 'taskcluster-unavailable') throw err;
-      // Our id is taken only by our own earlier submission (of an older rendering).
-      if (err.code === 'taskcluster-conflict' && (await tc.queue.task(task.taskId))) return this.submitted(task);
-      const error = err.toJSON();
-      await store.markRejected(task.taskId, error);
-      return { ok: false, error };
+    for (;;) {
+      try {
+        await tc.queue.createTask(task.taskId, definition);
+        return await this.submitted(task);
+      } catch (err) {
+        // Outages and missing scopes are the deployment's, not the task's: the plan waits.
+        if (!isDeciderError(err) || err.code === 'taskcluster-unavailable' || err.code === 'insufficient-scopes') throw err;
+        // Our id is taken only by our own earlier submission (of an older rendering).
+        if (err.code === 'taskcluster-conflict' && (await tc.queue.task(task.taskId))) return this.submitted(task);
+        // A refusal of a definition rendered a while ago may be about its times: never an
+        // image error before the same task, rendered now, was refused too.
+        if (!fresh && err.code === 'taskcluster-rejected') {
+          definition = await this.rerender(task);
+          if (!definition) return this.submitted(task);
+          fresh = true;
+          continue;
+        }
+        const error = err.toJSON();
+        await store.markRejected(task.taskId, error);
+        return { ok: false, error };
+      }
     }
   }
 

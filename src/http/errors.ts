@@ -16,6 +16,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'fetch-failed': 502,
   'repository-unreadable': 502,
   'taskcluster-unavailable': 503,
+  'insufficient-scopes': 502,
+  'conflict': 409,
   'unavailable': 503,
 };
 

@@ -28,12 +28,35 @@ interface ClientError {
   message?: string;
 }
 
-/** Maps a client error to our codes; 5xx and transport errors (after the client's retries) are `taskcluster-unavailable`. */
+/**
+ * The scopes a 403 `InsufficientScopes` says are missing: the services put them (one scope,
+ * or a JSON scope expression) in the first fenced block of the message.
+ */
+export function missingScopes(message: string): string[] {
+  const block = /```\n?([\s\S]*?)\n?```/.exec(message)?.[1]?.trim();
+  if (!block) return [];
+  const strings = (v: unknown): string[] =>
+    typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(strings) : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : [];
+  try {
+    return strings(JSON.parse(block));
+  } catch {
+    return block.split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+}
+
+/**
+ * Maps a client error to our codes; 5xx and transport errors (after the client's retries) are
+ * `taskcluster-unavailable`, a scope refusal `insufficient-scopes` naming what is missing.
+ */
 export function taskclusterError(what: string, err: unknown): DeciderError {
   const e = (err ?? {}) as ClientError;
   const detail = `${what}: ${e.code ?? 'error'}: ${e.message ?? String(err)}`;
   const status = e.statusCode;
   if (status === undefined || status >= 500) return new DeciderError('taskcluster-unavailable', detail, { cause: err });
+  if (status === 403 && e.code === 'InsufficientScopes') {
+    const missing = missingScopes(e.message ?? '');
+    return new DeciderError('insufficient-scopes', `${what}: the Taskcluster client lacks ${missing.length ? missing.join(', ') : 'scopes'}`, { cause: err });
+  }
   if (status === 409) return new DeciderError('taskcluster-conflict', detail, { cause: err });
   return new DeciderError('taskcluster-rejected', detail, { cause: err });
 }
@@ -197,11 +220,14 @@ export function createTaskcluster(options: TaskclusterOptions): Taskcluster {
   const concurrency = options.concurrency ?? 100;
   const queue = new taskcluster.Queue(clientOptions);
   const pinger = new taskcluster.Queue({ ...clientOptions, retries: 0, timeout: 5000 });
+  const auth = new taskcluster.Auth({ ...clientOptions, retries: 1, timeout: 10_000 });
   return {
     rootUrl: options.rootUrl.replace(/\/$/, ''),
+    signed: credentials !== undefined,
     ping: async () => {
       await call(pLimit(1), 'ping', () => pinger.ping());
     },
+    currentScopes: async () => (await call<{ scopes: string[] }>(pLimit(1), 'currentScopes', () => auth.currentScopes())).scopes,
     queue: new QueueClient(queue, pLimit(concurrency)),
     index: new IndexClient(new taskcluster.Index(clientOptions), pLimit(concurrency)),
   };

@@ -26,7 +26,9 @@ function timed<T extends object>(target: T, prefix: string, observe: Observe): T
 export function instrumentTaskcluster(tc: Taskcluster, observe: Observe): Taskcluster {
   return {
     rootUrl: tc.rootUrl,
+    signed: tc.signed,
     ping: () => tc.ping(),
+    currentScopes: () => tc.currentScopes(),
     queue: timed<QueueApi>(tc.queue, 'queue', observe),
     index: timed<IndexApi>(tc.index, 'index', observe),
   };

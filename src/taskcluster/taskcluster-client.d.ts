@@ -27,11 +27,17 @@ declare module 'taskcluster-client' {
     findTasksAtIndex(payload: { indexes: string[] }, query?: { continuationToken?: string; limit?: number }): Promise<unknown>;
     insertTask(namespace: string, payload: object): Promise<unknown>;
   }
+  export class Auth {
+    constructor(options: ClientOptions);
+    currentScopes(): Promise<unknown>;
+    expandScopes(payload: { scopes: string[] }): Promise<unknown>;
+  }
   export function slugid(): string;
   export function fromEnvVars(): Partial<ClientOptions>;
   const taskcluster: {
     Queue: typeof Queue;
     Index: typeof Index;
+    Auth: typeof Auth;
     slugid: typeof slugid;
     fromEnvVars: typeof fromEnvVars;
   };

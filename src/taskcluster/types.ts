@@ -75,8 +75,12 @@ export interface IndexApi {
 
 export interface Taskcluster {
   readonly rootUrl: string;
+  /** Whether requests carry credentials (else they hold the deployment's anonymous role). */
+  readonly signed: boolean;
   /** Resolves when the Queue answers; for health checks. */
   ping(): Promise<void>;
+  /** The scopes the client holds, expanded (auth `currentScopes`). */
+  currentScopes(): Promise<string[]>;
   readonly queue: QueueApi;
   readonly index: IndexApi;
 }

@@ -73,9 +73,10 @@ describe('faults, crashes and modes', () => {
     assert.deepEqual(python.definition.dependencies, [sent.taskId]);
   });
 
-  it('a Queue refusing a task (403): that image is in error with the message, its descendants blocked', async () => {
+  it('a Queue refusing a task (400, also when rendered afresh): that image is in error with the message, its descendants blocked', async () => {
     const h = await start();
-    h.fake.failNext(2, { status: 403, names: ['createTask'] });
+    // base and standalone: each refused as stored, then once more re-rendered.
+    h.fake.failNext(4, { status: 400, names: ['createTask'] });
     const record = byName(await h.decide());
     assert.equal(record.get('base')!.decision, 'error');
     assert.equal(record.get('base')!.error!.code, 'taskcluster-rejected');

@@ -52,7 +52,7 @@ describe('the Taskcluster client against the fake Queue and Index', () => {
     const def = definition();
     assert.equal((await tc.queue.createTask(id, def)).state, 'pending');
     assert.equal((await tc.queue.createTask(id, def)).taskId, id);
-    assert.equal((await refusal(tc.queue.createTask(id, definition({ priority: 'high' })))).code, 'taskcluster-conflict');
+    assert.equal((await refusal(tc.queue.createTask(id, definition({ priority: 'lowest' })))).code, 'taskcluster-conflict');
     assert.ok(fake.requests.every((r) => r.signed));
   });
 
@@ -116,6 +116,7 @@ describe('the Taskcluster client against the fake Queue and Index', () => {
 
     const other = createTaskcluster({ rootUrl: fake.rootUrl, retries: 0 });
     fake.batchLookups = false;
+    fake.roles.set('anonymous', ['index:find-task:acme.*']);
     try {
       const found = await other.index.findTasks(['acme.rank', 'acme.none']);
       assert.deepEqual([...found.keys()], ['acme.rank']);
@@ -123,6 +124,7 @@ describe('the Taskcluster client against the fake Queue and Index', () => {
       assert.equal(fake.requests.filter((r) => r.name === 'findTasksAtIndex' && !r.signed).length, 1, 'the missing route is asked once');
     } finally {
       fake.batchLookups = true;
+      fake.roles.set('anonymous', []);
     }
   });
 
@@ -140,6 +142,7 @@ describe('the Taskcluster client against the fake Queue and Index', () => {
 
     const other = createTaskcluster({ rootUrl: fake.rootUrl, retries: 0 });
     fake.batchStatuses = false;
+    fake.roles.set('anonymous', ['queue:status:*']);
     try {
       const statusesBefore = fake.count('status');
       const one = await other.queue.statuses([ids[0]!, unknown]);
@@ -150,6 +153,7 @@ describe('the Taskcluster client against the fake Queue and Index', () => {
       assert.equal(fake.requests.filter((r) => r.name === 'statuses' && !r.signed).length, 1, 'the missing route is asked once');
     } finally {
       fake.batchStatuses = true;
+      fake.roles.set('anonymous', []);
     }
   });
 });

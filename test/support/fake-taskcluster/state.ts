@@ -43,6 +43,8 @@ export class ApiError extends Error {
 export class FakeServices {
   readonly tasks = new Map<string, FakeTask>();
   readonly index = new Map<string, IndexEntry>();
+  /** Every task of a group has the group's schedulerId (the real Queue's task-group table). */
+  private readonly groupSchedulers = new Map<string, string>();
 
   constructor(private readonly now: () => number) {}
 
@@ -70,9 +72,21 @@ export class FakeServices {
       throw new ApiError(409, 'RequestConflict', `taskId ${taskId} already used by another task`);
     }
     const definition = withDefaults(taskId, submitted);
+    const group = String(definition.taskGroupId);
+    const scheduler = String(definition.schedulerId);
+    const groupScheduler = this.groupSchedulers.get(group);
+    if (groupScheduler !== undefined && groupScheduler !== scheduler) {
+      throw new ApiError(409, 'RequestConflict', `Task group ${group} contains tasks with a schedulerId other than ${scheduler}. All tasks in the same task-group must have the same schedulerId.`);
+    }
     const deps = definition.dependencies as string[];
     const missing = deps.filter((d) => !this.tasks.has(d));
+    const deadline = Date.parse(definition.deadline as string);
+    const expiring = deps.filter((d) => this.tasks.has(d) && Date.parse(this.tasks.get(d)!.definition.expires as string) < deadline);
     if (missing.length > 0) throw new ApiError(400, 'InputError', `dependencies do not exist: ${missing.join(', ')}`);
+    if (expiring.length > 0) {
+      throw new ApiError(400, 'InputError', `\`task.dependencies\` references tasks that expires before \`task.deadline\` this is not allowed, see tasks: ${expiring.join(', ')}`);
+    }
+    this.groupSchedulers.set(group, scheduler);
     const task: FakeTask = { taskId, submitted: structuredClone(submitted), definition, state: 'unscheduled', runs: [], artifacts: [] };
     this.tasks.set(taskId, task);
     this.scheduleIfReady(task);
@@ -177,9 +191,14 @@ export class FakeServices {
     return stored;
   }
 
-  /** Expired entries are gone, as after the Index's expiry sweep. */
+  /** `findTask`: an expired entry is not found (until the expiry sweep removes it, it is still stored). */
   findEntry(namespace: string): IndexEntry | undefined {
     const entry = this.index.get(namespace);
     return entry && Date.parse(entry.expires) > this.now() ? entry : undefined;
+  }
+
+  /** `findTasksAtIndex` does not check expiry: it answers whatever is stored, expired or not. */
+  storedEntry(namespace: string): IndexEntry | undefined {
+    return this.index.get(namespace);
   }
 }

@@ -81,6 +81,7 @@ export function validateTaskDefinition(def: unknown, now: number): void {
     throw new QueueInputError('InputError', 'Created timestamp cannot be more than 15 minutes from the current time');
   }
   if (deadline < created) throw new QueueInputError('InputError', 'Deadline cannot be before created');
+  if (deadline < now) throw new QueueInputError('InputError', '`deadline` cannot be in the past');
   if (deadline > now + 5 * DAY + 15 * MINUTE) throw new QueueInputError('InputError', 'Deadline cannot be more than 5 days into the future');
   if (def.expires !== undefined && date(def, 'expires') < deadline) {
     throw new QueueInputError('InputError', 'Expires cannot be before the deadline');
