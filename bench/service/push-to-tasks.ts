@@ -1,15 +1,18 @@
 /**
  * Push to tasks: from a signed webhook's 202 to the push's last createTask, through the real
  * server process on PostgreSQL, with the fake Taskcluster answering every call after 20 ms.
+ * The service fetches the repository over https (git's http-backend behind a local TLS
+ * server, as a real forge), or with REMOTE=local from the folder.
  * Run: npm run bench:push   (works in bench/service/.work)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePort, githubHeaders, githubPush } from '../../test/support/app.ts';
 import { FakeTaskcluster } from '../../test/support/fake-taskcluster/server.ts';
+import { GitHttpServer } from '../../test/support/git-http-server.ts';
 import { freshDatabase } from '../../test/support/pg.ts';
 import { ServerProcess } from '../../test/support/server-process.ts';
 import { generate, git } from '../hash/generate.ts';
@@ -27,10 +30,25 @@ if (!existsSync(join(REPO, '.git'))) {
   console.log('generating the repository...');
   await generate(REPO);
 }
+const REMOTE = process.env.REMOTE ?? 'https';
+let remoteUrl = REPO;
+const serverEnv: NodeJS.ProcessEnv = {};
+let forge: GitHttpServer | null = null;
+if (REMOTE === 'https') {
+  const key = join(WORK, 'tls.key');
+  const cert = join(WORK, 'tls.crt');
+  if (!existsSync(cert)) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  }
+  forge = await GitHttpServer.start({ projectRoot: WORK, tls: { key: await readFile(key), cert: await readFile(cert) } });
+  remoteUrl = `${forge.url}/repo`;
+  serverEnv.GIT_SSL_CAINFO = cert;
+}
+console.log(`remote: ${REMOTE === 'https' ? `${remoteUrl} (git http-backend behind TLS)` : REPO}`);
 const fake = await FakeTaskcluster.start();
 fake.delayMs = 20;
 const server = await ServerProcess.start({
-  dir: WORK, port: await freePort(), repoDir: REPO, databaseUrl: await freshDatabase(), rootUrl: fake.rootUrl, workerId: 'bench', dataDir: join(WORK, `data-${Date.now()}`), compiled: true,
+  dir: WORK, port: await freePort(), repoDir: remoteUrl, env: serverEnv, databaseUrl: await freshDatabase(), rootUrl: fake.rootUrl, workerId: 'bench', dataDir: join(WORK, `data-${Date.now()}`), compiled: true,
 });
 
 let delivery = 0;
@@ -112,4 +130,5 @@ try {
 } finally {
   await server.kill('SIGTERM');
   await fake.close();
+  await forge?.close();
 }

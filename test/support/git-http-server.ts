@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface GitHttpServerOptions {
@@ -10,6 +11,8 @@ export interface GitHttpServerOptions {
   credentials?: string;
   /** False: the server speaks only protocol v0 (as an old git would). */
   protocolV2?: boolean;
+  /** Serve https with this key and certificate (git must be told to trust it: `GIT_SSL_CAINFO`). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 /**
@@ -25,7 +28,7 @@ export class GitHttpServer {
 
   static async start(options: GitHttpServerOptions): Promise<GitHttpServer> {
     const requests: GitHttpServer['requests'][number][] = [];
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const authorized = !options.credentials || req.headers.authorization === `Basic ${Buffer.from(options.credentials).toString('base64')}`;
       requests.push({ method: req.method!, url: req.url!, authorized, userAgent: req.headers['user-agent'] ?? '', headers: req.headers });
       if (!authorized) {
@@ -33,10 +36,11 @@ export class GitHttpServer {
         return;
       }
       serveCgi(req, res, options).catch(() => res.destroy());
-    });
+    };
+    const server = options.tls ? createHttpsServer(options.tls, handler) : createServer(handler);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    return new GitHttpServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests);
+    return new GitHttpServer(server, `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`, requests);
   }
 
   async close(): Promise<void> {
