@@ -47,6 +47,8 @@ async function judgeBuild(
   // A dependency must outlive its dependents' deadline (the Queue refuses it otherwise).
   const expires = facts.status?.expires ?? build.definition.expires;
   if (expires !== undefined && Date.parse(expires) <= deadline.getTime() && (!facts.status || state === 'unscheduled' || state === 'pending' || state === 'running')) {
+    // Deadlines only move later, so no later decision can use it either.
+    await store.deactivate(taskId);
     return { reuse: null, facts: [{ path, outcome: 'expires-too-soon', taskId, ...(state ? { state } : {}), expires }] };
   }
   if (!facts.status) {

@@ -3,7 +3,7 @@ import { DEFAULT_BUILDER_IMAGE } from '../../src/context/digest.ts';
 import { ContextHasher } from '../../src/context/hasher.ts';
 import type { Level } from '../../src/context/index-paths.ts';
 import { type DecideRequest, Decider } from '../../src/decision/decider.ts';
-import { DEFAULT_DECISION_SETTINGS } from '../../src/decision/settings.ts';
+import { DEFAULT_DECISION_SETTINGS, type DecisionSettings } from '../../src/decision/settings.ts';
 import { TaskTemplate } from '../../src/decision/template.ts';
 import type { DecisionRecord, ForceRebuild, ImageDecision } from '../../src/decision/types.ts';
 import { GraphBuilder } from '../../src/graph/build-graph.ts';
@@ -29,6 +29,8 @@ export interface HarnessOptions {
   readonly retries?: number;
   readonly store?: DecisionStore;
   readonly dryRun?: boolean;
+  /** Overrides of the default decision settings. */
+  readonly settings?: Partial<DecisionSettings>;
 }
 
 export interface DecideOptions {
@@ -52,12 +54,13 @@ export class DecisionHarness {
     readonly template: TaskTemplate,
     readonly dir: string,
     readonly repo: GitRepo,
+    settings: Partial<DecisionSettings> = {},
   ) {
     this.decider = new Decider({
       taskcluster,
       store,
       template,
-      settings: { ...DEFAULT_DECISION_SETTINGS, publicUrl: PUBLIC_URL },
+      settings: { ...DEFAULT_DECISION_SETTINGS, publicUrl: PUBLIC_URL, ...settings },
       clock: () => new Date(fake.now()),
       newId: newTaskId,
     });
@@ -71,7 +74,7 @@ export class DecisionHarness {
     const dir = await materialise('acme/tree', join(await tempDir(), 'acme'));
     initRepo(dir);
     commitAll(dir);
-    return new DecisionHarness(fake, tc, options.store ?? new MemoryStore(), await TaskTemplate.load(), dir, await openRepo(dir));
+    return new DecisionHarness(fake, tc, options.store ?? new MemoryStore(), await TaskTemplate.load(), dir, await openRepo(dir), options.settings);
   }
 
   /** The request for HEAD of the repository. */
