@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -30,8 +29,11 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
     bodyLimit: service.config.bodyLimitBytes,
     // A client trickling its body must not hold a connection (and its buffers) for long:
     // the timeout is checked every half second rather than Node's default 30 s.
-    serverFactory: (handler) =>
-      createServer({ requestTimeout: service.config.requestTimeoutSeconds * 1000, connectionsCheckingInterval: 500 }, handler),
+    requestTimeout: service.config.requestTimeoutSeconds * 1000,
+    http: { connectionsCheckingInterval: 500 },
+    // Idle connections stay open longer than a load balancer's idle timeout (often 60 s):
+    // closing first races its next request on the connection, a sporadic 502.
+    keepAliveTimeout: service.config.keepAliveTimeoutSeconds * 1000,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();

@@ -55,6 +55,10 @@ export interface Config {
   /** A request (headers and body) not received whole by then is answered 408. */
   readonly requestTimeoutSeconds: number;
   readonly fetchTimeoutSeconds: number;
+  /** Idle keep-alive connections are closed after this (Fastify's keepAliveTimeout). */
+  readonly keepAliveTimeoutSeconds: number;
+  /** Attempts of one push before a transient failure fails it. */
+  readonly maxAttempts: number;
   /** What one revision's kind file may cause. */
   readonly catalogLimits: CatalogLimits;
   /** Anonymous reads fetch a missing revision at most once per this many seconds per repository. */
@@ -181,6 +185,8 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     bodyLimitBytes: file.bodyLimitBytes ?? 10 * 1024 * 1024,
     requestTimeoutSeconds: file.requestTimeoutSeconds ?? 30,
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
+    keepAliveTimeoutSeconds: file.keepAliveTimeoutSeconds ?? 72,
+    maxAttempts: file.maxAttempts ?? 20,
     catalogLimits: {
       kindFileBytes: file.limits?.kindFileBytes ?? DEFAULT_CATALOG_LIMITS.kindFileBytes,
       images: file.limits?.imagesPerGraph ?? DEFAULT_CATALOG_LIMITS.images,

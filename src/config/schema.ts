@@ -55,6 +55,8 @@ export const ConfigFileSchema = T.Object(
     readFetchIntervalSeconds: T.Optional(
       T.Integer({ minimum: 0, description: 'anonymous reads of a revision the mirror lacks fetch at most once per this many seconds, per repository' }),
     ),
+    maxAttempts: T.Optional(T.Integer({ minimum: 1, maximum: 1000, description: 'attempts of one push before a transient failure (outage, missing scopes) fails it; POST /pushes/<id>/retry tries again' })),
+    keepAliveTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'idle keep-alive connections are closed after this; keep it above the load balancer idle timeout' })),
     workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),
     deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
     owner: T.Optional(T.String({ minLength: 3 })),

@@ -81,7 +81,7 @@ function drawPushes(pushes) {
         el('td', {}, el('code', {}, p.ref ?? (p.force ? `rebuild ${p.force.image}` : '–'))),
         el('td', {}, el('a', { href: `/graph?rev=${encodeURIComponent(p.resolvedRev ?? p.rev)}&repo=${encodeURIComponent(p.repository)}` }, el('code', {}, short(p.resolvedRev ?? p.rev)))),
         el('td', {}, p.pullRequest ? `${p.level} (PR)` : String(p.level)),
-        el('td', { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' }, chip(p.state), p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null, p.state === 'failed' && p.lastError ? el('span', { className: 'muted' }, ` ${p.lastError.code}`) : null),
+        el('td', { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' }, chip(p.state), p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null, p.lastError && (p.state === 'failed' || p.state === 'queued') ? el('span', { className: p.lastError.code === 'insufficient-scopes' ? 'config' : 'muted', title: p.lastError.message }, p.lastError.code === 'insufficient-scopes' ? ` configuration: ${p.lastError.message}` : ` ${p.lastError.code}`) : null),
         el('td', {}, ...Object.entries(p.counts || {}).map(([k, n]) => chip(k, `${n} ${k}`))),
         el('td', { className: 'num' }, seconds(p.seconds)),
       ),

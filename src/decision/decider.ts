@@ -112,7 +112,9 @@ export class Decider {
 
   /**
    * Creates the record's planned tasks. Throws `taskcluster-unavailable` when the Queue
-   * keeps failing: the record stays `planned`, and a later call picks up where this stopped.
+   * keeps failing (`insufficient-scopes` when it refuses the client): the record stays
+   * `planned`, and a later call picks up where this stopped. The service's worker makes that
+   * call when it takes the push up again (`processPush` finds the stored plan).
    */
   async submit(record: DecisionRecord): Promise<DecisionRecord> {
     if (record.state !== 'planned' || !this.submitter) return record;
@@ -131,12 +133,5 @@ export class Decider {
     const decided: DecisionRecord = { ...record, images, state: 'decided', decidedAt: this.clock().toISOString() };
     await this.deps.store.saveDecision(decided);
     return decided;
-  }
-
-  /** Submits every decision left planned (after a crash or an outage), oldest first. */
-  async resumeUnfinished(): Promise<DecisionRecord[]> {
-    const resumed: DecisionRecord[] = [];
-    for (const record of await this.deps.store.unfinishedDecisions()) resumed.push(await this.submit(record));
-    return resumed;
   }
 }

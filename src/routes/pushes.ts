@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
 import { DeciderError } from '../errors.ts';
+import { requireBearer } from '../http/auth.ts';
 import type { Service } from '../service/service.ts';
 import { errors } from './schemas.ts';
 import { imageView, pushView } from './views.ts';
@@ -31,6 +32,29 @@ const pushRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, 
     const record = await service.store.getDecision(push.id);
     const images = Object.fromEntries((record?.images ?? []).map((i) => [i.name, imageView(i, service.config.publicUrl)]));
     return { push: pushView(push) as never, images: images as never };
+  });
+
+  app.post('/pushes/:id/retry', {
+    schema: {
+      tags: ['pushes'],
+      summary: 'Queues a failed push again (attempts reset), or makes a queued one due now',
+      description: 'Bearer admin token. For a push that gave up (after an outage, or missing scopes since granted); its stored plan, if any, is resumed.',
+      params: T.Object({ id: T.String({ minLength: 1, maxLength: 100 }) }),
+      headers: T.Object({ authorization: T.Optional(T.String()) }),
+      body: T.Optional(T.Object({}, { additionalProperties: false })),
+      response: { 202: T.Object({ push: T.Ref('Push') }), ...errors(400, 401, 404, 409) },
+    },
+  }, async (request, reply) => {
+    requireBearer(request, service.config.adminToken, 'retrying a push');
+    const push = await service.store.retryPush(request.params.id, new Date());
+    if (!push) {
+      const existing = await service.store.getPush(request.params.id);
+      if (!existing) throw new DeciderError('not-found', `no push ${request.params.id}`);
+      throw new DeciderError('conflict', `push ${existing.id} is ${existing.state}: only a failed or queued push can be retried`);
+    }
+    request.log.info({ pushId: push.id }, 'push retried by an operator');
+    service.worker.wake();
+    return reply.status(202).send({ push: pushView(push) as never });
   });
 };
 

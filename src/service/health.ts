@@ -53,6 +53,13 @@ export async function checkHealth(service: Service): Promise<Health> {
     const reachable = await timed(service.taskcluster.ping(), 5000).then(() => null, (err: Error) => err.message);
     checks.push({ name: 'taskcluster', status: reachable ? 'degraded' : 'ok', detail: reachable ? `${detail}: ${reachable}` : detail });
   }
+  const scopes = service.scopes.report;
+  const refused = service.worker.scopeProblem;
+  if (service.taskcluster) {
+    const problem = scopes.status === 'missing' || refused !== null;
+    const detail = [scopes.status === 'ok' && refused ? null : scopes.detail, refused ? `configuration problem: ${refused.message} (at ${refused.at})` : null].filter(Boolean).join('; ');
+    checks.push({ name: 'taskcluster-scopes', status: problem ? 'degraded' : 'ok', detail });
+  }
   for (const repo of service.repos.values()) {
     const { lastFetchError, lastFetchAt } = repo.mirror;
     checks.push({

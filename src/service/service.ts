@@ -9,6 +9,7 @@ import type { Taskcluster } from '../taskcluster/types.ts';
 import { ContextCache } from './context-cache.ts';
 import { Metrics } from './metrics.ts';
 import { type RepositoryRuntime, openRepositories } from './repositories.ts';
+import { ScopeCheck } from './scope-check.ts';
 import { Worker } from './worker.ts';
 
 /** Everything the HTTP app and the worker share; `buildApp` takes it. */
@@ -20,6 +21,8 @@ export interface Service {
   readonly metrics: Metrics;
   readonly contexts: ContextCache;
   readonly worker: Worker;
+  /** The client's scopes against what the repositories need, checked at start. */
+  readonly scopes: ScopeCheck;
   readonly log: Logger;
   readonly startedAt: Date;
   close(): Promise<void>;
@@ -48,7 +51,11 @@ export async function createService(config: Config, log: Logger, options: Servic
     concurrency: config.workerConcurrency,
     leaseMs: options.leaseMs ?? 60_000,
     idlePollMs: options.idlePollMs ?? 1000,
+    maxAttempts: config.maxAttempts,
   });
+  const scopes = new ScopeCheck(taskcluster, config, log.child({ component: 'scopes' }));
+  // Not awaited: start-up does not wait for the auth service; /health shows the outcome.
+  const scopesChecked = scopes.run();
   metrics.gauge('image_decider_backlog_pushes', 'Pushes waiting for a worker', async () => (await store.backlog()).queued);
   metrics.gauge('image_decider_bytes_hashed', 'Context bytes hashed since start', () => sum(repos, (r) => r.hasher.counters.bytesHashed));
   metrics.gauge('image_decider_blob_bytes_read', 'File content read from git since start (0 for a push whose images are all memoised)', async () => {
@@ -62,8 +69,9 @@ export async function createService(config: Config, log: Logger, options: Servic
     return total === 0 ? 0 : hits / total;
   });
   return {
-    config, store, taskcluster, repos, metrics, contexts, worker, log, startedAt: new Date(),
+    config, store, taskcluster, repos, metrics, contexts, worker, scopes, log, startedAt: new Date(),
     async close() {
+      await scopesChecked;
       await worker.stop();
       await Promise.all([...repos.values()].map((r) => r.mirror.close()));
       if (!options.store) await store.close();

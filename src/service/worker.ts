@@ -7,8 +7,12 @@ import type { Metrics } from './metrics.ts';
 import { decisionCounts, processPush } from './process-push.ts';
 import type { RepositoryRuntime } from './repositories.ts';
 
-/** Failures worth another attempt later; anything else fails the push for good. */
-const RETRYABLE = new Set(['taskcluster-unavailable', 'fetch-failed']);
+/**
+ * Failures worth another attempt later, up to the attempt cap: outages (Taskcluster, the
+ * remote, the store) and missing scopes (a configuration problem an operator can fix while
+ * the push waits). Anything else (a refusal, a bug, a corrupt remote) fails the push at once.
+ */
+const TRANSIENT = new Set(['taskcluster-unavailable', 'fetch-failed', 'unavailable', 'insufficient-scopes']);
 const MAX_BACKOFF_MS = 5 * 60_000;
 /** The longest wait between attempts to record a failure while the store is away. */
 const MAX_STORE_WAIT_MS = 5000;
@@ -18,6 +22,8 @@ export interface WorkerOptions {
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly idlePollMs: number;
+  /** Attempts (claims) of one push before a transient failure fails it for good. */
+  readonly maxAttempts: number;
 }
 
 /**
@@ -30,6 +36,8 @@ export class Worker {
   private loops: Promise<void>[] = [];
   private readonly wakers = new Set<() => void>();
   lastError: { at: string; message: string } | null = null;
+  /** The latest scope refusal, until a push is decided again: a configuration problem. */
+  scopeProblem: { at: string; message: string } | null = null;
 
   constructor(
     private readonly store: ServiceStore,
@@ -109,6 +117,7 @@ export class Worker {
       const record = await processPush(push, this.repos, this.store, async (sha) => {
         await this.store.updatePush(push.id, this.options.id, { resolvedRev: sha });
       }, phases);
+      this.scopeProblem = null;
       const counts = decisionCounts(record);
       await this.store.updatePush(push.id, this.options.id, { state: 'decided', counts, lastError: null, finishedAt: new Date().toISOString() });
       this.metrics.observeDecision(Number(process.hrtime.bigint() - started) / 1e9, record);
@@ -125,11 +134,17 @@ export class Worker {
       ? err.toJSON()
       : { code: isStoreUnavailable(err) ? ('unavailable' as const) : ('internal-error' as const), message: (err as Error).message };
     this.noteError(err, 'deciding a push failed', log);
-    const retry = !isDeciderError(err) || RETRYABLE.has(err.code);
+    if (error.code === 'insufficient-scopes') this.scopeProblem = { at: new Date().toISOString(), message: error.message };
+    const transient = TRANSIENT.has(error.code);
+    const retry = transient && push.attempts < this.options.maxAttempts;
     const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(push.attempts, 10));
     const patch = retry
       ? { state: 'queued' as const, notBefore: new Date(Date.now() + backoff).toISOString(), lastError: error }
-      : { state: 'failed' as const, lastError: error, finishedAt: new Date().toISOString() };
+      : {
+          state: 'failed' as const,
+          lastError: transient ? { ...error, message: `gave up after ${push.attempts} attempts: ${error.message}` } : error,
+          finishedAt: new Date().toISOString(),
+        };
     await this.record(push, patch);
     this.metrics.pushFailures.inc({ retry: String(retry) });
   }

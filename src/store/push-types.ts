@@ -95,6 +95,12 @@ export interface PushStore {
   updatePush(pushId: string, worker: string, patch: PushPatch): Promise<boolean>;
   /** Gives claims back (graceful shutdown): `deciding` pushes of the worker return to `queued`. */
   releaseClaims(worker: string): Promise<number>;
+  /**
+   * An operator's retry: a `failed` push is queued again at once with its attempts reset
+   * (a `queued` one waiting out a backoff is made due now). null when no such push is
+   * failed or queued.
+   */
+  retryPush(pushId: string, now: Date): Promise<PushRecord | null>;
   getPush(pushId: string): Promise<PushRecord | null>;
   /** Newest first. */
   listPushes(filter: { repository?: string; limit: number }): Promise<PushRecord[]>;

@@ -36,9 +36,9 @@ describe('faults, crashes and modes', () => {
     const [pending] = await h.store.unfinishedDecisions();
     assert.equal(pending?.state, 'planned');
     h.fake.clearFaults();
-    const [resumed] = await h.decider.resumeUnfinished();
-    assert.equal(resumed!.state, 'decided');
-    assert.deepEqual(decisionsOf(resumed!), ALL_BUILD);
+    const resumed = await h.decider.submit(pending!);
+    assert.equal(resumed.state, 'decided');
+    assert.deepEqual(decisionsOf(resumed), ALL_BUILD);
     assert.equal(h.fake.services.tasks.size, 5);
     assert.deepEqual(await h.store.unfinishedDecisions(), []);
   });
@@ -60,8 +60,8 @@ describe('faults, crashes and modes', () => {
     await h.taskcluster!.queue.createTask(sent.taskId, sent.definition);
 
     h.fake.clockOffsetMs += 20 * MINUTE;
-    const [resumed] = await h.decider.resumeUnfinished();
-    assert.deepEqual(decisionsOf(resumed!), ALL_BUILD);
+    const resumed = await h.decider.submit(planned);
+    assert.deepEqual(decisionsOf(resumed), ALL_BUILD);
     assert.equal(h.fake.services.tasks.size, 5);
     assert.equal(h.fake.count('createTask'), 5, 'one createTask per task, none refused');
     assert.deepEqual(h.fake.services.tasks.get(sent.taskId)!.submitted, sent.definition);
@@ -69,7 +69,7 @@ describe('faults, crashes and modes', () => {
       if (task.taskId === sent.taskId) continue;
       assert.ok(Math.abs(Date.parse(task.definition.created as string) - h.fake.now()) < MINUTE, 're-rendered with fresh times');
     }
-    const python = h.fake.services.tasks.get(byName(resumed!).get('python')!.taskId!)!;
+    const python = h.fake.services.tasks.get(byName(resumed).get('python')!.taskId!)!;
     assert.deepEqual(python.definition.dependencies, [sent.taskId]);
   });
 

@@ -118,7 +118,7 @@ describe('the HTTP API', () => {
   it('health, metrics and the OpenAPI UI answer', async () => {
     const health = await json<{ status: string; checks: Array<{ name: string; status: string }> }>('/health');
     assert.equal(health.status, 'ok');
-    assert.deepEqual(health.checks.map((c) => c.name).sort(), ['backlog', 'mirror:acme', 'store', 'taskcluster']);
+    assert.deepEqual(health.checks.map((c) => c.name).sort(), ['backlog', 'mirror:acme', 'store', 'taskcluster', 'taskcluster-scopes']);
     const metrics = await (await api('/metrics')).text();
     for (const name of ['image_decider_webhooks_total', 'image_decider_decision_seconds_bucket', 'image_decider_decisions_total', 'image_decider_memo_hit_ratio', 'image_decider_backlog_pushes', 'image_decider_taskcluster_request_seconds_bucket']) {
       assert.match(metrics, new RegExp(`^${name}`, 'm'), name);

@@ -41,6 +41,8 @@ export interface TestServiceOptions {
   readonly repoConfig?: string;
   /** More environment variables for the configuration. */
   readonly env?: Record<string, string>;
+  /** The scopes the service's Taskcluster client holds (default: the fake's test scopes). */
+  readonly clientScopes?: readonly string[];
 }
 
 /** A port free now, so the public URL (and so CONTEXT_URL) can name it before the server starts. */
@@ -85,6 +87,7 @@ export class TestService {
     initRepo(repoDir);
     const headSha = commitAll(repoDir);
     const fake = await FakeTaskcluster.start();
+    if (options.clientScopes) fake.clients.set('service', options.clientScopes);
     const databaseUrl = options.databaseUrl ?? (await freshDatabase());
     const configFile = join(root, 'config.yml');
     const webUrl = options.webUrl === undefined ? 'https://github.com/acme/acme' : options.webUrl;

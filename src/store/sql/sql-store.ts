@@ -114,6 +114,16 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
     return rows.length;
   }
 
+  async retryPush(pushId: string, now: Date): Promise<PushRecord | null> {
+    const [row] = await this.db.query(
+      `UPDATE pushes SET state = 'queued', not_before = $2, finished_at = NULL,
+         attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END
+       WHERE id = $1 AND state IN ('failed', 'queued') RETURNING *`,
+      [pushId, now.toISOString()],
+    );
+    return row ? pushFromRow(row) : null;
+  }
+
   async getPush(pushId: string): Promise<PushRecord | null> {
     const [row] = await this.db.query('SELECT * FROM pushes WHERE id = $1', [pushId]);
     return row ? pushFromRow(row) : null;

@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import type { Config, RepositoryConfig } from '../config/load.ts';
+import type { Level } from '../context/index-paths.ts';
+import { fillPattern } from '../decision/settings.ts';
+import { missingFrom, requiredScopes } from '../taskcluster/scopes.ts';
+import type { Taskcluster } from '../taskcluster/types.ts';
+
+export interface ScopeReport {
+  /** `pending` until the auth service answered; `unknown` when it could not be asked. */
+  readonly status: 'pending' | 'ok' | 'missing' | 'unknown';
+  readonly missing: readonly string[];
+  readonly detail: string;
+  readonly checkedAt: string | null;
+}
+
+function levelsOf(repo: RepositoryConfig): Level[] {
+  const levels = new Set<Level>(repo.levels.map(([, level]) => level));
+  if (repo.defaultLevel !== null) levels.add(repo.defaultLevel);
+  if (repo.pullRequests) levels.add(1);
+  return [...levels].sort();
+}
+
+/** What the configured repositories need; a repository whose trust domain is not configured is noted instead. */
+export function neededScopes(config: Config): { scopes: string[]; notes: string[] } {
+  const scopes = new Set<string>();
+  const notes: string[] = [];
+  for (const repo of config.repositories) {
+    const domain = repo.trustDomain;
+    if (!domain) notes.push(`${repo.name}: set trustDomain to check its index, queue and route scopes`);
+    const fill = (pattern: string) => (level: Level) => (domain || !pattern.includes('{trustDomain}') ? fillPattern(pattern, domain ?? '', level) : null);
+    for (const scope of requiredScopes({
+      prefix: repo.cachePrefix ?? domain,
+      scheme: repo.hashAlgorithm === 'seed-v1' ? 'seed-v1' : 'taskgraph',
+      project: repo.project,
+      levels: levelsOf(repo),
+      pullRequests: repo.pullRequests,
+      taskQueueId: fill(repo.taskQueueId),
+      schedulerId: fill(repo.schedulerId),
+      priority: repo.priority,
+    })) scopes.add(scope);
+  }
+  return { scopes: [...scopes], notes };
+}
+
+/**
+ * The start-up check of the client's scopes (auth `currentScopes`) against what the
+ * configured repositories need; its report is shown on /health. Deciding goes on either way:
+ * a push refused for scopes waits, retried, until they are granted.
+ */
+export class ScopeCheck {
+  report: ScopeReport;
+
+  constructor(
+    private readonly tc: Taskcluster | null,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.report = tc
+      ? { status: 'pending', missing: [], detail: 'checking the client’s scopes', checkedAt: null }
+      : { status: 'ok', missing: [], detail: 'dry run: no Taskcluster calls', checkedAt: null };
+  }
+
+  async run(): Promise<ScopeReport> {
+    if (!this.tc) return this.report;
+    const { scopes, notes } = neededScopes(this.config);
+    const who = this.tc.signed ? 'the client' : 'anonymous requests (no TASKCLUSTER_CLIENT_ID/ACCESS_TOKEN)';
+    const checkedAt = new Date().toISOString();
+    try {
+      const missing = missingFrom(await this.tc.currentScopes(), scopes);
+      const note = notes.length ? `; ${notes.join('; ')}` : '';
+      this.report = missing.length
+        ? { status: 'missing', missing, detail: `${who} lack${this.tc.signed ? 's' : ''} ${missing.join(', ')}${note}`, checkedAt }
+        : { status: 'ok', missing, detail: `${who}: every needed scope held${note}`, checkedAt };
+    } catch (err) {
+      this.report = { status: 'unknown', missing: [], detail: `could not read the client’s scopes: ${(err as Error).message}`, checkedAt };
+    }
+    if (this.report.status === 'missing') this.log.warn({ missing: this.report.missing }, `Taskcluster scopes missing: ${this.report.detail}`);
+    else this.log.info({ scopes: this.report.status }, `Taskcluster scopes: ${this.report.detail}`);
+    return this.report;
+  }
+}
