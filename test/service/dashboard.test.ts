@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
+import { TEST_CLIENT_SCOPES } from '../support/fake-taskcluster/server.ts';
 import { commitAll } from '../support/vectors.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -64,5 +65,22 @@ describe('the dashboard in headless Chromium', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-dark.png'), fullPage: true });
     assert.deepEqual(problems, []);
+  });
+
+  it('a push waiting for a missing scope shows as a configuration problem naming it, in the pushes and the health', async () => {
+    const lacking = TEST_CLIENT_SCOPES.filter((scope) => scope !== 'queue:route:index.acme.*');
+    const other = await TestService.start({ clientScopes: lacking, repoConfig: '    trustDomain: acme\n' });
+    try {
+      const body = JSON.stringify(githubPush(other.headSha));
+      await fetch(`${other.url}/webhooks/github`, { method: 'POST', body, headers: githubHeaders(body, 'dash-scopes') });
+      const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+      await page.goto(`${other.url}/dashboard`);
+      await page.locator('#pushes', { hasText: 'configuration:' }).waitFor({ timeout: 15_000 });
+      assert.match(await page.locator('#pushes').innerText(), /configuration: .*queue:route:index\.acme\.cache\.level-3\.docker-images\.v2\./);
+      assert.match(await page.locator('#checks').innerText(), /taskcluster-scopes\s*degraded.*queue:route:index\.acme/s);
+      await page.close();
+    } finally {
+      await other.close();
+    }
   });
 });
