@@ -142,7 +142,7 @@ export class Worker {
       ? { state: 'queued' as const, notBefore: new Date(Date.now() + backoff).toISOString(), lastError: error }
       : {
           state: 'failed' as const,
-          lastError: transient ? { ...error, message: `gave up after ${push.attempts} attempts: ${error.message}` } : error,
+          lastError: transient ? { ...error, message: `gave up after ${push.attempts} attempt${push.attempts === 1 ? '' : 's'}: ${error.message}` } : error,
           finishedAt: new Date().toISOString(),
         };
     await this.record(push, patch);
