@@ -30,7 +30,13 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
     // A client trickling its body must not hold a connection (and its buffers) for long:
     // the timeout is checked every half second rather than Node's default 30 s.
     requestTimeout: service.config.requestTimeoutSeconds * 1000,
-    http: { connectionsCheckingInterval: 500 },
+    // Node derives the headers timeout from the request timeout only when both are given at
+    // construction (as here): set later, a 60 s headers timeout would outlast a short request timeout.
+    http: {
+      connectionsCheckingInterval: 500,
+      requestTimeout: service.config.requestTimeoutSeconds * 1000,
+      headersTimeout: Math.min(60_000, service.config.requestTimeoutSeconds * 1000),
+    },
     // Idle connections stay open longer than a load balancer's idle timeout (often 60 s):
     // closing first races its next request on the connection, a sporadic 502.
     keepAliveTimeout: service.config.keepAliveTimeoutSeconds * 1000,

@@ -6,9 +6,9 @@ import { ApiError, FakeServices } from './state.ts';
 
 /**
  * What a client of the tests holds unless a test says otherwise: the narrow set a deployment
- * grants image-decider for the acme (and bench) trust domains, not `*`.
+ * grants image-decider for the trust domains of the test trees (acme, dots) and the benchmarks, not `*`.
  */
-export const TEST_CLIENT_SCOPES: readonly string[] = ['acme', 'bench'].flatMap((d) => [
+export const TEST_CLIENT_SCOPES: readonly string[] = ['acme', 'bench', 'dots'].flatMap((d) => [
   `index:find-task:${d}.*`,
   `index:insert-task:${d}.*`,
   `queue:create-task:low:${d}-*`,
