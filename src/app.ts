@@ -15,6 +15,7 @@ import pushRoutes from './routes/pushes.ts';
 import { SHARED_SCHEMAS } from './routes/schemas.ts';
 import webhookRoutes from './routes/webhooks.ts';
 import type { Service } from './service/service.ts';
+import { answerClientError } from './http/client-errors.ts';
 
 export const API_INFO = {
   title: 'image-decider',
@@ -46,6 +47,7 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     return503OnClosing: true,
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, (options.logger ?? service.log) as FastifyBaseLogger),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);

@@ -46,6 +46,7 @@ export const ERROR_CODES = [
   'payload-too-large',
   'unsupported-media-type',
   'rate-limited',
+  'request-timeout',
   'unavailable',
 ] as const;
 

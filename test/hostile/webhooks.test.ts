@@ -111,6 +111,30 @@ describe('a client sending its body very slowly', () => {
     await once(socket, 'close');
     clearInterval(trickle);
     assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.deepEqual(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).code, 'request-timeout');
     assert.ok(Date.now() - started < 5000, `closed after ${Date.now() - started} ms`);
+  });
+
+  it("what Node's HTTP parser refuses (a NUL in a header, broken framing) is answered {code, message} too", async () => {
+    const { port } = new URL(svc.url);
+    const raw = async (request: string) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      let answer = '';
+      socket.on('data', (c: Buffer) => (answer += c.toString()));
+      socket.write(request);
+      await once(socket, 'close');
+      return { status: answer.slice(0, 12), body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown> };
+    };
+    for (const request of [
+      'POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: pu\0sh\r\nContent-Length: 2\r\n\r\n{}',
+      'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'NOT HTTP AT ALL\r\n\r\n',
+    ]) {
+      const { status, body } = await raw(request);
+      assert.equal(status, 'HTTP/1.1 400', JSON.stringify(request));
+      assert.deepEqual(Object.keys(body).sort(), ['code', 'message']);
+      assert.equal(body.code, 'bad-request');
+    }
   });
 });
