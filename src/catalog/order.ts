@@ -20,6 +20,13 @@ function levels(start: ImageSpec[], children: ReadonlyMap<string, ImageSpec[]>, 
   }
 }
 
+/** The cycle from its first image back to it; a long one shortened (each image's message holds it). */
+function cycleText(members: readonly string[]): string {
+  const MAX = 12;
+  const shown = members.length <= MAX ? members : [...members.slice(0, MAX - 1), `… (${members.length} images)`];
+  return [...shown, members[0]].join(' -> ');
+}
+
 /**
  * Orders images parents first (by name among equals). An image whose parent is
  * not a build image gets `unknown-parent`; images on a cycle get `parent-cycle`
@@ -65,7 +72,7 @@ export function orderParentsFirst(images: readonly ImageSpec[]): ImageSpec[] {
     }
     if (name !== null && state.get(name) === 'walking') {
       const members = path.slice(path.indexOf(name));
-      members.forEach((member, i) => cycleOf.set(member, [...members.slice(i), ...members.slice(0, i), member].join(' -> ')));
+      members.forEach((member, i) => cycleOf.set(member, cycleText([...members.slice(i), ...members.slice(0, i)])));
     }
     for (const n of path) state.set(n, 'done');
   }
