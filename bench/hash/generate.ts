@@ -11,6 +11,26 @@ export interface Shape {
 
 export const GECKO_SCALE: Shape = { images: 60, filesPerImage: 480, sharedFiles: 1200 };
 
+/** One big shared folder of the heavy-include profile: `files` files of `minBytes`–`maxBytes`. */
+export interface SharedFolder {
+  readonly path: string;
+  readonly files: number;
+  readonly minBytes: number;
+  readonly maxBytes: number;
+}
+
+/** Three big folders, each included by 18 of the 60 images (image i includes folder k when i % 10 is in k's set). */
+export const HEAVY_FOLDERS: readonly SharedFolder[] = [
+  { path: 'python/small', files: 4000, minBytes: 500, maxBytes: 20_000 },
+  { path: 'python/medium', files: 2500, minBytes: 500, maxBytes: 30_000 },
+  { path: 'third_party/large', files: 1500, minBytes: 20_000, maxBytes: 200_000 },
+];
+const HEAVY_INCLUDES = [
+  [0, 1, 2],
+  [3, 4, 5],
+  [6, 7, 2],
+];
+
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' };
 
 export function git(dir: string, ...args: string[]): string {
@@ -48,6 +68,41 @@ export async function generate(dir: string, shape: Shape = GECKO_SCALE): Promise
   git(dir, 'commit', '-q', '-m', 'generated');
 }
 
+/**
+ * The heavy-include profile: 60 images in parent chains of depth 4, each with 60 files of its
+ * own (1–10 KB), and three big shared folders (HEAVY_FOLDERS), each `%include`d by 18
+ * images (some images include two, some none): about 265 MB of distinct blobs, 4.5 GB of
+ * context tar in all. Sizes are spread evenly over each folder's range (deterministic).
+ */
+export async function generateHeavy(dir: string): Promise<void> {
+  const kind: string[] = ['tasks:'];
+  for (const folder of HEAVY_FOLDERS) {
+    for (let s = 0; s < folder.files; s++) {
+      const size = folder.minBytes + Math.floor(((s * 7919) % folder.files) * ((folder.maxBytes - folder.minBytes) / folder.files));
+      await mkdir(join(dir, folder.path, `m${s % 50}`), { recursive: true });
+      await writeFile(join(dir, folder.path, `m${s % 50}`, `f${s}.py`), randomBytes(size));
+    }
+  }
+  for (let i = 0; i < 60; i++) {
+    const name = `image-${String(i).padStart(2, '0')}`;
+    const ctx = join(dir, 'taskcluster/docker', name);
+    for (let f = 0; f < 60; f++) {
+      await mkdir(join(ctx, `d${f % 6}`), { recursive: true });
+      await writeFile(join(ctx, `d${f % 6}`, `file-${f}.txt`), randomBytes(1000 + ((f * 131) % 9000)));
+    }
+    const parent = i % 4 === 0 ? null : `image-${String(i - (i % 4)).padStart(2, '0')}`;
+    const includes = HEAVY_FOLDERS.filter((_, k) => HEAVY_INCLUDES[k]!.includes(i % 10)).map((f) => `# %include ${f.path}\n`);
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${parent ? '$DOCKER_IMAGE_PARENT' : 'debian:12'}\n# %ARG N\nRUN echo $N\n${includes.join('')}COPY . /ctx\n`);
+    kind.push(`  ${name}:`, `    symbol: I(${i})`, ...(parent ? [`    parent: ${parent}`] : []), '    args:', `      N: "${i}"`);
+  }
+  await mkdir(join(dir, 'taskcluster/kinds/docker-image'), { recursive: true });
+  await writeFile(join(dir, 'taskcluster/kinds/docker-image/kind.yml'), `${kind.join('\n')}\n`);
+  await writeFile(join(dir, 'taskcluster/config.yml'), 'trust-domain: bench\n');
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'generated');
+}
+
 export interface ContextFile {
   readonly oid: string;
   readonly path: string;
@@ -61,10 +116,13 @@ export interface ContextFile {
 export function contextFiles(gitArgs: readonly string[], rev: string): ContextFile[] {
   const run = (...args: string[]) => execFileSync('git', [...gitArgs, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
   const images = run('ls-tree', '--name-only', rev, 'taskcluster/docker/').split('\n');
-  return images.flatMap((dir) =>
-    run('ls-tree', '-r', rev, `${dir}/`, 'python/shared/').split('\n').map((line) => {
+  return images.flatMap((dir) => {
+    // The includes as the Dockerfile names them (the generated ones are plain folder paths).
+    const dockerfile = run('cat-file', 'blob', `${rev}:${dir}/Dockerfile`);
+    const includes = [...dockerfile.matchAll(/^# %include (.+)$/gm)].map((m) => `${m[1]}/`);
+    return run('ls-tree', '-r', rev, `${dir}/`, ...includes).split('\n').map((line) => {
       const [meta, path] = line.split('\t');
       return { oid: meta!.split(' ')[2]!, path: path! };
-    }),
-  );
+    });
+  });
 }
