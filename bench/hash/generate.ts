@@ -49,17 +49,33 @@ export async function generate(dir: string, shape: Shape = GECKO_SCALE): Promise
     await writeFile(join(dir, 'python/shared', `m${s % 40}`, `f${s}.py`), randomBytes(600 + ((s * 37) % 900)));
   }
   for (let i = 0; i < shape.images; i++) {
-    const name = `image-${String(i).padStart(2, '0')}`;
-    const ctx = join(dir, 'taskcluster/docker', name);
+    const ctx = await writeImage(dir, i, ['python/shared'], kind);
     for (let f = 0; f < shape.filesPerImage; f++) {
       await mkdir(join(ctx, `d${f % 12}`), { recursive: true });
       await writeFile(join(ctx, `d${f % 12}`, `file-${f}.txt`), randomBytes(1000 + ((f * 131) % 4000)));
     }
     await writeFile(join(ctx, 'big.bin'), randomBytes(1 << 20));
-    const parent = i % 4 === 0 ? null : `image-${String(i - (i % 4)).padStart(2, '0')}`;
-    await writeFile(join(ctx, 'Dockerfile'), `FROM ${parent ? '$DOCKER_IMAGE_PARENT' : 'debian:12'}\n# %ARG N\nRUN echo $N\n# %include python/shared\nCOPY . /ctx\n`);
-    kind.push(`  ${name}:`, `    symbol: I(${i})`, ...(parent ? [`    parent: ${parent}`] : []), '    args:', `      N: "${i}"`);
   }
+  await commitRepository(dir, kind);
+}
+
+/**
+ * Image `i` of a generated graph (a root every 4 images, the next three its children): its
+ * Dockerfile, including `includes`, and its entry appended to `kind`. Returns its folder.
+ */
+async function writeImage(dir: string, i: number, includes: readonly string[], kind: string[]): Promise<string> {
+  const name = `image-${String(i).padStart(2, '0')}`;
+  const ctx = join(dir, 'taskcluster/docker', name);
+  await mkdir(ctx, { recursive: true });
+  const parent = i % 4 === 0 ? null : `image-${String(i - (i % 4)).padStart(2, '0')}`;
+  const lines = includes.map((path) => `# %include ${path}\n`).join('');
+  await writeFile(join(ctx, 'Dockerfile'), `FROM ${parent ? '$DOCKER_IMAGE_PARENT' : 'debian:12'}\n# %ARG N\nRUN echo $N\n${lines}COPY . /ctx\n`);
+  kind.push(`  ${name}:`, `    symbol: I(${i})`, ...(parent ? [`    parent: ${parent}`] : []), '    args:', `      N: "${i}"`);
+  return ctx;
+}
+
+/** Writes the kind file and config, and commits the whole tree. */
+async function commitRepository(dir: string, kind: readonly string[]): Promise<void> {
   await mkdir(join(dir, 'taskcluster/kinds/docker-image'), { recursive: true });
   await writeFile(join(dir, 'taskcluster/kinds/docker-image/kind.yml'), `${kind.join('\n')}\n`);
   await writeFile(join(dir, 'taskcluster/config.yml'), 'trust-domain: bench\n');
@@ -84,23 +100,14 @@ export async function generateHeavy(dir: string): Promise<void> {
     }
   }
   for (let i = 0; i < 60; i++) {
-    const name = `image-${String(i).padStart(2, '0')}`;
-    const ctx = join(dir, 'taskcluster/docker', name);
+    const includes = HEAVY_FOLDERS.filter((_, k) => HEAVY_INCLUDES[k]!.includes(i % 10)).map((f) => f.path);
+    const ctx = await writeImage(dir, i, includes, kind);
     for (let f = 0; f < 60; f++) {
       await mkdir(join(ctx, `d${f % 6}`), { recursive: true });
       await writeFile(join(ctx, `d${f % 6}`, `file-${f}.txt`), randomBytes(1000 + ((f * 131) % 9000)));
     }
-    const parent = i % 4 === 0 ? null : `image-${String(i - (i % 4)).padStart(2, '0')}`;
-    const includes = HEAVY_FOLDERS.filter((_, k) => HEAVY_INCLUDES[k]!.includes(i % 10)).map((f) => `# %include ${f.path}\n`);
-    await writeFile(join(ctx, 'Dockerfile'), `FROM ${parent ? '$DOCKER_IMAGE_PARENT' : 'debian:12'}\n# %ARG N\nRUN echo $N\n${includes.join('')}COPY . /ctx\n`);
-    kind.push(`  ${name}:`, `    symbol: I(${i})`, ...(parent ? [`    parent: ${parent}`] : []), '    args:', `      N: "${i}"`);
   }
-  await mkdir(join(dir, 'taskcluster/kinds/docker-image'), { recursive: true });
-  await writeFile(join(dir, 'taskcluster/kinds/docker-image/kind.yml'), `${kind.join('\n')}\n`);
-  await writeFile(join(dir, 'taskcluster/config.yml'), 'trust-domain: bench\n');
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'generated');
+  await commitRepository(dir, kind);
 }
 
 export interface ContextFile {
