@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Decider } from '../../src/decision/decider.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../../src/decision/settings.ts';
 import { TaskTemplate } from '../../src/decision/template.ts';
 import { newTaskId } from '../../src/taskcluster/client.ts';
-import { ALL_BUILD, ALL_INDEXED, DecisionHarness, type HarnessOptions, PUBLIC_URL, byName, decisionsOf } from '../support/decision.ts';
+import { ALL_BUILD, ALL_INDEXED, PUBLIC_URL, byName, decisionsOf, suiteHarnesses } from '../support/decision.ts';
 import { tempDir } from '../support/temp.ts';
 
 const MINUTE = 60_000;
 
 describe('faults, crashes and modes', () => {
-  const harnesses: DecisionHarness[] = [];
-  const start = async (options?: HarnessOptions) => {
-    const h = await DecisionHarness.start(options);
-    harnesses.push(h);
-    return h;
-  };
-  after(() => Promise.all(harnesses.map((h) => h.close())));
+  const start = suiteHarnesses();
 
   it('a Queue answering 500 to its first calls: the decision completes with no duplicate task', async () => {
     const h = await start();

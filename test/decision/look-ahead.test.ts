@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { ALL_INDEXED, DecisionHarness, type HarnessOptions, byName, decisionsOf } from '../support/decision.ts';
+import { describe, it } from 'node:test';
+import { ALL_INDEXED, type DecisionHarness, type HarnessOptions, byName, decisionsOf, suiteHarnesses } from '../support/decision.ts';
 import { commitAll } from '../support/vectors.ts';
 
 const LOOKUPS = new Set(['findTasksAtIndex', 'findTask', 'statuses', 'status', 'listLatestArtifacts']);
 
 describe('lookups started before the graph is built', () => {
-  const harnesses: DecisionHarness[] = [];
+  const harness = suiteHarnesses();
   const start = async (options?: HarnessOptions) => {
-    const h = await DecisionHarness.start(options);
-    harnesses.push(h);
+    const h = await harness(options);
     await h.decide();
     h.completeAll();
     return h;
   };
-  after(() => Promise.all(harnesses.map((h) => h.close())));
 
   /** Names of the lookup requests made while `fn` runs. */
   const lookupsDuring = async <T>(h: DecisionHarness, fn: () => Promise<T>): Promise<[T, string[]]> => {

@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { ALL_BUILD, ALL_INDEXED, DecisionHarness, byName, decisionsOf } from '../support/decision.ts';
+import { describe, it } from 'node:test';
+import { ALL_BUILD, ALL_INDEXED, byName, decisionsOf, suiteHarnesses } from '../support/decision.ts';
 
 describe('what counts as a reusable build', () => {
-  const harnesses: DecisionHarness[] = [];
-  const start = async () => {
-    const h = await DecisionHarness.start();
-    harnesses.push(h);
-    return h;
-  };
-  after(() => Promise.all(harnesses.map((h) => h.close())));
+  const start = suiteHarnesses();
 
   it('an indexed task that failed, one expiring before the deadline, one without its artifact: each rebuilt, with that reason', async () => {
     const h = await start();

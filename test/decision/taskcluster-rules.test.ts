@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { TEST_CLIENT_SCOPES } from '../support/fake-taskcluster/server.ts';
-import { ALL_BUILD, DecisionHarness, type HarnessOptions, byName, decisionsOf } from '../support/decision.ts';
+import { ALL_BUILD, byName, decisionsOf, suiteHarnesses } from '../support/decision.ts';
 
 const MINUTE = 60_000;
 
 /** Decisions against a Queue and Index that keep the real rules (issue 13). */
 describe('deciding under the real Queue’s rules', () => {
-  const harnesses: DecisionHarness[] = [];
-  const start = async (options?: HarnessOptions) => {
-    const h = await DecisionHarness.start(options);
-    harnesses.push(h);
-    return h;
-  };
-  after(() => Promise.all(harnesses.map((h) => h.close())));
+  const start = suiteHarnesses();
 
   it('a 10-minute deadline after a 10.5-minute Queue outage: the plans are re-rendered, no image is in error', async () => {
     const h = await start({ retries: 1, settings: { deadlineMinutes: 10 } });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { DEFAULT_BUILDER_IMAGE } from '../../src/context/digest.ts';
 import { ContextHasher } from '../../src/context/hasher.ts';
 import type { Level } from '../../src/context/index-paths.ts';
@@ -125,4 +126,18 @@ export function byName(record: DecisionRecord): Map<string, ImageDecision> {
 
 export function decisionsOf(record: DecisionRecord): Record<string, string> {
   return Object.fromEntries(record.images.map((i) => [i.name, i.decision]));
+}
+
+/**
+ * A starter of harnesses for one suite (call it inside `describe`): every harness it starts
+ * is closed after the suite.
+ */
+export function suiteHarnesses(): (options?: HarnessOptions) => Promise<DecisionHarness> {
+  const started: DecisionHarness[] = [];
+  after(() => Promise.all(started.map((h) => h.close())));
+  return async (options) => {
+    const h = await DecisionHarness.start(options);
+    started.push(h);
+    return h;
+  };
 }
