@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestService } from '../support/app.ts';
 import { GitHttpServer } from '../support/git-http-server.ts';
-import { commitAll } from '../support/vectors.ts';
+import { tempDir } from '../support/temp.ts';
+import { commitAll, vectorRepo } from '../support/vectors.ts';
 
 describe('anonymous reads do not drive upstream traffic', () => {
   let svc: TestService;
@@ -12,10 +13,8 @@ describe('anonymous reads do not drive upstream traffic', () => {
   let upstream: string;
 
   before(async () => {
-    const probe = await TestService.start({ dryRun: true, worker: false });
-    upstream = probe.repoDir;
-    const projectRoot = dirname(upstream);
-    await probe.close();
+    const projectRoot = await tempDir();
+    upstream = (await vectorRepo('acme/tree', join(projectRoot, 'acme'))).dir;
     server = await GitHttpServer.start({ projectRoot });
     svc = await TestService.start({ repoUrl: `${server.url}/acme`, dryRun: true, extraConfig: 'readFetchIntervalSeconds: 3600\n' });
   });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { dirname } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GENERIC_TOKEN, TestService } from '../support/app.ts';
 import { GitHttpServer } from '../support/git-http-server.ts';
+import { tempDir } from '../support/temp.ts';
+import { vectorRepo } from '../support/vectors.ts';
 
 const PASSWORD = 'hunter2-fetch-password';
 
@@ -17,10 +19,9 @@ for (const how of ['in the URL', 'from fetchCredentialsEnv'] as const) {
     let server: GitHttpServer;
 
     before(async () => {
-      // The test service's own repository, served by git's http-backend.
-      const probe = await TestService.start({ dryRun: true, worker: false });
-      const projectRoot = dirname(probe.repoDir);
-      await probe.close();
+      // The acme repository, served by git's http-backend.
+      const projectRoot = await tempDir();
+      await vectorRepo('acme/tree', join(projectRoot, 'acme'));
       server = await GitHttpServer.start({ projectRoot, credentials: `ci:${PASSWORD}` });
       const plain = `${server.url}/acme`;
       svc = await TestService.start(

@@ -14,7 +14,7 @@ import { createTaskcluster } from '../../src/taskcluster/client.ts';
 import { FakeTaskcluster } from './fake-taskcluster/server.ts';
 import { freshDatabase } from './pg.ts';
 import { tempDir } from './temp.ts';
-import { commitAll, initRepo, materialise } from './vectors.ts';
+import { vectorRepo } from './vectors.ts';
 
 export const WEBHOOK_SECRET = 'It is a secret to everybody';
 export const ADMIN_TOKEN = 'admin-token-for-tests';
@@ -83,9 +83,7 @@ export class TestService {
 
   static async start(options: TestServiceOptions = {}): Promise<TestService> {
     const root = await tempDir();
-    const repoDir = await materialise(options.tree ?? 'acme/tree', join(root, 'acme'));
-    initRepo(repoDir);
-    const headSha = commitAll(repoDir);
+    const { dir: repoDir, head: headSha } = await vectorRepo(options.tree ?? 'acme/tree', join(root, 'acme'));
     const fake = await FakeTaskcluster.start();
     if (options.clientScopes) fake.clients.set('service', options.clientScopes);
     const databaseUrl = options.databaseUrl ?? (await freshDatabase());

@@ -58,3 +58,10 @@ export function initRepo(dir: string): void {
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'config', 'core.fileMode', 'true');
 }
+
+/** A git repository at `dest` holding the vector tree `vectorRel`, all of it committed. */
+export async function vectorRepo(vectorRel: string, dest: string): Promise<{ dir: string; head: string }> {
+  const dir = await materialise(vectorRel, dest);
+  initRepo(dir);
+  return { dir, head: commitAll(dir) };
+}
