@@ -59,6 +59,8 @@ export interface Config {
   readonly keepAliveTimeoutSeconds: number;
   /** Attempts of one push before a transient failure fails it. */
   readonly maxAttempts: number;
+  /** A repository whose fetches failed `failures` times in a row is unreachable until a probe fetch (every `probeIntervalSeconds`) succeeds. */
+  readonly upstreamBreaker: { readonly failures: number; readonly probeIntervalSeconds: number };
   /** What one revision's kind file may cause. */
   readonly catalogLimits: CatalogLimits;
   /** Anonymous reads fetch a missing revision at most once per this many seconds per repository. */
@@ -187,6 +189,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
     keepAliveTimeoutSeconds: file.keepAliveTimeoutSeconds ?? 72,
     maxAttempts: file.maxAttempts ?? 20,
+    upstreamBreaker: { failures: file.upstreamBreaker?.failures ?? 3, probeIntervalSeconds: file.upstreamBreaker?.probeIntervalSeconds ?? 30 },
     catalogLimits: {
       kindFileBytes: file.limits?.kindFileBytes ?? DEFAULT_CATALOG_LIMITS.kindFileBytes,
       images: file.limits?.imagesPerGraph ?? DEFAULT_CATALOG_LIMITS.images,

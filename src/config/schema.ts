@@ -55,6 +55,15 @@ export const ConfigFileSchema = T.Object(
     readFetchIntervalSeconds: T.Optional(
       T.Integer({ minimum: 0, description: 'anonymous reads of a revision the mirror lacks fetch at most once per this many seconds, per repository' }),
     ),
+    upstreamBreaker: T.Optional(
+      T.Object(
+        {
+          failures: T.Optional(T.Integer({ minimum: 1, maximum: 100, description: 'fetch failures in a row after which a repository is unreachable: its pushes wait, unclaimed, using no attempt' })),
+          probeIntervalSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'while a repository is unreachable, one fetch tries its upstream this often; the first that succeeds makes it reachable' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     maxAttempts: T.Optional(T.Integer({ minimum: 1, maximum: 1000, description: 'attempts of one push before a transient failure (outage, missing scopes) fails it; POST /pushes/<id>/retry tries again' })),
     keepAliveTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'idle keep-alive connections are closed after this; keep it above the load balancer idle timeout' })),
     workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),
