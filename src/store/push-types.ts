@@ -55,8 +55,14 @@ export type IntakeResult =
   | { readonly outcome: 'ignored'; readonly reason: string }
   | { readonly outcome: 'duplicate'; readonly pushId: string | null };
 
+export interface ClaimOptions {
+  readonly skipRepositories?: readonly string[];
+}
+
 export interface PushPatch {
   readonly state?: PushState;
+  /** Gives back the claim's attempt (a push that waited for an unreachable upstream did not try). */
+  readonly attempts?: number;
   readonly resolvedRev?: string | null;
   readonly notBefore?: string;
   readonly lastError?: ImageError | null;
@@ -87,8 +93,14 @@ export interface PushStore {
    * its push in state `queued`. A delivery seen before changes nothing.
    */
   recordDelivery(delivery: Delivery, push: NewPush | null): Promise<IntakeResult>;
-  /** A queued push whose `notBefore` has passed, or a deciding one whose claim expired; oldest first. */
-  claimPush(worker: string, now: Date, leaseMs: number): Promise<PushRecord | null>;
+  /**
+   * A queued push whose `notBefore` has passed, or a deciding one whose claim expired. Fair
+   * between repositories: the oldest due push of the repository with the fewest pushes being
+   * decided, counting its due pushes older than that one too (so of two repositories with work,
+   * each gets every other claim, and one holding more than its share gets none until the
+   * others catch up). Pushes of `skipRepositories` (their upstream is unreachable) are left queued.
+   */
+  claimPush(worker: string, now: Date, leaseMs: number, options?: ClaimOptions): Promise<PushRecord | null>;
   /** Extends the claim; false when the worker no longer holds it. */
   renewClaim(pushId: string, worker: string, until: Date): Promise<boolean>;
   /** Applies the patch only while `worker` holds the claim (and clears the claim when the state leaves `deciding`). */

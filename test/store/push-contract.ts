@@ -67,6 +67,41 @@ export function pushStoreContract(name: string, open: () => Promise<ServiceStore
       assert.equal(first.claimExpiresAt, new Date(now.getTime() + 60_000).toISOString());
     });
 
+    it('claims are fair between repositories: each gets its turn, one holding more than its share waits, a skipped one stays queued', async () => {
+      const store = await open();
+      await drain(store);
+      const [a, b] = [`a-${randomUUID()}`, `b-${randomUUID()}`];
+      // Repository a's four pushes all arrived before b's two.
+      const as = Array.from({ length: 4 }, () => newPush(a));
+      const bs = Array.from({ length: 2 }, () => newPush(b));
+      for (const p of [...as, ...bs]) await store.recordDelivery(delivery(), p);
+      const now = new Date(Date.parse(tick()) + 60_000);
+      const claim = async (worker: string, options = {}) => (await store.claimPush(worker, now, 60_000, options))?.id ?? null;
+      assert.equal(await claim('w1'), as[0]!.id, 'the oldest push first');
+      assert.equal(await claim('w2'), bs[0]!.id, 'then the other repository, though its push is newer');
+      assert.equal(await claim('w3'), as[1]!.id, 'equal turns: the older push');
+      assert.equal(await store.updatePush(bs[0]!.id, 'w2', { state: 'decided' }), true);
+      assert.equal(await claim('w2'), bs[1]!.id, 'a holds two of three workers: b, with none, is next');
+      assert.equal(await claim('w4', { skipRepositories: [a] }), null, 'a skipped repository is not claimed');
+      const left = await store.listPushes({ repository: a, limit: 10 });
+      assert.deepEqual(left.filter((p) => p.state === 'queued').map((p) => [p.id, p.attempts]), [[as[3]!.id, 0], [as[2]!.id, 0]]);
+      assert.equal(await claim('w4', { skipRepositories: [b] }), as[2]!.id);
+      // A push put back with its attempt given back (it waited for its upstream, it did not try).
+      assert.equal(await store.updatePush(as[2]!.id, 'w4', { state: 'queued', attempts: 0 }), true);
+      assert.deepEqual([(await store.getPush(as[2]!.id))!.attempts, (await store.getPush(as[2]!.id))!.state], [0, 'queued']);
+    });
+
+    it('concurrent claims from several connections share the workers between repositories', async () => {
+      const store = await open();
+      await drain(store);
+      const [a, b] = [`a-${randomUUID()}`, `b-${randomUUID()}`];
+      const pushes = [...Array.from({ length: 6 }, () => newPush(a)), newPush(b)];
+      for (const p of pushes) await store.recordDelivery(delivery(), p);
+      const now = new Date(Date.parse(tick()) + 60_000);
+      const claims = await Promise.all([store, await open()].map((s, i) => s.claimPush(`c${i}`, now, 60_000)));
+      assert.deepEqual(claims.map((c) => c?.repository).sort(), [a, b].sort(), 'one push of each repository, not two of the older one');
+    });
+
     it('a claim is held until it expires or is released; only its holder updates the push', async () => {
       const store = await open();
       await drain(store);

@@ -1,7 +1,7 @@
 import type { ImageError } from '../../catalog/types.ts';
 import type { Level } from '../../context/index-paths.ts';
 import type { ForceRebuild } from '../../decision/types.ts';
-import type { Backlog, ContextProvenance, Delivery, IntakeResult, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../push-types.ts';
+import type { Backlog, ClaimOptions, ContextProvenance, Delivery, IntakeResult, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../push-types.ts';
 import type { ServiceStore } from '../service-store.ts';
 import type { Row } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
@@ -30,6 +30,9 @@ function pushFromRow(r: Row): PushRecord {
     counts: (r.counts as Record<string, number> | null) ?? null,
   };
 }
+
+/** Claimable: queued and due, or deciding under a claim that ran out (its holder died). */
+const DUE = "((p.state = 'queued' AND p.not_before <= $2::timestamptz) OR (p.state = 'deciding' AND p.claim_expires_at < $2::timestamptz))";
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
@@ -64,16 +67,28 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
     return push ? { outcome: 'queued', pushId: push.id } : { outcome: 'ignored', reason: delivery.ignoredReason ?? 'ignored' };
   }
 
-  async claimPush(worker: string, now: Date, leaseMs: number): Promise<PushRecord | null> {
+  async claimPush(worker: string, now: Date, leaseMs: number, options: ClaimOptions = {}): Promise<PushRecord | null> {
+    // A push's turn is how many of its repository's pushes are being decided plus how many of
+    // its due pushes are older: the lowest turn is claimed, the oldest first among equals. The
+    // turns come from the statement's snapshot; the row lock and the due condition, checked
+    // again on the locked row, keep each push claimed once.
     const [row] = await this.db.query(
-      `UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
+      `WITH running AS (
+         SELECT repository, count(*) AS n FROM pushes
+         WHERE state = 'deciding' AND claim_expires_at >= $2::timestamptz GROUP BY repository
+       ), turns AS (
+         SELECT p.id, COALESCE(r.n, 0) + row_number() OVER (PARTITION BY p.repository ORDER BY p.received_at, p.id) AS turn
+         FROM pushes p LEFT JOIN running r ON r.repository = p.repository
+         WHERE ${DUE} AND p.repository <> ALL($4::text[])
+       )
+       UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
          started_at = COALESCE(started_at, $2::timestamptz)
        WHERE id = (
-         SELECT id FROM pushes
-         WHERE (state = 'queued' AND not_before <= $2::timestamptz) OR (state = 'deciding' AND claim_expires_at < $2::timestamptz)
-         ORDER BY received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         SELECT p.id FROM pushes p JOIN turns t ON t.id = p.id
+         WHERE ${DUE}
+         ORDER BY t.turn, p.received_at, p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
        RETURNING *`,
-      [worker, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString()],
+      [worker, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), options.skipRepositories ?? []],
     );
     return row ? pushFromRow(row) : null;
   }
@@ -94,6 +109,7 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
       sets.push(`${column} = $${params.length}`);
     };
     if (patch.state !== undefined) set('state', patch.state);
+    if (patch.attempts !== undefined) set('attempts', patch.attempts);
     if (patch.resolvedRev !== undefined) set('resolved_rev', patch.resolvedRev);
     if (patch.notBefore !== undefined) set('not_before', patch.notBefore);
     if (patch.lastError !== undefined) set('last_error', json(patch.lastError));
