@@ -8,6 +8,10 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
+COPY plugins ./plugins
+COPY routes ./routes
+COPY templates ./templates
+COPY examples ./examples
 COPY scripts ./scripts
 RUN npm run build
 
@@ -40,4 +44,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # As `npm start` (package.json): a small young generation, a heap grown 10% at a time (bench/README.md, memory).
-CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=10", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=10", "dist/src/server.js"]

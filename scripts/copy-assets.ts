@@ -1,16 +1,21 @@
 /**
- * After `tsc -p tsconfig.build.json`: copies what the compiled service reads from beside its
- * own files (the dashboard's assets, the hashing thread's plain-JavaScript worker) from
- * `src/` into `dist/`, at the same relative places.
+ * After `tsc -p tsconfig.build.json` (which mirrors the checkout: `src/` into `dist/src/`,
+ * `routes/` into `dist/routes/`, …): copies what the compiled service reads from beside its
+ * own files, so it finds them at the same relative places as the sources do: the files in
+ * `src/` that are not TypeScript (the dashboard's assets, the hashing thread's plain-JavaScript
+ * worker), and the default task template and the bundled example, which
+ * `src/` finds one level up (`templates/`, `examples/`).
  */
 import { cpSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const SRC = join(import.meta.dirname, '../src');
-const DIST = join(import.meta.dirname, '../dist');
+const ROOT = join(import.meta.dirname, '..');
+const DIST = join(ROOT, 'dist');
 
+const SRC = join(ROOT, 'src');
 for (const entry of readdirSync(SRC, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || entry.name.endsWith('.ts')) continue;
   const from = join(entry.parentPath, entry.name);
-  cpSync(from, join(DIST, relative(SRC, from)));
+  cpSync(from, join(DIST, relative(ROOT, from)));
 }
+for (const folder of ['templates', 'examples']) cpSync(join(ROOT, folder), join(DIST, folder), { recursive: true });

@@ -1,29 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import { join } from 'node:path';
+import autoload from '@fastify/autoload';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { installErrorHandling } from './http/errors.ts';
-import contextRoutes from './routes/contexts.ts';
-import dashboardRoutes from './routes/dashboard.ts';
-import graphRoutes from './routes/graph.ts';
-import healthRoutes from './routes/health.ts';
-import imageRoutes from './routes/images.ts';
-import pushRoutes from './routes/pushes.ts';
-import { SHARED_SCHEMAS } from './routes/schemas.ts';
-import webhookRoutes from './routes/webhooks.ts';
-import type { Service } from './service/service.ts';
 import { answerClientError } from './http/client-errors.ts';
+import type { Service } from './service/service.ts';
 
-export const API_INFO = {
-  title: 'image-decider',
-  description: 'Decides which in-tree docker images a Taskcluster push needs, creates their build tasks, and serves their contexts.',
-  version: '0.1.0',
-};
+/** The checkout's root from here (`src/`), or the build's (`dist/src/`): `plugins/` and `routes/` are beside `src/`. */
+const ROOT = join(import.meta.dirname, '..');
 
-/** The HTTP application over a service; it owns nothing, so tests and the server share it. */
+/**
+ * The HTTP application over a service; it owns nothing, so tests and the server share it.
+ * Cross-cutting plugins (`plugins/`, not encapsulated) come first, then one plugin per
+ * resource (`routes/`), each given the service.
+ */
 export async function buildApp(service: Service, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: (options.logger ?? service.log) as FastifyBaseLogger,
@@ -50,37 +41,12 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
     clientErrorHandler: (err, socket) => answerClientError(err, socket, (options.logger ?? service.log) as FastifyBaseLogger),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
-  installErrorHandling(app);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: API_INFO,
-      tags: ['webhooks', 'graph', 'contexts', 'images', 'pushes', 'operations', 'dashboard'].map((name) => ({ name })),
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    transformObject: (doc) => ('openapiObject' in doc ? markOptionalBodies(doc.openapiObject) : doc.swaggerObject),
-  });
-  await app.register(swaggerUi, { routePrefix: '/documentation' });
-  await app.register(underPressure, { maxEventLoopDelay: 2000, maxHeapUsedBytes: 1024 ** 3, exposeStatusRoute: false });
-
-  for (const routes of [webhookRoutes, graphRoutes, contextRoutes, imageRoutes, pushRoutes, healthRoutes, dashboardRoutes]) {
-    await app.register(routes, { service });
-  }
-  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/dashboard'));
+  // Autoload loads .ts files only under the loaders it recognises, and `node --import tsx`
+  // is not one (it looks for tsx among --require'd modules). This file being TypeScript means
+  // a loader compiles it, so it compiles the plugins and routes beside it too.
+  if (import.meta.url.endsWith('.ts')) process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??= '1';
+  await app.register(autoload, { dir: join(ROOT, 'plugins'), options: { service } });
+  // Each route plugin names its full paths (they are the documented API), whatever its folder.
+  await app.register(autoload, { dir: join(ROOT, 'routes'), options: { service }, dirNameRoutePrefix: false });
   return app;
-}
-
-/**
- * @fastify/swagger marks every request body required; a route whose body may be left out
- * (its schema says `x-optional-body`, and it defaults the body itself) is documented so.
- */
-function markOptionalBodies<T extends { paths?: object }>(doc: T): T {
-  for (const methods of Object.values(doc.paths ?? {}) as object[]) {
-    for (const op of Object.values(methods ?? {}) as Array<{ 'x-optional-body'?: boolean; requestBody?: { required?: boolean } }>) {
-      if (op['x-optional-body'] && op.requestBody) op.requestBody.required = false;
-    }
-  }
-  return doc;
 }

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { httpError } from './errors.ts';
+import { DeciderError } from '../errors.ts';
 
 /** Constant-time equality of two secrets of any length (their digests are compared). */
 export function secretsEqual(given: string, expected: string): boolean {
@@ -18,8 +18,8 @@ export function githubSignatureValid(secret: string, body: Buffer, header: strin
 
 /** Throws `unauthorized` unless the request carries `Authorization: Bearer <token>`. */
 export function requireBearer(request: FastifyRequest, token: string | null, what: string): void {
-  if (!token) throw httpError('unauthorized', `${what} is disabled: no token is configured`);
+  if (!token) throw new DeciderError('unauthorized', `${what} is disabled: no token is configured`);
   const header = request.headers.authorization ?? '';
   const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-  if (!given || !secretsEqual(given, token)) throw httpError('unauthorized', `${what} needs a valid bearer token`);
+  if (!given || !secretsEqual(given, token)) throw new DeciderError('unauthorized', `${what} needs a valid bearer token`);
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
-import { checkHealth } from '../service/health.ts';
-import type { Service } from '../service/service.ts';
+import { checkHealth } from '../src/service/health.ts';
+import type { Service } from '../src/service/service.ts';
 
 const Check = T.Object({ name: T.String(), status: T.String(), detail: T.String() });
 const HealthSchema = T.Object({

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
-import { DeciderError } from '../errors.ts';
-import { requireBearer } from '../http/auth.ts';
-import type { Service } from '../service/service.ts';
-import { errors } from './schemas.ts';
-import { imageView, pushView } from './views.ts';
+import { DeciderError } from '../src/errors.ts';
+import { requireBearer } from '../src/http/auth.ts';
+import type { Service } from '../src/service/service.ts';
+import { errors } from '../src/http/schemas.ts';
+import { imageView, pushView } from '../src/http/views.ts';
 
 const pushRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   app.get('/pushes', {

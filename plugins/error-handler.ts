@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { DeciderError, type ErrorCode, isDeciderError } from '../errors.ts';
+import type { FastifyError } from 'fastify';
+import fp from 'fastify-plugin';
+import { DeciderError, type ErrorCode, isDeciderError } from '../src/errors.ts';
 
 /** The HTTP status of each code that can reach a client; anything else is a 500. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -21,10 +22,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'unavailable': 503,
 };
 
-export function httpError(code: ErrorCode, message: string): DeciderError {
-  return new DeciderError(code, message);
-}
-
 /** Fastify's own errors, by status, in our codes. */
 function fromFastify(err: FastifyError): DeciderError {
   const status = err.statusCode ?? 500;
@@ -38,16 +35,22 @@ function fromFastify(err: FastifyError): DeciderError {
   return new DeciderError('internal-error', 'internal error');
 }
 
-/** Every error answer is `{code, message}` from the one closed set, logged with the request. */
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const error = isDeciderError(err) ? err : fromFastify(err);
-    const status = STATUS[error.code] ?? 500;
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: error.code, message: error.message, status }, 'request refused');
-    // Unexpected errors may carry internals: the client gets the code only.
-    const body = status === 500 ? { code: 'internal-error', message: 'internal error' } : error.toJSON();
-    return reply.status(status).send(body);
-  });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
-}
+/**
+ * Every error answer is `{code, message}` from the one closed set, logged with the request.
+ * Not encapsulated (fastify-plugin): the handlers are the whole app's, every route's included.
+ */
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      const error = isDeciderError(err) ? err : fromFastify(err);
+      const status = STATUS[error.code] ?? 500;
+      if (status >= 500) request.log.error({ err }, 'request failed');
+      else request.log.info({ code: error.code, message: error.message, status }, 'request refused');
+      // Unexpected errors may carry internals: the client gets the code only.
+      const body = status === 500 ? { code: 'internal-error', message: 'internal error' } : error.toJSON();
+      return reply.status(status).send(body);
+    });
+    app.setNotFoundHandler((request, reply) => reply.status(404).send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  },
+  { name: 'error-handler' },
+);

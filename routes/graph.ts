@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
-import type { Service } from '../service/service.ts';
-import { decisionForRev, repositoryParam } from './lookup.ts';
-import { errors } from './schemas.ts';
-import { graphView } from './views.ts';
+import type { Service } from '../src/service/service.ts';
+import { decisionForRev, repositoryParam } from '../src/http/lookup.ts';
+import { errors } from '../src/http/schemas.ts';
+import { graphView } from '../src/http/views.ts';
 
 const graphRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   app.get('/graph', {

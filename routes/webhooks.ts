@@ -3,16 +3,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type as T } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyRequest } from 'fastify';
-import { DeciderError } from '../errors.ts';
-import { githubSignatureValid, requireBearer, secretsEqual } from '../http/auth.ts';
-import { githubIntake, githubRepositoryNames } from '../intake/github.ts';
-import { gitlabIntake, gitlabRepositoryNames } from '../intake/gitlab.ts';
-import { matchRepository } from '../intake/match.ts';
-import { type Intake, REF_PATTERN, quoted } from '../intake/types.ts';
-import type { RepositoryRuntime } from '../service/repositories.ts';
-import type { Service } from '../service/service.ts';
-import type { IntakeResult, PushSource } from '../store/push-types.ts';
-import { errors } from './schemas.ts';
+import { DeciderError } from '../src/errors.ts';
+import { githubSignatureValid, requireBearer, secretsEqual } from '../src/http/auth.ts';
+import { githubIntake, githubRepositoryNames } from '../src/intake/github.ts';
+import { gitlabIntake, gitlabRepositoryNames } from '../src/intake/gitlab.ts';
+import { matchRepository } from '../src/intake/match.ts';
+import { type Intake, REF_PATTERN, quoted } from '../src/intake/types.ts';
+import type { RepositoryRuntime } from '../src/service/repositories.ts';
+import type { Service } from '../src/service/service.ts';
+import type { IntakeResult, PushSource } from '../src/store/push-types.ts';
+import { errors } from '../src/http/schemas.ts';
 
 const Accepted = T.Object({
   outcome: T.Union([T.Literal('queued'), T.Literal('ignored'), T.Literal('duplicate'), T.Literal('pong')]),

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
-import type { Service } from '../service/service.ts';
+import type { Service } from '../src/service/service.ts';
 
-const ASSETS = join(import.meta.dirname, '../dashboard');
+const ASSETS = join(import.meta.dirname, '../src/dashboard');
 const read = (name: string) => readFileSync(join(ASSETS, name), 'utf8');
 
 // Everything comes from this server: the policy forbids any other origin, and inline code.
@@ -20,6 +20,7 @@ const dashboardRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (
   serve('/dashboard/dashboard.css', 'text/css', assets.css);
   serve('/dashboard/dashboard.js', 'text/javascript', assets.js);
   serve('/favicon.ico', 'image/svg+xml', assets.icon);
+  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/dashboard'));
 };
 
 export default dashboardRoutes;

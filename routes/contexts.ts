@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
-import { DeciderError } from '../errors.ts';
-import { CONTEXT_NAME } from '../service/context-cache.ts';
-import type { Service } from '../service/service.ts';
-import { errors } from './schemas.ts';
+import { DeciderError } from '../src/errors.ts';
+import { CONTEXT_NAME } from '../src/service/context-cache.ts';
+import type { Service } from '../src/service/service.ts';
+import { errors } from '../src/http/schemas.ts';
 
 const contextRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   app.get('/contexts/:file', {
