@@ -7,7 +7,7 @@ import { OFFLINE_ENV } from './cli.ts';
 
 const SERVER = resolve(import.meta.dirname, '../../src/server.ts');
 const ROOT = resolve(import.meta.dirname, '../..');
-/** `npm start`'s command line (`node <options> dist/server.js`): what operators run, options and all. */
+/** `npm start`'s command line (`node <options> dist/src/server.js`): what operators run, options and all. */
 const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
 
 export interface ServerProcessOptions {
