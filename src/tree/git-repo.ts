@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DeciderError } from '../errors.ts';
 import { GitBatch, ObjectMissingError } from './git-batch.ts';
+import { decodeName } from './name-bytes.ts';
 import type { EntryKind, ReadStats, TreeEntry } from './types.ts';
 import { newReadStats } from './types.ts';
 
@@ -174,7 +175,8 @@ export class GitRepo {
       const space = data.indexOf(0x20, pos);
       const nul = data.indexOf(0, space);
       const modeText = data.toString('latin1', pos, space);
-      const name = data.toString('utf8', space + 1, nul);
+      // Names are bytes to git: surrogateescape keeps one that is not UTF-8 as it is.
+      const name = decodeName(data, space + 1, nul);
       const oid = data.toString('hex', nul + 1, nul + 1 + this.oidBytes);
       pos = nul + 1 + this.oidBytes;
       const known = MODE_KINDS[modeText] ?? { kind: 'file' as const, mode: Number.parseInt(modeText, 8) & 0o7777 };
