@@ -1,4 +1,5 @@
 import { DeciderError } from '../errors.ts';
+import { encodeName, hasEscapedBytes } from '../tree/name-bytes.ts';
 import type { ContentSink } from '../tree/types.ts';
 
 /** 2016-01-01T00:00:00Z, taskgraph's fixed mtime. */
@@ -58,7 +59,10 @@ const TEMPLATE = (() => {
 })();
 const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
 
-/** `name` is a string of at most 100 UTF-8 bytes, or the encoded name (cut at 100 bytes). */
+/**
+ * `name` is a string of at most 100 UTF-8 bytes with no escaped byte (see name-bytes.ts),
+ * or the encoded name (cut at 100 bytes).
+ */
 function header(name: string | Buffer, mode: number, size: number, mtime: number, type: number): Buffer {
   const h = Buffer.allocUnsafe(BLOCK);
   TEMPLATE.copy(h);
@@ -88,10 +92,15 @@ function fillHeader(h: Buffer, name: string | Buffer, mode: number, size: number
   return h;
 }
 
-/** The header block(s) for one regular file, GNU flavour, as Python's tarfile writes them. */
+/**
+ * The header block(s) for one regular file, GNU flavour, as Python's tarfile writes them:
+ * the name encoded as UTF-8 with surrogateescape, so a name that is not UTF-8 is its own
+ * bytes again (tarfile's default encoding and errors).
+ */
 export function fileHeader(name: string, mode: number, size: number): Buffer {
-  if (Buffer.byteLength(name, 'utf8') <= 100) return header(name, mode, size, TAR_MTIME, 0x30);
-  const encoded = Buffer.from(name, 'utf8');
+  if (!hasEscapedBytes(name) && Buffer.byteLength(name, 'utf8') <= 100) return header(name, mode, size, TAR_MTIME, 0x30);
+  const encoded = encodeName(name);
+  if (encoded.length <= 100) return header(encoded, mode, size, TAR_MTIME, 0x30);
   return withLongName(encoded, header(encoded, mode, size, TAR_MTIME, 0x30));
 }
 
@@ -155,8 +164,9 @@ export class TarWriter {
 
   /** @internal The header of a regular file. */
   header(name: string, mode: number, size: number): void {
-    // At most 3 UTF-8 bytes per UTF-16 unit: most names need no measuring.
-    const fits = name.length <= 33 || Buffer.byteLength(name, 'utf8') <= 100;
+    // At most 3 UTF-8 bytes per UTF-16 unit: most names need no measuring. A name with an
+    // escaped byte takes fileHeader's path (surrogateescape, not Node's UTF-8).
+    const fits = (name.length <= 33 || Buffer.byteLength(name, 'utf8') <= 100) && !hasEscapedBytes(name);
     this.emit(this.scratch && fits ? fillHeader(this.scratch, name, mode, size, TAR_MTIME, 0x30) : fileHeader(name, mode, size));
   }
 

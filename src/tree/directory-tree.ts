@@ -1,9 +1,11 @@
 import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { decodeName, encodeName } from './name-bytes.ts';
 import type { ContentSink, EntryKind, ReadStats, TreeEntry, TreeSource } from './types.ts';
 import { newReadStats } from './types.ts';
+
+const SLASH = Buffer.from('/');
 
 /** Files up to this size are read whole; larger ones stream. */
 const WHOLE_LIMIT = 1 << 20;
@@ -18,7 +20,9 @@ function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(
 }
 
 /**
- * A checked-out folder; modes come from `stat`, so the checkout's umask matters.
+ * A checked-out folder; modes come from `stat`, so the checkout's umask matters. Names are
+ * bytes to the file system: they are read with `encoding: 'buffer'` and decoded with
+ * surrogateescape (name-bytes.ts), and every path goes back to the system as those bytes.
  * Metadata and small files are read synchronously: a context is tens of thousands of small
  * files, and a thread-pool round trip per system call costs several times the call itself.
  * It serves the CLI and tests (the service reads git), and still yields every few hundred files.
@@ -31,8 +35,11 @@ export class DirectoryTree implements TreeSource {
   private tail: Promise<unknown> = Promise.resolve();
   private sent = 0;
 
+  private readonly rootBytes: Buffer;
+
   constructor(readonly root: string) {
     this.description = root;
+    this.rootBytes = Buffer.from(root === '' ? '.' : root, 'utf8');
   }
 
   async lstat(path: string): Promise<TreeEntry | null> {
@@ -53,7 +60,8 @@ export class DirectoryTree implements TreeSource {
 
   async list(dir: string): Promise<TreeEntry[]> {
     const entries: TreeEntry[] = [];
-    for (const name of readdirSync(this.abs(dir))) {
+    for (const raw of readdirSync(this.abs(dir), { encoding: 'buffer' })) {
+      const name = decodeName(raw);
       const entry = this.lstatNow(dir === '' ? name : `${dir}/${name}`);
       if (entry) entries.push(entry);
     }
@@ -73,8 +81,8 @@ export class DirectoryTree implements TreeSource {
     return stream;
   }
 
-  readLink(path: string): Promise<string> {
-    return readlink(this.abs(path), 'utf8');
+  async readLink(path: string): Promise<string> {
+    return decodeName(await readlink(this.abs(path), { encoding: 'buffer' }));
   }
 
   objectId(): Promise<string | null> {
@@ -110,8 +118,9 @@ export class DirectoryTree implements TreeSource {
     sink.end();
   }
 
-  private abs(path: string): string {
-    return path === '' ? this.root : join(this.root, path);
+  /** The path's bytes on the file system (paths are normalised: a plain join will do). */
+  private abs(path: string): Buffer {
+    return path === '' ? this.rootBytes : Buffer.concat([this.rootBytes, SLASH, encodeName(path)]);
   }
 
   private count(bytes: number, files = 1): void {

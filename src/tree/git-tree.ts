@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { DeciderError } from '../errors.ts';
 import type { ObjectHandler } from './git-batch.ts';
 import type { CommitInfo, GitRepo } from './git-repo.ts';
+import { decodeName } from './name-bytes.ts';
 import { SinkReadable } from './sink-readable.ts';
 import type { ContentSink, FileToSend, ReadStats, TreeEntry, TreeSource } from './types.ts';
 
@@ -53,7 +54,7 @@ export class GitTree implements TreeSource {
   }
 
   async readLink(path: string): Promise<string> {
-    return (await this.readFile(path)).toString('utf8');
+    return decodeName(await this.readFile(path));
   }
 
   readStream(path: string): Readable {

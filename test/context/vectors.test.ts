@@ -7,9 +7,10 @@ import { ContextHasher } from '../../src/context/hasher.ts';
 import { DEFAULT_BUILDER_IMAGE } from '../../src/context/digest.ts';
 import { GraphBuilder } from '../../src/graph/build-graph.ts';
 import type { GraphOptions, ImageGraph } from '../../src/graph/types.ts';
-import { SOURCE_KINDS, sourceFor } from '../support/sources.ts';
+import { encodeName } from '../../src/tree/name-bytes.ts';
+import { SOURCE_KINDS, type SourceKind, sourceFor } from '../support/sources.ts';
 import { tempDir } from '../support/temp.ts';
-import { VECTORS, materialise, readJson } from '../support/vectors.ts';
+import { VECTORS, materialise, readJson, writeTree } from '../support/vectors.ts';
 
 interface AcmeExpected {
   trustDomain: string;
@@ -37,50 +38,72 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * Checks a vector set in the acme format (expected.json, tars/) through one source kind:
+ * `place` writes its tree into a temp folder.
+ */
+function checkSet(kind: SourceKind, set: string, layout: string, place: (dest: string) => Promise<string>): void {
+  describe(`${set} vectors through the ${kind} source`, async () => {
+    const expected = await readJson<AcmeExpected>(`${set}/expected.json`);
+    const tree = await sourceFor(kind, await place(join(await tempDir(), set)));
+    const builder = new GraphBuilder(new ContextHasher());
+
+    it('hashes, digests and names every image as taskgraph does, at level 3 and level 1', async () => {
+      assert.equal(expected.imageBuilderImage, DEFAULT_BUILDER_IMAGE);
+      for (const level of [3, 1] as const) {
+        const graph = await builder.build(tree, options({ level }));
+        assert.equal(graph.layout, layout);
+        assert.equal(graph.trustDomain, expected.trustDomain);
+        const images = byName(graph);
+        assert.equal(graph.images.filter((i) => i.kind === 'build').length, Object.keys(expected.images).length);
+        for (const [name, want] of Object.entries(expected.images)) {
+          const got = images.get(name);
+          assert.ok(got, `image ${name} is listed`);
+          assert.equal(got.kind, 'build', `${name}: ${JSON.stringify(got.error)}`);
+          assert.equal(got.contextDir, want.contextDir);
+          assert.deepEqual(got.args, want.args);
+          assert.equal(got.parent, want.parent);
+          assert.equal(got.contextHash, want.contextHash, `${name} context hash`);
+          assert.equal(got.digest, want.digest, `${name} digest`);
+          assert.deepEqual(got.indexPaths, want.indexSearch[`level-${level}`]);
+          assert.equal(got.routes[0], want.hashRoute[`level-${level}`]);
+        }
+      }
+    });
+
+    it('writes the exact reference tar bytes for every image', async () => {
+      const images = byName(await builder.build(tree, options()));
+      for (const name of Object.keys(expected.images)) {
+        const mine = await collect(builder.hasher.tarStream(tree, images.get(name)!));
+        const reference = await readFile(join(VECTORS, set, 'tars', `${name}.tar`));
+        assert.ok(mine.equals(reference), `${name}.tar differs from the reference`);
+        assert.equal(createHash('sha256').update(mine).digest('hex'), expected.images[name]!.contextHash);
+      }
+    });
+  });
+}
+
+/** The issue-17 vector's context hash, computed by taskgraph 24.2's own code. */
+const NON_UTF8_TASKGRAPH_HASH = '0a19725560a22a750ebe11ad566923813969c06a2c6011e17e13e73e0ee64fab';
+
 for (const kind of SOURCE_KINDS) {
   // acme: today's layout; dotted: names such as python3.11 and gcc-4.4; ci-layout: the
   // taskcluster/ci layout before taskgraph 8 (jobs:, job-defaults:, ci/config.yml).
   const sets = { acme: 'taskgraph', dotted: 'taskgraph', 'ci-layout': 'taskgraph-ci' } as const;
-  for (const [set, layout] of Object.entries(sets)) {
-    describe(`${set} vectors through the ${kind} source`, async () => {
-      const expected = await readJson<AcmeExpected>(`${set}/expected.json`);
-      const tree = await sourceFor(kind, await materialise(`${set}/tree`, join(await tempDir(), set)));
-      const builder = new GraphBuilder(new ContextHasher());
+  for (const [set, layout] of Object.entries(sets)) checkSet(kind, set, layout, (dest) => materialise(`${set}/tree`, dest));
+  // File names that are not UTF-8, kept as bytes from the tree to the tar (written at test time).
+  for (const set of ['non-utf8', 'non-utf8-names']) checkSet(kind, set, 'taskgraph', (dest) => writeTree(set, dest));
 
-      it('hashes, digests and names every image as taskgraph does, at level 3 and level 1', async () => {
-        assert.equal(expected.imageBuilderImage, DEFAULT_BUILDER_IMAGE);
-        for (const level of [3, 1] as const) {
-          const graph = await builder.build(tree, options({ level }));
-          assert.equal(graph.layout, layout);
-          assert.equal(graph.trustDomain, expected.trustDomain);
-          const images = byName(graph);
-          assert.equal(graph.images.filter((i) => i.kind === 'build').length, Object.keys(expected.images).length);
-          for (const [name, want] of Object.entries(expected.images)) {
-            const got = images.get(name);
-            assert.ok(got, `image ${name} is listed`);
-            assert.equal(got.kind, 'build', `${name}: ${JSON.stringify(got.error)}`);
-            assert.equal(got.contextDir, want.contextDir);
-            assert.deepEqual(got.args, want.args);
-            assert.equal(got.parent, want.parent);
-            assert.equal(got.contextHash, want.contextHash, `${name} context hash`);
-            assert.equal(got.digest, want.digest, `${name} digest`);
-            assert.deepEqual(got.indexPaths, want.indexSearch[`level-${level}`]);
-            assert.equal(got.routes[0], want.hashRoute[`level-${level}`]);
-          }
-        }
-      });
+  describe(`the non-utf8 vector through the ${kind} source`, async () => {
+    const tree = await sourceFor(kind, await writeTree('non-utf8', join(await tempDir(), 'non-utf8')));
 
-      it('writes the exact reference tar bytes for every image', async () => {
-        const images = byName(await builder.build(tree, options()));
-        for (const name of Object.keys(expected.images)) {
-          const mine = await collect(builder.hasher.tarStream(tree, images.get(name)!));
-          const reference = await readFile(join(VECTORS, set, 'tars', `${name}.tar`));
-          assert.ok(mine.equals(reference), `${name}.tar differs from the reference`);
-          assert.equal(createHash('sha256').update(mine).digest('hex'), expected.images[name]!.contextHash);
-        }
-      });
+    it("has taskgraph's context hash, with both names that differ only in bytes that are not UTF-8", async () => {
+      const x = byName(await new GraphBuilder(new ContextHasher()).build(tree, options())).get('x')!;
+      assert.equal(x.contextHash, NON_UTF8_TASKGRAPH_HASH);
+      const names = (await tree.list('taskcluster/docker/x')).map((e) => encodeName(e.name).toString('hex')).sort();
+      assert.deepEqual(names, ['446f636b657266696c65', '6efe', '6eff']);
     });
-  }
+  });
 
   describe(`acme registry image and routes through the ${kind} source`, async () => {
     const tree = await sourceFor(kind, await materialise('acme/tree', join(await tempDir(), 'acme')));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, readFile, readdir, readlink, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 
 /** The reference vectors, vendored with the tests (symlinks committed as symlinks). */
@@ -30,6 +30,33 @@ export async function materialise(vectorRel: string, dest: string): Promise<stri
     }
   };
   await walk(src);
+  return dest;
+}
+
+/** A path written with `\xHH` for each byte that is not UTF-8, as its bytes. */
+export function pathBytes(written: string): Buffer {
+  const parts = written.split(/(\\x[0-9a-f]{2})/);
+  return Buffer.concat(parts.map((part) => (/^\\x[0-9a-f]{2}$/.test(part) ? Buffer.of(Number.parseInt(part.slice(2), 16)) : Buffer.from(part))));
+}
+
+/**
+ * Writes a vector tree kept as `<vectorRel>/tree.json` under `dest`: `files` (path →
+ * content, every file 0644) and `symlinks` (path → target), all in `pathBytes` notation.
+ * For trees whose names git cannot commit portably.
+ */
+export async function writeTree(vectorRel: string, dest: string): Promise<string> {
+  const spec = await readJson<{ files: Record<string, string>; symlinks?: Record<string, string> }>(join(vectorRel, 'tree.json'));
+  const place = async (written: string): Promise<Buffer> => {
+    const path = Buffer.concat([Buffer.from(`${dest}/`), pathBytes(written)]);
+    await mkdir(path.subarray(0, path.lastIndexOf('/')), { recursive: true });
+    return path;
+  };
+  for (const [written, content] of Object.entries(spec.files)) {
+    const file = await place(written);
+    await writeFile(file, content);
+    await chmod(file, 0o644);
+  }
+  for (const [written, target] of Object.entries(spec.symlinks ?? {})) await symlink(pathBytes(target), await place(written));
   return dest;
 }
 
