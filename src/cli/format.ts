@@ -1,5 +1,6 @@
 import type { DecisionRecord, ImageDecision } from '../decision/types.ts';
-import type { ImageGraph, ImageNode } from '../graph/types.ts';
+import { imageJson } from '../graph/image-json.ts';
+import type { ImageGraph } from '../graph/types.ts';
 
 /** The `graph --json` document; other tools parse it, so its names are a contract. */
 export function graphJson(repo: string, graph: ImageGraph, record?: DecisionRecord, options = { definitions: false }): Record<string, unknown> {
@@ -29,22 +30,6 @@ function decisionJson(d: ImageDecision | undefined, definitions: boolean): Recor
     facts: d.facts,
     ...(d.dryRun ? { dryRun: true } : {}),
     ...(definitions && d.definition ? { definition: d.definition } : {}),
-  };
-}
-
-export function imageJson(image: ImageNode): Record<string, unknown> {
-  return {
-    kind: image.kind,
-    contextDir: image.contextDir,
-    parent: image.parent,
-    args: image.args,
-    contextHash: image.contextHash,
-    digest: image.digest,
-    indexPaths: image.indexPaths,
-    routes: image.routes,
-    ...(image.reference !== undefined ? { reference: image.reference } : {}),
-    ...(image.error ? { error: image.error } : {}),
-    ...(image.blockedBy ? { blockedBy: image.blockedBy } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { imageJson } from '../cli/format.ts';
+import { imageJson } from '../graph/image-json.ts';
 import { contextUrl } from '../decision/task-input.ts';
 import type { DecisionRecord, ImageDecision } from '../decision/types.ts';
 import type { PushRecord } from '../store/push-types.ts';
