@@ -59,6 +59,8 @@ export interface Config {
   readonly keepAliveTimeoutSeconds: number;
   /** Attempts of one push before a transient failure fails it. */
   readonly maxAttempts: number;
+  /** Requests per minute: reads that can fetch or preview (per client address), rebuilds (per admin token). */
+  readonly rateLimit: { readonly readsPerMinute: number; readonly rebuildsPerMinute: number };
   /** A repository whose fetches failed `failures` times in a row is unreachable until a probe fetch (every `probeIntervalSeconds`) succeeds. */
   readonly upstreamBreaker: { readonly failures: number; readonly probeIntervalSeconds: number };
   /** What one revision's kind file may cause. */
@@ -189,6 +191,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
     keepAliveTimeoutSeconds: file.keepAliveTimeoutSeconds ?? 72,
     maxAttempts: file.maxAttempts ?? 20,
+    rateLimit: { readsPerMinute: file.rateLimit?.readsPerMinute ?? 600, rebuildsPerMinute: file.rateLimit?.rebuildsPerMinute ?? 10 },
     upstreamBreaker: { failures: file.upstreamBreaker?.failures ?? 3, probeIntervalSeconds: file.upstreamBreaker?.probeIntervalSeconds ?? 30 },
     catalogLimits: {
       kindFileBytes: file.limits?.kindFileBytes ?? DEFAULT_CATALOG_LIMITS.kindFileBytes,

@@ -55,6 +55,15 @@ export const ConfigFileSchema = T.Object(
     readFetchIntervalSeconds: T.Optional(
       T.Integer({ minimum: 0, description: 'anonymous reads of a revision the mirror lacks fetch at most once per this many seconds, per repository' }),
     ),
+    rateLimit: T.Optional(
+      T.Object(
+        {
+          readsPerMinute: T.Optional(T.Integer({ minimum: 1, description: 'GET /graph and /images/* together, per client address: they can fetch from upstream and build a preview graph' })),
+          rebuildsPerMinute: T.Optional(T.Integer({ minimum: 1, description: 'POST /images/<name>/rebuild, per admin token' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     upstreamBreaker: T.Optional(
       T.Object(
         {
