@@ -24,6 +24,16 @@ export interface MirrorOptions {
    * request to another origin a redirect leads to (an `http.extraHeader` would go there).
    */
   credentials?: FetchCredentials | null;
+  /** Asked before each fetch and told its outcome: a breaker holding fetches while the upstream is down. */
+  gate?: FetchGate;
+}
+
+/** Holds fetches back while an upstream is known to be down (src/service/breaker.ts). */
+export interface FetchGate {
+  /** Why a fetch may not start now, or null. Probes are not asked. */
+  refusal(): DeciderError | null;
+  /** Each fetch's outcome: null when it succeeded, else why it failed. */
+  record(failure: string | null): void;
 }
 
 export interface FetchCredentials {
@@ -102,6 +112,9 @@ export class GitMirror {
     const repo = await this.repo();
     const known = await repo.resolve(rev === 'HEAD' ? REMOTE_HEAD : rev).catch(() => null);
     if (known) return known;
+    // An unreachable upstream: said at once, rather than as an unknown revision or after a timeout.
+    const refused = this.options.gate?.refusal();
+    if (refused) throw refused;
     if (!this.refreshing && performance.now() - this.refreshedAt >= intervalMs) {
       this.refreshedAt = performance.now();
       this.refreshing = this.fetch(FULL_SHA.test(rev) ? rev : null).finally(() => {
@@ -119,10 +132,26 @@ export class GitMirror {
     });
   }
 
-  /** Fetches every branch and tag (and a sha the server does not advertise, when asked). */
-  fetch(sha: string | null = null): Promise<void> {
+  /**
+   * Fetches every branch and tag (and a sha the server does not advertise, when asked). While
+   * the gate refuses, it fails at once, also when its turn comes after fetches queued before it;
+   * a probe is the one fetch the gate lets through.
+   */
+  fetch(sha: string | null = null, options: { probe?: boolean } = {}): Promise<void> {
+    const refusal = () => (options.probe ? null : (this.options.gate?.refusal() ?? null));
+    const refused = refusal();
+    if (refused) return Promise.reject(refused);
     const run = this.fetching.then(async () => {
-      await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, ...REFSPECS]);
+      const late = refusal();
+      if (late) throw late;
+      try {
+        await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, ...REFSPECS]);
+      } catch (err) {
+        this.lastFetchError = isDeciderError(err) ? err.message : String(err);
+        this.options.gate?.record(this.lastFetchError);
+        throw err;
+      }
+      this.options.gate?.record(null);
       if (sha && !(await (await this.repo()).has(sha))) {
         await this.git(['fetch', '--quiet', '--no-write-fetch-head', '--', this.url, sha]).catch(() => undefined);
       }
@@ -130,10 +159,7 @@ export class GitMirror {
       this.lastFetchError = null;
     });
     this.fetching = run.catch(() => undefined);
-    return run.catch((err: unknown) => {
-      this.lastFetchError = isDeciderError(err) ? err.message : String(err);
-      throw err;
-    });
+    return run;
   }
 
   private async git(args: string[]): Promise<void> {

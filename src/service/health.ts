@@ -1,3 +1,4 @@
+import type { UpstreamState } from './breaker.ts';
 import type { Service } from './service.ts';
 
 export type CheckStatus = 'ok' | 'degraded' | 'down';
@@ -8,9 +9,15 @@ export interface Check {
   readonly detail: string;
 }
 
+/** A repository's upstream: unreachable after repeated fetch failures, its pushes waiting meanwhile. */
+export interface RepositoryHealth extends UpstreamState {
+  readonly lastFetchAt: string | null;
+}
+
 export interface Health {
   readonly status: CheckStatus;
   readonly checks: readonly Check[];
+  readonly repositories: readonly RepositoryHealth[];
   readonly backlog: { readonly queued: number; readonly deciding: number; readonly oldestQueuedSeconds: number | null };
   readonly lastError: { readonly at: string; readonly message: string } | null;
   readonly dryRun: boolean;
@@ -60,18 +67,21 @@ export async function checkHealth(service: Service): Promise<Health> {
     const detail = [scopes.status === 'ok' && refused ? null : scopes.detail, refused ? `configuration problem: ${refused.message} (at ${refused.at})` : null].filter(Boolean).join('; ');
     checks.push({ name: 'taskcluster-scopes', status: problem ? 'degraded' : 'ok', detail });
   }
+  const repositories: RepositoryHealth[] = [];
   for (const repo of service.repos.values()) {
+    const upstream = repo.breaker.state();
     const { lastFetchError, lastFetchAt } = repo.mirror;
-    checks.push({
-      name: `mirror:${repo.config.name}`,
-      status: lastFetchError ? 'degraded' : 'ok',
-      detail: lastFetchError ?? (lastFetchAt ? `last fetched ${lastFetchAt.toISOString()}` : 'not fetched yet'),
-    });
+    repositories.push({ ...upstream, lastFetchAt: lastFetchAt?.toISOString() ?? null });
+    const detail = !upstream.reachable
+      ? `unreachable since ${upstream.since} (${upstream.failures} fetches failed in a row; its pushes wait): ${upstream.lastError}`
+      : (lastFetchError ?? (lastFetchAt ? `last fetched ${lastFetchAt.toISOString()}` : 'not fetched yet'));
+    checks.push({ name: `mirror:${repo.config.name}`, status: !upstream.reachable || lastFetchError ? 'degraded' : 'ok', detail });
   }
   const status: CheckStatus = checks.some((c) => c.status === 'down') ? 'down' : checks.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
   return {
     status,
     checks,
+    repositories,
     backlog,
     lastError: service.worker.lastError,
     dryRun: service.taskcluster === null,

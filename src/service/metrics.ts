@@ -12,7 +12,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly decisions = new Counter({ name: 'image_decider_decisions_total', help: 'Image decisions by kind', labelNames: ['decision'], registers: [this.registry] });
-  readonly pushFailures = new Counter({ name: 'image_decider_push_failures_total', help: 'Failed push attempts, by whether they will be retried', labelNames: ['retry'], registers: [this.registry] });
+  readonly pushFailures = new Counter({
+    name: 'image_decider_push_failures_total',
+    help: 'Failed push attempts, by what follows: retry true (backoff) or false (failed), or waiting (its upstream is unreachable: no attempt used)',
+    labelNames: ['retry'],
+    registers: [this.registry],
+  });
   readonly taskclusterSeconds = new Histogram({
     name: 'image_decider_taskcluster_request_seconds',
     help: 'Queue and Index calls (after the client retries)',
@@ -25,6 +30,20 @@ export class Metrics {
   observeDecision(seconds: number, record: DecisionRecord): void {
     this.decisionSeconds.observe(seconds);
     for (const image of record.images) this.decisions.inc({ decision: image.decision });
+  }
+
+  /** A gauge with one value per label set, read when scraped. */
+  labelledGauge(name: string, help: string, labelNames: readonly string[], read: () => ReadonlyArray<readonly [Record<string, string>, number]>): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
   }
 
   /** Gauges read when scraped. */

@@ -16,6 +16,7 @@ import { newTaskId } from '../taskcluster/client.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import type { CommitInfo } from '../tree/git-repo.ts';
 import { GitTree } from '../tree/git-tree.ts';
+import { UpstreamBreaker } from './breaker.ts';
 
 /** A configured repository with its mirror, hasher and decider. */
 export class RepositoryRuntime {
@@ -26,6 +27,8 @@ export class RepositoryRuntime {
   constructor(
     readonly config: RepositoryConfig,
     readonly mirror: GitMirror,
+    /** Whether its upstream answers: while not, its pushes wait and its fetches are refused. */
+    readonly breaker: UpstreamBreaker,
     readonly decider: Decider,
     /** Same settings, reading the real store but writing nothing: for previews. */
     readonly previewDecider: Decider,
@@ -82,10 +85,13 @@ export async function openRepositories(config: Config, store: ServiceStore, task
       owner: config.owner,
     };
     const deps = { taskcluster, template, settings, newId: newTaskId };
-    const mirror = await GitMirror.create(repo.name, repo.url, config.dataDir, { timeoutMs: config.fetchTimeoutSeconds * 1000, credentials: repo.fetchCredentials });
+    const { failures, probeIntervalSeconds } = config.upstreamBreaker;
+    const breaker = new UpstreamBreaker(repo.name, { failures, probeIntervalMs: probeIntervalSeconds * 1000 });
+    const mirror = await GitMirror.create(repo.name, repo.url, config.dataDir, { timeoutMs: config.fetchTimeoutSeconds * 1000, credentials: repo.fetchCredentials, gate: breaker });
+    breaker.probeWith(() => mirror.fetch(null, { probe: true }));
     runtimes.set(
       repo.name,
-      new RepositoryRuntime(repo, mirror, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits),
+      new RepositoryRuntime(repo, mirror, breaker, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits),
     );
   }
   return runtimes;

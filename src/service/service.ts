@@ -57,6 +57,9 @@ export async function createService(config: Config, log: Logger, options: Servic
   // Not awaited: start-up does not wait for the auth service; /health shows the outcome.
   const scopesChecked = scopes.run();
   metrics.gauge('image_decider_backlog_pushes', 'Pushes waiting for a worker', async () => (await store.backlog()).queued);
+  metrics.labelledGauge('image_decider_upstream_reachable', 'Whether a repository’s upstream answers fetches (0: unreachable, its pushes wait)', ['repository'], () =>
+    [...repos.values()].map((r) => [{ repository: r.config.name }, r.breaker.open ? 0 : 1] as const),
+  );
   metrics.gauge('image_decider_bytes_hashed', 'Context bytes hashed since start', () => sum(repos, (r) => r.hasher.counters.bytesHashed));
   metrics.gauge('image_decider_blob_bytes_read', 'File content read from git since start (0 for a push whose images are all memoised)', async () => {
     let total = 0;
@@ -72,6 +75,7 @@ export async function createService(config: Config, log: Logger, options: Servic
     config, store, taskcluster, repos, metrics, contexts, worker, scopes, log, startedAt: new Date(),
     async close() {
       await scopesChecked;
+      for (const repo of repos.values()) repo.breaker.stop();
       await worker.stop();
       await Promise.all([...repos.values()].map((r) => r.mirror.close()));
       if (!options.store) await store.close();

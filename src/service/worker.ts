@@ -13,6 +13,8 @@ import type { RepositoryRuntime } from './repositories.ts';
  * the push waits). Anything else (a refusal, a bug, a corrupt remote) fails the push at once.
  */
 const TRANSIENT = new Set(['taskcluster-unavailable', 'fetch-failed', 'unavailable', 'insufficient-scopes']);
+/** A push failing with one of these while its repository's breaker is open waits for the upstream. */
+const UPSTREAM = new Set(['fetch-failed', 'unavailable']);
 const MAX_BACKOFF_MS = 5 * 60_000;
 /** The longest wait between attempts to record a failure while the store is away. */
 const MAX_STORE_WAIT_MS = 5000;
@@ -54,6 +56,8 @@ export class Worker {
     const released = await this.store.releaseClaims(this.options.id);
     if (released > 0) this.log.info({ released }, 'took back pushes this worker held before it stopped');
     this.running = true;
+    // An upstream answering again: its waiting pushes are due at once.
+    for (const repo of this.repos.values()) repo.breaker.onChange(() => this.wake());
     this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
   }
 
@@ -83,13 +87,18 @@ export class Worker {
     while (this.running) {
       let push: PushRecord | null = null;
       try {
-        push = await this.store.claimPush(this.options.id, new Date(), this.options.leaseMs);
+        push = await this.store.claimPush(this.options.id, new Date(), this.options.leaseMs, { skipRepositories: this.unreachable() });
       } catch (err) {
         this.noteError(err, 'claiming a push failed');
       }
       if (push) await this.handle(push);
       else await this.pause();
     }
+  }
+
+  /** Repositories whose upstream is down: their pushes stay queued, holding no worker. */
+  private unreachable(): string[] {
+    return [...this.repos.values()].filter((repo) => repo.breaker.open).map((repo) => repo.config.name);
   }
 
   /** Waits `ms`, or less when woken (new work, stopping). */
@@ -135,6 +144,12 @@ export class Worker {
       : { code: isStoreUnavailable(err) ? ('unavailable' as const) : ('internal-error' as const), message: (err as Error).message };
     this.noteError(err, 'deciding a push failed', log);
     if (error.code === 'insufficient-scopes') this.scopeProblem = { at: new Date().toISOString(), message: error.message };
+    if (UPSTREAM.has(error.code) && this.repos.get(push.repository)?.breaker.open) {
+      // Its upstream is down: the push waits for it, unclaimed, and this did not count as a try.
+      await this.record(push, { state: 'queued', notBefore: new Date().toISOString(), attempts: push.attempts - 1, lastError: error });
+      this.metrics.pushFailures.inc({ retry: 'waiting' });
+      return;
+    }
     const transient = TRANSIENT.has(error.code);
     const retry = transient && push.attempts < this.options.maxAttempts;
     const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(push.attempts, 10));
