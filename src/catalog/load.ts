@@ -1,4 +1,5 @@
 import { DeciderError, isDeciderError } from '../errors.ts';
+import { hasEscapedBytes } from '../tree/name-bytes.ts';
 import { joinPath } from '../tree/paths.ts';
 import { resolvePath } from '../tree/resolve.ts';
 import type { TreeSource } from '../tree/types.ts';
@@ -43,6 +44,8 @@ async function folders(tree: TreeSource, dir: string): Promise<string[]> {
   if (!root || root.kind !== 'dir') return [];
   const out: string[] = [];
   for (const child of await tree.list(dir)) {
+    // No image is named by bytes that are not UTF-8: a kind file cannot name one, nor can the Index.
+    if (hasEscapedBytes(child.name)) continue;
     if (child.kind === 'dir') out.push(child.name);
     else if (child.kind === 'symlink') {
       const target = await resolvePath(tree, joinPath(dir, child.name)).catch(() => null);

@@ -1,5 +1,5 @@
 import { DeciderError } from '../errors.ts';
-import { encodeName, hasEscapedBytes } from '../tree/name-bytes.ts';
+import { encodeName, hasEscapedBytes, printableName } from '../tree/name-bytes.ts';
 import type { ContentSink } from '../tree/types.ts';
 
 /** 2016-01-01T00:00:00Z, taskgraph's fixed mtime. */
@@ -113,7 +113,7 @@ function withLongName(encoded: Buffer, main: Buffer): Buffer {
 
 /** A context holds no setuid or setgid file (`setuid-file`). */
 export function refuseSetuid(name: string, mode: number): void {
-  if (mode & 0o6000) throw new DeciderError('setuid-file', `${name} has the setuid or setgid bit set`);
+  if (mode & 0o6000) throw new DeciderError('setuid-file', `${printableName(name)} has the setuid or setgid bit set`);
 }
 
 /**
@@ -214,7 +214,7 @@ class TarFileSink implements ContentSink {
   }
 
   end(): void {
-    if (this.seen !== this.expected) throw new Error(`${this.name} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
+    if (this.seen !== this.expected) throw new Error(`${printableName(this.name)} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
     this.tar.pad();
   }
 }

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { DeciderError } from '../errors.ts';
 import type { ObjectHandler } from './git-batch.ts';
 import type { CommitInfo, GitRepo } from './git-repo.ts';
-import { decodeName } from './name-bytes.ts';
+import { decodeName, printableName } from './name-bytes.ts';
 import { SinkReadable } from './sink-readable.ts';
 import type { ContentSink, FileToSend, ReadStats, TreeEntry, TreeSource } from './types.ts';
 
@@ -45,7 +45,7 @@ export class GitTree implements TreeSource {
 
   async list(dir: string): Promise<TreeEntry[]> {
     const entry = await this.lstat(dir);
-    if (!entry || entry.kind !== 'dir') throw new Error(`${dir} is not a folder in ${this.description}`);
+    if (!entry || entry.kind !== 'dir') throw new Error(`${printableName(dir)} is not a folder in ${this.description}`);
     return [...(await this.repo.readTree(entry.oid!)).values()];
   }
 
@@ -61,7 +61,7 @@ export class GitTree implements TreeSource {
     const out = new SinkReadable();
     void this.lstat(path)
       .then((entry) => {
-        if (!entry || entry.kind !== 'file') throw new Error(`${path} is not a file in ${this.description}`);
+        if (!entry || entry.kind !== 'file') throw new Error(`${printableName(path)} is not a file in ${this.description}`);
         return this.sendFile(path, entry, out.sink());
       })
       .catch((err: Error) => out.destroy(err));
@@ -91,7 +91,7 @@ export class GitTree implements TreeSource {
   private async blobOid(path: string): Promise<string> {
     const entry = await this.lstat(path);
     if (!entry || (entry.kind !== 'file' && entry.kind !== 'symlink')) {
-      throw new Error(`${path} is not a file in ${this.description}`);
+      throw new Error(`${printableName(path)} is not a file in ${this.description}`);
     }
     return entry.oid!;
   }
@@ -118,7 +118,7 @@ class RunRequest implements ObjectHandler {
     if (this.failure) return;
     this.stats.filesRead += 1;
     if (type !== 'blob') {
-      this.failure = new Error(`${this.files[this.answered]!.path} is a ${type}`);
+      this.failure = new Error(`${printableName(this.files[this.answered]!.path)} is a ${type}`);
       return;
     }
     try {
@@ -150,7 +150,7 @@ class RunRequest implements ObjectHandler {
   }
 
   fail(err: Error): void {
-    this.failure ??= new DeciderError('repository-unreadable', `${this.files[this.answered]!.path}: ${err.message}`);
+    this.failure ??= new DeciderError('repository-unreadable', `${printableName(this.files[this.answered]!.path)}: ${err.message}`);
     this.answer();
   }
 

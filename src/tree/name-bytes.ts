@@ -79,3 +79,11 @@ export function encodeName(name: string): Buffer {
   parts.push(Buffer.from(name.slice(run), 'utf8'));
   return Buffer.concat(parts);
 }
+
+/**
+ * A name for messages: each escaped byte written `\xHH`, as Python's repr writes it. A lone
+ * surrogate would reach JSON as `\udcff`, which PostgreSQL's jsonb refuses.
+ */
+export function printableName(name: string): string {
+  return hasEscapedBytes(name) ? name.replace(/[\udc80-\udcff]/g, (unit) => `\\x${(unit.charCodeAt(0) - 0xdc00).toString(16)}`) : name;
+}

@@ -1,4 +1,5 @@
 import { DeciderError } from '../errors.ts';
+import { printableName } from './name-bytes.ts';
 import { dirname, joinPath, normaliseInside } from './paths.ts';
 import type { TreeEntry, TreeSource } from './types.ts';
 
@@ -27,7 +28,7 @@ export async function resolvePath(tree: TreeSource, path: string): Promise<Resol
     const candidate = joinPath(current, parts[0]!);
     const next = entry.kind === 'dir' ? await tree.lstat(candidate) : null;
     if (!next) {
-      if (viaLink) throw new DeciderError('symlink-dangling', `symlink ${viaLink} points to a missing file`);
+      if (viaLink) throw new DeciderError('symlink-dangling', `symlink ${printableName(viaLink)} points to a missing file`);
       return null;
     }
     if (next.kind !== 'symlink') {
@@ -37,11 +38,11 @@ export async function resolvePath(tree: TreeSource, path: string): Promise<Resol
       continue;
     }
     links += 1;
-    if (links > MAX_LINKS) throw new DeciderError('symlink-dangling', `too many levels of symlinks at ${candidate}`);
+    if (links > MAX_LINKS) throw new DeciderError('symlink-dangling', `too many levels of symlinks at ${printableName(candidate)}`);
     const target = await tree.readLink(candidate);
     const inside = target.startsWith('/') ? null : normaliseInside(joinPath(dirname(candidate), target));
     if (inside === null) {
-      throw new DeciderError('symlink-outside-tree', `symlink ${candidate} points outside the repository (${target})`);
+      throw new DeciderError('symlink-outside-tree', `symlink ${printableName(candidate)} points outside the repository (${printableName(target)})`);
     }
     viaLink = candidate;
     parts = [...(inside === '' ? [] : inside.split('/')), ...parts.slice(1)];
@@ -87,7 +88,7 @@ export async function walkFiles(
   };
   const followLink = async (path: string, rel: string): Promise<void> => {
     const target = await resolvePath(tree, path);
-    if (!target) throw new DeciderError('symlink-dangling', `symlink ${path} points to a missing file`);
+    if (!target) throw new DeciderError('symlink-dangling', `symlink ${printableName(path)} points to a missing file`);
     if (target.entry.kind === 'file') out.push({ rel, path: target.path, entry: target.entry });
   };
   await visit(dir, '');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
-import { commitAll, git, initRepo, materialise, readJson } from '../support/vectors.ts';
+import { commitAll, git, initRepo, materialise, readJson, writeTree } from '../support/vectors.ts';
 
 interface Expected { images: Record<string, { contextHash: string; digest: string }> }
 interface GraphDoc {
@@ -159,6 +160,49 @@ describe('image-decider CLI', () => {
       const context = await runCli(['context', '--repo', gitRepo, name]);
       assert.equal(context.code, 0, context.stderr);
       assert.equal(createHash('sha256').update(gunzipSync(context.stdout)).digest('hex'), want.images[name]!.contextHash);
+    }
+  });
+
+  it('keeps file names that are not UTF-8 as bytes: the non-utf8 vector from git and from a folder, both files in the tarball', async () => {
+    const root = await tempDir();
+    const gitRepo = await writeTree('non-utf8', join(root, 'repo'));
+    initRepo(gitRepo);
+    commitAll(gitRepo);
+    const plain = await writeTree('non-utf8', join(root, 'folder'));
+    for (const source of [gitRepo, plain]) {
+      const result = await runCli(['graph', '--repo', source, '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      // taskgraph 24.2's own value for this tree (issue 17)
+      assert.equal((JSON.parse(result.stdout.toString()) as GraphDoc).images.x?.contextHash, '0a19725560a22a750ebe11ad566923813969c06a2c6011e17e13e73e0ee64fab');
+      const context = await runCli(['context', '--repo', source, 'x']);
+      assert.equal(context.code, 0, context.stderr);
+      const dir = await tempDir();
+      await writeFile(join(dir, 'c.tar.gz'), context.stdout);
+      const listing = execFileSync('tar', ['-tzf', join(dir, 'c.tar.gz'), '--quoting-style=escape'], { encoding: 'utf8' });
+      assert.deepEqual(listing.trim().split('\n'), ['Dockerfile', 'n\\376', 'n\\377']);
+      await mkdir(join(dir, 'x'));
+      execFileSync('tar', ['-xzf', join(dir, 'c.tar.gz'), '-C', join(dir, 'x')]);
+      const extracted = readdirSync(join(dir, 'x'), { encoding: 'buffer' }).map((n) => n.toString('hex')).sort();
+      assert.deepEqual(extracted, ['446f636b657266696c65', '6efe', '6eff']);
+      assert.equal(readFileSync(Buffer.from(`${dir}/x/n\xff`, 'latin1')).toString(), 'a');
+      assert.equal(readFileSync(Buffer.from(`${dir}/x/n\xfe`, 'latin1')).toString(), 'b');
+    }
+  });
+
+  it('names a file that is not UTF-8 in messages with its bytes written \\xHH, from git and from a folder', async () => {
+    const root = await tempDir();
+    const plain = await writeTree('non-utf8', join(root, 'folder'));
+    symlinkSync(Buffer.from('gone\xfe', 'latin1'), Buffer.from(`${plain}/taskcluster/docker/x/l\xff`, 'latin1'));
+    const gitRepo = join(root, 'repo');
+    execFileSync('cp', ['-a', plain, gitRepo]);
+    initRepo(gitRepo);
+    commitAll(gitRepo);
+    for (const source of [gitRepo, plain]) {
+      const result = await runCli(['graph', '--repo', source, '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      const x = (JSON.parse(result.stdout.toString()) as GraphDoc).images.x!;
+      assert.equal(x.error?.code, 'symlink-dangling');
+      assert.equal((x.error as { message?: string }).message, 'symlink taskcluster/docker/x/l\\xff points to a missing file');
     }
   });
 });
