@@ -4,9 +4,21 @@ import { checkHealth } from '../src/service/health.ts';
 import type { Service } from '../src/service/service.ts';
 
 const Check = T.Object({ name: T.String(), status: T.String(), detail: T.String() });
+const Repository = T.Object(
+  {
+    name: T.String(),
+    reachable: T.Boolean({ description: 'false after upstreamBreaker.failures fetch failures in a row, until a probe fetch succeeds: its pushes wait meanwhile' }),
+    since: T.Union([T.String(), T.Null()], { description: 'when it became unreachable' }),
+    failures: T.Integer({ description: 'fetch failures in a row' }),
+    lastError: T.Union([T.String(), T.Null()], { description: 'why the last fetch failed, until one succeeds' }),
+    lastFetchAt: T.Union([T.String(), T.Null()]),
+  },
+  { description: 'A repository’s upstream' },
+);
 const HealthSchema = T.Object({
-  status: T.Union([T.Literal('ok'), T.Literal('degraded'), T.Literal('down')]),
+  status: T.Union([T.Literal('ok'), T.Literal('degraded'), T.Literal('down')], { description: 'down: the store cannot answer; degraded: a dependency or an upstream is failing' }),
   checks: T.Array(Check),
+  repositories: T.Array(Repository),
   backlog: T.Object({ queued: T.Integer(), deciding: T.Integer(), oldestQueuedSeconds: T.Union([T.Number(), T.Null()]) }),
   lastError: T.Union([T.Object({ at: T.String(), message: T.String() }), T.Null()]),
   dryRun: T.Boolean(),
@@ -17,12 +29,18 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app
   app.get('/health', {
     schema: {
       tags: ['operations'],
-      summary: 'Each dependency’s state: 200 when ok or degraded, 503 when down',
-      response: { 200: HealthSchema, 503: HealthSchema },
+      summary: 'Each dependency’s state: 200 when ok or degraded, 503 when down or overloaded',
+      response: {
+        200: HealthSchema,
+        // Every 503 must fit: one that did not (under-pressure's error) was answered as a 500.
+        503: T.Union([HealthSchema, T.Ref('Error')], {
+          description: 'The store is down (the health, status down), or the process is overloaded (Error `unavailable`, with Retry-After: nothing was checked)',
+        }),
+      },
     },
   }, async (_request, reply) => {
     const health = await checkHealth(service);
-    return reply.status(health.status === 'down' ? 503 : 200).send({ ...health, checks: [...health.checks] });
+    return reply.status(health.status === 'down' ? 503 : 200).send({ ...health, checks: [...health.checks], repositories: [...health.repositories] });
   });
 
   app.get('/metrics', {
