@@ -17,6 +17,8 @@ export interface DeclaredImage {
   readonly args: Record<string, string>;
   readonly symbol: string | null;
   readonly packages: string[];
+  /** taskgraph's `cache`: false for an image that is never looked up or indexed. */
+  readonly cache: boolean;
   readonly error: ImageError | null;
 }
 
@@ -57,13 +59,13 @@ function merge(base: unknown, over: unknown): unknown {
 }
 
 function declared(path: string, name: string, raw: unknown, contextRoot: string, prefix: string | null): DeclaredImage {
-  const fallback = { name, contextDir: joinPath(contextRoot, name), parent: null, args: {}, symbol: null, packages: [] };
+  const fallback = { name, contextDir: joinPath(contextRoot, name), parent: null, args: {}, symbol: null, packages: [], cache: true };
   const fail = (message: string): DeclaredImage => ({ ...fallback, error: bad(path, `image ${name}: ${message}`) });
   const nameProblem = imageNameProblem(name, prefix);
   if (nameProblem) return { ...fallback, error: { code: 'bad-image-name', message: `${path}: image ${JSON.stringify(name)}: ${nameProblem}` } };
   const task = raw ?? {};
   if (!isRecord(task)) return fail('must be a mapping');
-  const { parent, args = {}, definition = name, symbol = null, packages = [] } = task;
+  const { parent, args = {}, definition = name, symbol = null, packages = [], cache = true } = task;
   if (parent !== undefined && parent !== null && typeof parent !== 'string') return fail('parent must be a string');
   if (!isRecord(args) || !Object.values(args).every((v) => typeof v === 'string')) {
     return fail('args must map names to strings');
@@ -71,6 +73,8 @@ function declared(path: string, name: string, raw: unknown, contextRoot: string,
   if (typeof definition !== 'string') return fail('definition must be a string');
   if (symbol !== null && typeof symbol !== 'string') return fail('symbol must be a string');
   if (!Array.isArray(packages) || !packages.every((p) => typeof p === 'string')) return fail('packages must be a list of strings');
+  // taskgraph's schema takes a bool only (`cache: "no"` fails its validation).
+  if (typeof cache !== 'boolean') return fail('cache must be true or false');
   const contextDir = normaliseInside(joinPath(contextRoot, definition));
   if (contextDir === null || definition.startsWith('/')) return fail(`definition ${definition} leaves the repository`);
   return {
@@ -80,6 +84,7 @@ function declared(path: string, name: string, raw: unknown, contextRoot: string,
     args: args as Record<string, string>,
     symbol,
     packages: packages as string[],
+    cache,
     error: null,
   };
 }

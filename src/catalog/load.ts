@@ -79,6 +79,16 @@ async function checkContext(tree: TreeSource, image: DeclaredImage): Promise<Ima
   }
 }
 
+/**
+ * taskgraph's cached_tasks transform refuses a cached task with an uncached dependency: its
+ * digest would have to include the parent's, and there is none.
+ */
+function cachedOnUncached(kindFile: string | null, image: DeclaredImage, uncached: ReadonlySet<string>): ImageError | null {
+  if (!image.cache || !image.parent || !uncached.has(image.parent)) return null;
+  const message = `Cached task docker-image-${image.name} has uncached parent task: docker-image-${image.parent}`;
+  return { code: 'bad-kind-file', message: kindFile ? `${kindFile}: ${message}` : message };
+}
+
 interface Declared {
   readonly layout: CatalogLayout;
   readonly kindFile: string | null;
@@ -140,19 +150,21 @@ export async function loadCatalog(tree: TreeSource, limits: CatalogLimits = DEFA
         if (!isDeciderError(err)) throw err;
         error = { code: err.code, message: err.message };
       }
-      specs.push({ name, kind: 'registry', contextDir: dir, parent: null, args: {}, symbol: null, packages: [], reference, error });
+      specs.push({ name, kind: 'registry', contextDir: dir, parent: null, args: {}, symbol: null, packages: [], cache: true, reference, error });
     } else if (layout === 'folders' && (await resolvePath(tree, joinPath(dir, 'Dockerfile')).catch(() => null))) {
       const problem = imageNameProblem(name, config.cachePrefix);
       const error: ImageError | null = problem ? { code: 'bad-image-name', message: `${dir}: image ${JSON.stringify(name)}: ${problem}` } : null;
-      declaredImages.push({ name, contextDir: dir, parent: undefined, args: {}, symbol: null, packages: [], error });
+      declaredImages.push({ name, contextDir: dir, parent: undefined, args: {}, symbol: null, packages: [], cache: true, error });
     }
   }
 
   tooMany(declaredImages.length + specs.length);
   const buildNames = new Set(declaredImages.map((d) => d.name));
+  const uncached = new Set(declaredImages.filter((d) => !d.cache).map((d) => d.name));
   for (const image of declaredImages) {
     let { error } = image;
     let parent = image.parent ?? null;
+    error ??= cachedOnUncached(kindFile, image, uncached);
     error ??= await checkContext(tree, image);
     if (!error && image.parent === undefined) {
       parent = await parentFromDockerfile(tree, image.contextDir, new Set([...buildNames].filter((n) => n !== image.name)));

@@ -17,6 +17,11 @@ export interface ImageSpec {
   readonly args: Readonly<Record<string, string>>;
   readonly symbol: string | null;
   readonly packages: readonly string[];
+  /**
+   * taskgraph's `cache` (default true): false gives the image no digest, no Index lookup and
+   * no cached-task routes; it is built in every graph that needs it. Always true for registry images.
+   */
+  readonly cache: boolean;
   /** Registry images only: `<registry>/<name>:<version>[@<hash>]`. */
   readonly reference: string | null;
   readonly error: ImageError | null;

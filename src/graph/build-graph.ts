@@ -122,6 +122,8 @@ export class GraphBuilder {
     if (!hashed) throw new Error(`image ${spec.name} was not hashed`);
     if ('error' in hashed) return { ...base, kind: 'error', error: hashed.error };
     const { contextHash, files, bytes, memoHit } = hashed.ok;
+    // taskgraph gives an uncached image no cached_task: no digest, index-search or routes.
+    if (!spec.cache) return { ...base, kind: 'build', contextHash, cache: false, files, bytes, memoHit };
     const digest =
       options.algorithm === 'seed-v1'
         ? contextHash

@@ -22,6 +22,8 @@ export interface ImageNode {
   /** The image in error that this one waits on. */
   readonly blockedBy?: string;
   readonly symbol?: string;
+  /** `cache: false` in the kind file: no digest, index paths or routes; built whenever needed. */
+  readonly cache?: false;
   /** Files and bytes in the context (absent when hashing did not run). */
   readonly files?: number;
   readonly bytes?: number;
