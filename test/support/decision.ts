@@ -32,6 +32,8 @@ export interface HarnessOptions {
   readonly dryRun?: boolean;
   /** Overrides of the default decision settings. */
   readonly settings?: Partial<DecisionSettings>;
+  /** The vector tree the repository holds (default `acme/tree`). */
+  readonly tree?: string;
 }
 
 export interface DecideOptions {
@@ -41,7 +43,7 @@ export interface DecideOptions {
 }
 
 /**
- * The acme vectors repository in git, the fake Taskcluster, the real client over HTTP,
+ * A vectors repository in git (acme's unless told), the fake Taskcluster, the real client over HTTP,
  * and a Decider whose clock is the fake's (so tests can move time for both).
  */
 export class DecisionHarness {
@@ -72,7 +74,7 @@ export class DecisionHarness {
     const tc = options.dryRun
       ? null
       : createTaskcluster({ rootUrl: fake.rootUrl, clientId: 'tester', accessToken: 'not-a-real-token', retries: options.retries ?? 5, delayFactorMs: 5 });
-    const dir = await materialise('acme/tree', join(await tempDir(), 'acme'));
+    const dir = await materialise(options.tree ?? 'acme/tree', join(await tempDir(), 'acme'));
     initRepo(dir);
     commitAll(dir);
     return new DecisionHarness(fake, tc, options.store ?? new MemoryStore(), await TaskTemplate.load(), dir, await openRepo(dir), options.settings);
