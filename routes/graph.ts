@@ -7,6 +7,7 @@ import { graphView } from '../src/http/views.ts';
 
 const graphRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   app.get('/graph', {
+    onRequest: app.readRateLimit,
     schema: {
       tags: ['graph'],
       summary: 'The image graph of a revision, with each image’s decision',
@@ -19,7 +20,7 @@ const graphRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
         pr: T.Optional(T.Boolean({ description: 'previews only: as a pull request' })),
         definitions: T.Optional(T.Boolean({ description: 'include each new task’s definition' })),
       }),
-      response: { 200: T.Ref('Graph'), ...errors(400, 404, 502, 503) },
+      response: { 200: T.Ref('Graph'), ...errors(400, 404, 429, 502, 503) },
     },
   }, async (request) => {
     const { rev, repo: name, level, pr, definitions } = request.query;

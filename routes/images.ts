@@ -33,12 +33,13 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
   };
 
   app.get('/images/:name', {
+    onRequest: app.readRateLimit,
     schema: {
       tags: ['images'],
       summary: 'One image of a revision, with its decision',
       params: Name,
       querystring: ImageQuery,
-      response: { 200: T.Ref('Image'), ...errors(400, 404, 502) },
+      response: { 200: T.Ref('Image'), ...errors(400, 404, 429, 502) },
     },
   }, async (request) => {
     const { image } = await find(request.params.name, request.query);
@@ -46,13 +47,14 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
   });
 
   app.get('/images/:name/artifact', {
+    onRequest: app.readRateLimit,
     schema: {
       tags: ['images'],
       summary: 'Redirects to the built image (`public/image.tar.zst`)',
       description: 'So `curl -L …/artifact | zstd -d | docker load` loads it. The task may still be building.',
       params: Name,
       querystring: ImageQuery,
-      response: { 302: T.Null({ description: 'Location: the artifact on the Queue' }), ...errors(400, 404, 502) },
+      response: { 302: T.Null({ description: 'Location: the artifact on the Queue' }), ...errors(400, 404, 429, 502) },
     },
   }, async (request, reply) => {
     const { image } = await find(request.params.name, request.query);
@@ -68,7 +70,7 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
     preValidation: async (request) => {
       request.body ??= {};
     },
-    config: { rateLimit: { max: 10, timeWindow: '1 minute', hook: 'preHandler', keyGenerator: tokenKey } },
+    config: { rateLimit: { max: service.config.rateLimit.rebuildsPerMinute, hook: 'preHandler', keyGenerator: tokenKey } },
     schema: {
       tags: ['images'],
       summary: 'Forces a fresh build of one image (and optionally its descendants)',
