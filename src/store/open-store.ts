@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { ServiceStore } from './service-store.ts';
@@ -37,9 +40,34 @@ export async function openStore(options: StoreOptions): Promise<ServiceStore> {
   }
   const dir = join(options.dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
+  // Creating a database runs initdb inside the WebAssembly heap, which never shrinks: the
+  // process that did it keeps hundreds of MB it no longer needs. A short-lived child does it.
+  if (!existsSync(join(dir, 'PG_VERSION'))) await createEmbeddedDatabase(dir);
   // Loaded only when used: importing PGlite costs a process on PostgreSQL about 46 MB.
   const { PGlite: Embedded } = await import('@electric-sql/pglite');
-  return migrated(pgliteClient(await Embedded.create(dir), { owned: true }));
+  return migrated(pgliteClient(await Embedded.create(dir, { startParams: embeddedStartParams(Embedded.defaultStartParams) }), { owned: true }));
+}
+
+/**
+ * PGlite's defaults plus small buffers: the store's working set is a few MB of rows, and
+ * PostgreSQL's 128 MB of shared buffers, once touched, stay resident in the heap for good
+ * (bench/README.md, memory).
+ */
+function embeddedStartParams(defaults: readonly string[]): string[] {
+  return [...defaults, '-c', 'shared_buffers=8MB', '-c', 'wal_buffers=1MB'];
+}
+
+const CREATE_DATABASE = `
+const [pglite, dir, params] = process.argv.slice(1);
+const { PGlite } = await import(pglite);
+const db = await PGlite.create(dir, { startParams: JSON.parse(params) });
+await db.close();
+`;
+
+async function createEmbeddedDatabase(dir: string): Promise<void> {
+  const { PGlite: Embedded } = await import('@electric-sql/pglite');
+  const params = JSON.stringify(embeddedStartParams(Embedded.defaultStartParams));
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CREATE_DATABASE, import.meta.resolve('@electric-sql/pglite'), dir, params], { timeout: 120_000 });
 }
 
 /** A store on a PGlite instance the caller owns (tests share one: opening one takes seconds). */
