@@ -2,7 +2,8 @@
  * Memory: the server's resident memory over 1,000 pushes of the gecko-scale repository, each a
  * new commit, each decided (a mix: 90 in 100 change no image, 9 change one leaf image, 1
  * changes the include every image shares). RSS is read from /proc every 100 pushes.
- * Run: npm run bench:memory   (PUSHES=1000; works in bench/service/.work)
+ * Run: npm run bench:memory   (PUSHES=1000; STORE=embedded for the default embedded store
+ * rather than PostgreSQL; works in bench/service/.work)
  */
 import { execFile } from 'node:child_process';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { git } from '../hash/generate.ts';
 import { WORK, completeAll, geckoRepo, rssMiB, sendPush, startService, waitDecided } from './service-support.ts';
 
 const PUSHES = Number(process.env.PUSHES ?? 1000);
+const EMBEDDED = process.env.STORE === 'embedded';
 const IN_FLIGHT = 2; // the worker decides two pushes at a time
 const run = promisify(execFile);
 
@@ -30,7 +32,7 @@ async function commit(i: number): Promise<string> {
   return (await run('git', ['rev-parse', 'HEAD'], { cwd: repo })).stdout.trim();
 }
 
-const service = await startService('memory', repo);
+const service = await startService('memory', repo, { embedded: EMBEDDED });
 const { server, fake } = service;
 const pid = server.child.pid!;
 const lines: string[] = [];
@@ -40,7 +42,7 @@ const say = (line: string) => {
 };
 
 try {
-  say(`server RSS after start: ${rssMiB(pid).toFixed(0)} MiB`);
+  say(`store: ${EMBEDDED ? 'embedded (PGlite)' : 'PostgreSQL'}; server RSS after start: ${rssMiB(pid).toFixed(0)} MiB`);
   await waitDecided(server.url, await sendPush(server.url, git(repo, 'rev-parse', 'HEAD')));
   completeAll(fake);
   say(`after the first push (cold hashing, all 60 images built): ${rssMiB(pid).toFixed(0)} MiB`);

@@ -34,12 +34,15 @@ export interface BenchService {
   close(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** The real server process (the compiled build, as `npm start` runs it) on a fresh database, deciding pushes of `repoDir`. */
-export async function startService(name: string, repoDir: string): Promise<BenchService> {
+/**
+ * The real server process (the compiled build, as `npm start` runs it) on a fresh database,
+ * deciding pushes of `repoDir`: PostgreSQL, or with `embedded` the default embedded store.
+ */
+export async function startService(name: string, repoDir: string, options: { embedded?: boolean } = {}): Promise<BenchService> {
   await mkdir(WORK, { recursive: true });
   const fake = await FakeTaskcluster.start();
   fake.delayMs = 20;
-  const databaseUrl = await freshDatabase();
+  const databaseUrl = options.embedded ? '' : await freshDatabase();
   const dataDir = join(WORK, `data-${name}-${Date.now()}`);
   const server = await ServerProcess.start({ dir: WORK, port: await freePort(), repoDir, databaseUrl, rootUrl: fake.rootUrl, workerId: `bench-${name}`, dataDir, compiled: true });
   return {
