@@ -47,12 +47,22 @@ function drawHealth(health) {
   $('checks').replaceChildren(
     ...health.checks.map((c) => el('li', { title: c.detail }, el('span', { className: 'name' }, c.name), chip(c.status === 'ok' ? 'indexed' : c.status === 'degraded' ? 'in-flight' : 'error', c.status), el('span', { className: 'muted' }, ` ${c.detail}`))),
   );
+  $('repositories').replaceChildren(...(health.repositories || []).map(drawRepository));
   const b = health.backlog;
   $('t-backlog').textContent = String(b.queued + b.deciding);
   $('t-backlog-sub').textContent = `${b.queued} queued, ${b.deciding} deciding${b.oldestQueuedSeconds !== null ? `, oldest ${seconds(b.oldestQueuedSeconds)}` : ''}`;
   const lastError = $('last-error');
   lastError.hidden = !health.lastError;
   if (health.lastError) lastError.textContent = `Last error ${ago(health.lastError.at)}: ${health.lastError.message}`;
+}
+
+// An unreachable upstream holds its pushes back (they wait, queued) until a probe fetch succeeds.
+function drawRepository(r) {
+  const fetched = r.lastFetchAt ? `fetched ${ago(r.lastFetchAt)}` : 'not fetched yet';
+  const detail = r.reachable
+    ? ` ${fetched}${r.failures ? `; ${r.failures} failed fetch${r.failures > 1 ? 'es' : ''} in a row: ${r.lastError}` : ''}`
+    : ` since ${ago(r.since)}, its pushes wait; ${fetched}; ${r.failures} failed fetches in a row, the last: ${r.lastError}`;
+  return el('li', { title: r.lastError ?? '' }, el('span', { className: 'name' }, r.name), chip(r.reachable ? 'indexed' : 'error', r.reachable ? 'reachable' : 'unreachable'), el('span', { className: 'muted' }, detail));
 }
 
 function drawPushes(pushes) {
