@@ -48,6 +48,8 @@ export default fp(
       else request.log.info({ code: error.code, message: error.message, status }, 'request refused');
       // Unexpected errors may carry internals: the client gets the code only.
       const body = status === 500 ? { code: 'internal-error', message: 'internal error' } : error.toJSON();
+      // An outage (the store, Taskcluster, an unreachable upstream) says when to try again.
+      if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '10');
       return reply.status(status).send(body);
     });
     app.setNotFoundHandler((request, reply) => reply.status(404).send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
