@@ -9,6 +9,17 @@ import { taskInput } from './task-input.ts';
 import { type TaskTemplate, taskTimes } from './template.ts';
 import type { ImageDecision, LookupFact, PushContext } from './types.ts';
 
+export const UNCACHED_REASON = 'cache: false in the kind file: never looked up or indexed, built in every graph that needs it';
+
+/**
+ * What a planned build is shared by: its digest, or for an uncached image one push's
+ * decision (a second plan of the same push, after a crash, finds the first's task; no other
+ * push may use it, as taskgraph builds an uncached image in every graph).
+ */
+function buildKey(node: ImageNode, decisionId: string): string {
+  return node.cache === false ? `uncached:${decisionId}:${node.name}` : node.digest!;
+}
+
 export interface PlannerDeps {
   readonly taskcluster: Taskcluster | null;
   readonly store: DecisionStore;
@@ -41,7 +52,8 @@ export class Planner {
     const { graph, now, forced } = input;
     const tc = this.deps.taskcluster;
     const deadline = new Date(now.getTime() + this.deps.settings.deadlineMinutes * 60_000);
-    const candidates = graph.images.filter((n) => n.kind === 'build' && !forced.has(n.name));
+    // An uncached image (`cache: false`) has no digest: nothing to look up, nothing to join.
+    const candidates = graph.images.filter((n) => n.kind === 'build' && n.cache !== false && !forced.has(n.name));
     const pathsByImage = new Map(candidates.map((n) => [n.name, n.indexPaths]));
     const indexed = tc ? await checkIndex(tc, pathsByImage, { now, deadline }, input.prefetch) : new Map<string, IndexCheck>();
     const notIndexed = candidates.filter((n) => !indexed.get(n.name)?.hit);
@@ -78,7 +90,9 @@ export class Planner {
     const forced = input.forced.has(node.name);
     const why = forced
       ? 'forced rebuild'
-      : !this.deps.taskcluster
+      : node.cache === false
+        ? UNCACHED_REASON
+        : !this.deps.taskcluster
         ? 'dry run: the Index was not consulted'
         : `no reusable build: ${facts.map(describeFact).join('; ') || 'no index paths'}`;
     return this.build(node, base, parent, facts, why, forced, input);
@@ -133,7 +147,7 @@ export class Planner {
     const decision = { ...base, decision: 'build' as const, reason, facts, taskId, parentTaskId, definition, ...(forced ? { forced } : {}) };
     if (!this.deps.taskcluster) return { ...decision, dryRun: true };
     const plannedTask = {
-      taskId, decisionId: input.decisionId, image: node.name, digest: node.digest!, level: push.level,
+      taskId, decisionId: input.decisionId, image: node.name, digest: buildKey(node, input.decisionId), level: push.level,
       pullRequest: push.pullRequest, definition, input: task, state: 'planned' as const, active: true,
       createdAt: now.toISOString(), submittedAt: null, error: null,
     };
@@ -142,6 +156,13 @@ export class Planner {
     // a dependency of its descendants: build anew rather than join it.
     if (!planned.planned && Date.parse(planned.existing.definition.expires ?? '') <= Date.parse(definition.deadline)) {
       planned = await this.deps.store.planTask(plannedTask, { reuse: false });
+    }
+    if (!planned.planned && planned.existing.decisionId === input.decisionId) {
+      // This push planned it before (an attempt that stopped before its record was kept): the
+      // same build, still this decision's to submit. Only an uncached image gets here: the
+      // in-flight check finds a cached one first.
+      const own = planned.existing;
+      return { ...decision, taskId: own.taskId, definition: own.definition, artifactUrl: this.artifactUrl(own.taskId) };
     }
     if (!planned.planned) {
       const other = planned.existing.taskId;

@@ -42,7 +42,7 @@ export function taskInput(parts: TaskInputParts): TaskInput {
       name: node.name,
       contextDir: node.contextDir,
       contextHash: node.contextHash!,
-      digest: node.digest!,
+      digest: node.digest,
       parent: node.parent,
       args: node.args,
       buildArgs: JSON.stringify(node.args),

@@ -38,7 +38,8 @@ export interface TaskInput {
     readonly name: string;
     readonly contextDir: string;
     readonly contextHash: string;
-    readonly digest: string;
+    /** null for an image with `cache: false` (which has no routes either). */
+    readonly digest: string | null;
     readonly parent: string | null;
     readonly args: Readonly<Record<string, string>>;
     /** `DOCKER_BUILD_ARGS`: the args as a JSON object. */
@@ -74,7 +75,7 @@ const SAMPLE_SETTINGS: Omit<DecisionSettings, 'deadlineMinutes'> = {
   owner: 'someone@example.com',
 };
 
-function sampleInput(parent: boolean, level: Level, pullRequest: boolean, settings: Omit<DecisionSettings, 'deadlineMinutes'>): TaskInput {
+function sampleInput(parent: boolean, level: Level, pullRequest: boolean, settings: Omit<DecisionSettings, 'deadlineMinutes'>, cached = true): TaskInput {
   const id = 'fFk2FJY4TtKpvGm3UbXkYg';
   return {
     taskGroupId: id,
@@ -89,13 +90,13 @@ function sampleInput(parent: boolean, level: Level, pullRequest: boolean, settin
     rank: 1_700_000_000,
     zstdLevel: level === 1 ? '3' : '10',
     dependencies: parent ? [id] : [],
-    routes: [`index.sample.cache.level-${level}.docker-images.v2.sample.hash.${'0'.repeat(64)}`],
+    routes: cached ? [`index.sample.cache.level-${level}.docker-images.v2.sample.hash.${'0'.repeat(64)}`] : [],
     parentTaskId: parent ? id : null,
     image: {
       name: 'sample',
       contextDir: 'taskcluster/docker/sample',
       contextHash: '0'.repeat(64),
-      digest: '1'.repeat(64),
+      digest: cached ? '1'.repeat(64) : null,
       parent: parent ? 'base' : null,
       args: { A: '1' },
       buildArgs: '{"A":"1"}',
@@ -134,6 +135,8 @@ export class TaskTemplate {
     for (const [parent, level, pr] of [[false, 3, false], [true, 1, false], [true, 1, true]] as const) {
       this.render(sampleInput(parent, level, pr, settings), taskTimes(now, level, settings.deadlineMinutes));
     }
+    // An image with `cache: false`: no digest, no routes.
+    this.render(sampleInput(true, 3, false, settings, false), taskTimes(now, 3, settings.deadlineMinutes));
   }
 
   render(input: TaskInput, times: TaskTimes): TaskDefinition {

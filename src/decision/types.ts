@@ -90,6 +90,10 @@ export interface PlannedTask {
   readonly taskId: string;
   readonly decisionId: string;
   readonly image: string;
+  /**
+   * The image's digest: later decisions of the same digest reuse the build. For an image
+   * with `cache: false`, `uncached:<decision id>:<image>`: only the same push's plan does.
+   */
   readonly digest: string;
   readonly level: Level;
   readonly pullRequest: boolean;

@@ -205,4 +205,44 @@ describe('image-decider CLI', () => {
       assert.equal((x.error as { message?: string }).message, 'symlink taskcluster/docker/x/l\\xff points to a missing file');
     }
   });
+
+  it('cache: false: no digest, index paths or routes, built with the reason shown; a cached child of an uncached parent is an error', async () => {
+    const root = await materialise('cache-false/trees', join(await tempDir(), 'cache-false'));
+    const want = await readJson<Record<string, { images: Record<string, { digest?: string | null; message?: string }> }>>('cache-false/expected.json');
+    type Image = GraphDoc['images'][string] & { decision: string; reason: string; blockedBy?: string; definition?: { routes: string[] } };
+    const graphOf = async (name: string): Promise<Record<string, Image>> => {
+      const dir = join(root, name);
+      initRepo(dir);
+      commitAll(dir);
+      const result = await runCli(['graph', '--repo', dir, '--json', '--definitions']);
+      assert.equal(result.code, 0, result.stderr);
+      return (JSON.parse(result.stdout.toString()) as { images: Record<string, Image> }).images;
+    };
+    const uncached = 'cache: false in the kind file: never looked up or indexed, built in every graph that needs it';
+    const image = await graphOf('image');
+    for (const name of ['tool', 'leaf']) {
+      assert.equal(image[name]!.decision, 'build');
+      assert.equal(image[name]!.reason, uncached);
+      assert.equal(image[name]!.digest, null);
+      assert.deepEqual(image[name]!.indexPaths, []);
+      assert.deepEqual(image[name]!.routes, []);
+      assert.deepEqual(image[name]!.definition!.routes, []);
+    }
+    assert.equal(image.base!.digest, want.image!.images.base!.digest);
+    for (const layout of ['task-defaults', 'job-defaults']) {
+      const images = await graphOf(layout);
+      assert.equal(images.a!.reason, uncached, layout);
+      assert.equal(images.a!.digest, null, layout);
+      assert.equal(images.b!.digest, want[layout]!.images.b!.digest, `${layout}: cache: true overrides the defaults`);
+      assert.equal(images.b!.definition!.routes.length, 3, layout);
+    }
+    const errors = await graphOf('errors');
+    assert.equal(errors.child!.decision, 'error');
+    assert.equal(errors.child!.error?.code, 'bad-kind-file');
+    assert.equal(errors.child!.reason, want.errors!.images.child!.message);
+    assert.match(errors.child!.reason, /Cached task docker-image-child has uncached parent task: docker-image-base$/);
+    assert.equal(errors.grandchild!.decision, 'blocked');
+    assert.equal(errors.odd!.reason, want.errors!.images.odd!.message);
+    assert.equal(errors.base!.decision, 'build');
+  });
 });

@@ -20,6 +20,13 @@ interface AcmeExpected {
     indexSearch: Record<'level-3' | 'level-1', string[]>; hashRoute: Record<'level-3' | 'level-1', string>;
   }>;
 }
+interface CacheCase {
+  layout: string;
+  images: Record<string, {
+    cache?: boolean; parent?: string | null; contextHash?: string; digest?: string | null; indexPaths?: string[];
+    hashRoute?: string; expectError?: string; message?: string; blockedBy?: string;
+  }>;
+}
 interface EdgeCase {
   contextDir: string; args: Record<string, string>; contextHash?: string; digest?: string;
   indexPaths?: string[]; expectError?: string; runTaskDir?: string;
@@ -103,6 +110,39 @@ for (const kind of SOURCE_KINDS) {
       const names = (await tree.list('taskcluster/docker/x')).map((e) => encodeName(e.name).toString('hex')).sort();
       assert.deepEqual(names, ['446f636b657266696c65', '6efe', '6eff']);
     });
+  });
+
+  describe(`cache: false vectors through the ${kind} source`, async () => {
+    const cases = await readJson<Record<string, CacheCase>>('cache-false/expected.json');
+    const root = await materialise('cache-false/trees', join(await tempDir(), 'cache-false'));
+
+    for (const [name, want] of Object.entries(cases)) {
+      it(name, async () => {
+        const graph = await new GraphBuilder(new ContextHasher()).build(await sourceFor(kind, join(root, name)), options());
+        assert.equal(graph.layout, want.layout);
+        const images = byName(graph);
+        assert.deepEqual([...images.keys()].sort(), Object.keys(want.images).sort());
+        for (const [image, w] of Object.entries(want.images)) {
+          const got = images.get(image)!;
+          assert.equal(got.parent, w.parent ?? null, image);
+          if (w.expectError) {
+            assert.equal(got.kind, 'error', image);
+            assert.deepEqual(got.error, { code: w.expectError, message: w.message }, image);
+          } else if (w.blockedBy) {
+            assert.equal(got.kind, 'blocked', image);
+            assert.equal(got.blockedBy, w.blockedBy, image);
+          } else {
+            assert.equal(got.kind, 'build', `${image}: ${JSON.stringify(got.error)}`);
+            assert.equal(got.cache, w.cache ? undefined : false, image);
+            assert.equal(got.contextHash, w.contextHash, image);
+            assert.equal(got.digest, w.digest, image);
+            assert.deepEqual(got.indexPaths, w.indexPaths, image);
+            if (w.cache) assert.equal(got.routes[0], w.hashRoute, image);
+            else assert.deepEqual(got.routes, [], image);
+          }
+        }
+      });
+    }
   });
 
   describe(`acme registry image and routes through the ${kind} source`, async () => {
