@@ -196,6 +196,7 @@ describe('a hung upstream beside a healthy one', () => {
     const elapsed = performance.now() - started;
     for (const res of missing) {
       assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '10');
       const body = (await res.json()) as { code: string; message: string };
       assert.equal(body.code, 'unavailable');
       assert.match(body.message, /^hung is unreachable since /);
