@@ -191,7 +191,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
     keepAliveTimeoutSeconds: file.keepAliveTimeoutSeconds ?? 72,
     maxAttempts: file.maxAttempts ?? 20,
-    rateLimit: { readsPerMinute: file.rateLimit?.readsPerMinute ?? 600, rebuildsPerMinute: file.rateLimit?.rebuildsPerMinute ?? 10 },
+    rateLimit: { readsPerMinute: file.rateLimit?.readsPerMinute ?? 3000, rebuildsPerMinute: file.rateLimit?.rebuildsPerMinute ?? 10 },
     upstreamBreaker: { failures: file.upstreamBreaker?.failures ?? 3, probeIntervalSeconds: file.upstreamBreaker?.probeIntervalSeconds ?? 30 },
     catalogLimits: {
       kindFileBytes: file.limits?.kindFileBytes ?? DEFAULT_CATALOG_LIMITS.kindFileBytes,
