@@ -1,3 +1,5 @@
+import { compareCodePoints } from '../tree/paths.ts';
+
 /**
  * Small pieces of Python semantics that taskgraph's hashes depend on. Matching
  * them exactly is what makes our index paths equal to taskgraph's.
@@ -83,7 +85,8 @@ export function pyReplacement(template: string): (match: string) => string {
  * ASCII only (`\uXXXX` escapes), keys in code-point order.
  */
 export function pyJsonDumps(map: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(map).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  // Python sorts str by code point: a lone surrogate (YAML can write one) is its own, not U+FFFD.
+  const keys = Object.keys(map).sort(compareCodePoints);
   return `{${keys.map((k) => `${pyJsonString(k)}:${pyJsonString(map[k]!)}`).join(',')}}`;
 }
 
