@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
 import { buildApp } from '../../src/app.ts';
@@ -18,7 +20,7 @@ import { GitHttpServer } from '../support/git-http-server.ts';
 import { freshDatabase } from '../support/pg.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { tempDir } from '../support/temp.ts';
-import { commitAll, vectorRepo } from '../support/vectors.ts';
+import { GIT_ENV, vectorRepo } from '../support/vectors.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FETCH_TIMEOUT_S = 2;
@@ -35,6 +37,19 @@ interface PushView {
   attempts: number;
   seconds: number | null;
   lastError: { code: string; message: string } | null;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Commits everything in `dir`, without blocking: the server shares this process's event loop,
+ * and a loop held by synchronous git calls is what under-pressure answers 503 for.
+ */
+async function commit(dir: string, message: string): Promise<string> {
+  const git = async (...args: string[]) => (await execFileAsync('git', args, { cwd: dir, env: GIT_ENV })).stdout.trim();
+  await git('add', '-A');
+  await git('commit', '-q', '--allow-empty', '-m', message);
+  return git('rev-parse', 'HEAD');
 }
 
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
@@ -64,8 +79,9 @@ describe('a hung upstream beside a healthy one', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${GENERIC_TOKEN}` },
       body: JSON.stringify({ repository, ref: 'refs/heads/main', rev }),
     });
-    assert.equal(res.status, 202);
-    return ((await res.json()) as { pushId: string }).pushId;
+    const body = (await res.json()) as { pushId: string };
+    assert.equal(res.status, 202, JSON.stringify(body));
+    return body.pushId;
   };
   const pushes = async (repository: string): Promise<Map<string, PushView>> => {
     const res = await fetch(`${url}/pushes?repo=${repository}&limit=500`);
@@ -89,7 +105,7 @@ describe('a hung upstream beside a healthy one', () => {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       await writeFile(join(healthy.dir, `notes-${label}-${i}.txt`), `${label} ${i}\n`);
-      ids.push(await push('healthy', commitAll(healthy.dir, `${label} ${i}`)));
+      ids.push(await push('healthy', await commit(healthy.dir, `${label} ${i}`)));
       await new Promise((r) => setTimeout(r, 300));
     }
     const done = await settled('healthy', ids, 120_000, whileWaiting);
@@ -151,7 +167,8 @@ describe('a hung upstream beside a healthy one', () => {
     t.diagnostic(`healthy pushes, the other upstream answering: ${summary(normal)}`);
 
     // The hung repository's new commits exist upstream, but its server stops answering.
-    const hungRevs = Array.from({ length: HUNG_PUSHES }, (_, i) => commitAll(hung.dir, `hung ${i}`));
+    const hungRevs: string[] = [];
+    for (let i = 0; i < HUNG_PUSHES; i++) hungRevs.push(await commit(hung.dir, `hung ${i}`));
     proxy.stall();
     for (const rev of hungRevs) hungPushes.push(await push('hung', rev));
     const stillHung = async () => {
