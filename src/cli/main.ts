@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
+import { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher, HASH_ALGORITHMS, type HashAlgorithm } from '../context/hasher.ts';
 import type { Level } from '../context/index-paths.ts';
 import { isDeciderError } from '../errors.ts';
@@ -57,10 +58,18 @@ function common(command: Command): Command {
     .option('--project <name>', 'project name for seed-v1 index paths');
 }
 
+/** The graph of the source; `close` ends the source, the hasher and its hashing threads. */
 async function buildGraph(options: CommonOptions) {
   const source = await openSource(options.repo, options.rev);
+  const pool = new HashPool();
+  const hasher = new ContextHasher({ runTaskDir: options.runTaskDir ?? null, pool });
+  const close = async () => {
+    await source.close();
+    await hasher.close();
+    await pool.close();
+  };
   try {
-    const builder = new GraphBuilder(new ContextHasher({ runTaskDir: options.runTaskDir ?? null }));
+    const builder = new GraphBuilder(hasher);
     const graph = await builder.build(source.tree, {
       level: options.level,
       pullRequest: options.pr ?? false,
@@ -70,9 +79,9 @@ async function buildGraph(options: CommonOptions) {
       trustDomain: options.trustDomain ?? null,
       project: options.project,
     });
-    return { graph, builder, source };
+    return { graph, builder, source, close };
   } catch (err) {
-    await source.close();
+    await close();
     throw err;
   }
 }
@@ -95,8 +104,8 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
     .option('--template <file>', 'json-e task template (default: templates/docker-image.yml)')
     .option('--definitions', 'with --json: include each new task definition')
     .action(async (options: GraphCommandOptions) => {
-      const { graph, source } = await buildGraph(options);
-      await source.close();
+      const { graph, source, close } = await buildGraph(options);
+      await close();
       const record = await decideForCli(graph, source.date, options);
       out.write(
         options.json
@@ -108,7 +117,7 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
   common(cli.command('context').description('write the gzipped context tarball of one image to stdout'))
     .argument('<image>', 'image name')
     .action(async (image: string, options: CommonOptions) => {
-      const { graph, builder, source } = await buildGraph(options);
+      const { graph, builder, source, close } = await buildGraph(options);
       try {
         const node = graph.images.find((i) => i.name === image);
         if (!node) throw new UsageError(`no image named ${image} in ${options.repo}`);
@@ -118,7 +127,7 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
         }
         await pipeline(builder.hasher.gzipStream(source.tree, node), out);
       } finally {
-        await source.close();
+        await close();
       }
     });
   return cli;

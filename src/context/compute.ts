@@ -1,6 +1,6 @@
 import type { TreeSource } from '../tree/types.ts';
-import type { BlobCache } from './blob-cache.ts';
-import type { HashThread } from './hash-thread.ts';
+import type { BlobSpool } from './blob-spool.ts';
+import type { HashPool } from './hash-thread.ts';
 import type { ContextHash, HashAlgorithm } from './hasher.ts';
 import { TracingTree } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
@@ -13,8 +13,8 @@ export interface ComputeOptions {
   readonly runTask: TreeSource | null;
   readonly maxFiles: number;
   readonly maxBytes: number;
-  readonly hashThread: HashThread;
-  readonly blobs: BlobCache;
+  readonly pool: HashPool;
+  readonly spool: BlobSpool | null;
 }
 
 /** One context hash, with the trace of object ids it depends on (null when not pinnable). */
@@ -31,13 +31,17 @@ export async function computeContextHash(
     result = { contextHash: hash, files, bytes };
   } else {
     const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree });
-    const sink = options.hashThread.sink();
+    const sink = options.pool.sink();
+    // The hashing thread reads spooled blobs by reference until the digest: the spool holds still meanwhile.
+    const release = options.spool?.acquire();
     try {
-      const bytes = await writeContextTar(plan, sink, options.maxBytes, options.blobs);
+      const bytes = await writeContextTar(plan, sink, options.maxBytes, options.spool);
       result = { contextHash: await sink.digest(), files: plan.length, bytes };
     } catch (err) {
-      sink.discard();
+      await sink.discard();
       throw err;
+    } finally {
+      release?.();
     }
   }
   return { result, trace: traced.trace() };

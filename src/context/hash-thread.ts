@@ -1,14 +1,27 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './tar.ts';
 
-const STAGE = 512 * 1024;
-/** Stages one hash may have queued on the thread before its writer is asked to wait. */
+const STAGE = 256 * 1024;
+/** Messages one hash may have queued on its thread before its writer is asked to wait. */
 const AHEAD = 8;
+/** File references one message carries at most, and the bytes they name. */
+const MAX_REFS = 4096;
+const REF_BYTES = 8 * 1024 * 1024;
 
 export interface DigestSink extends ByteSink {
   digest(): Promise<string>;
-  /** Drops an unfinished hash (after a failed read), so the thread holds nothing for it. */
-  discard(): void;
+  /**
+   * Drops an unfinished hash (after a failed read), so the thread holds nothing for it;
+   * settles once the thread has let go of it (it may still have been reading files).
+   */
+  discard(): Promise<void>;
+  /**
+   * Appends `length` bytes of the file `fd` from `offset`, read by the hashing thread itself
+   * (the caller must keep the file open and those bytes unchanged until the hash settles).
+   * Returns false to ask the writer to wait, as `write` does.
+   */
+  writeRef(fd: number, offset: number, length: number): boolean;
 }
 
 interface HashState {
@@ -18,11 +31,14 @@ interface HashState {
   fail: (err: Error) => void;
 }
 
+type Update = { op: 'update'; slot: number; length: number; refs: Float64Array | null; fd: number };
+
 /**
  * SHA-256 on a worker thread. Reading a context keeps the main thread busy with git's
- * output and tar headers; hashing the bytes (a third of its time) can run beside it.
- * Bytes go over in 512 KiB slots of shared memory, named by number once the thread has
- * seen them: transferring a buffer per message cost more than the copy it saved.
+ * output and tar headers; hashing the bytes can run beside it. Bytes go over in 512 KiB
+ * slots of shared memory, named by number once the thread has seen them: transferring a
+ * buffer per message cost more than the copy it saved. Bytes already in a file (a spool of
+ * shared blobs) go over as references, and the thread reads them itself.
  */
 export class HashThread {
   private worker: Worker | null = null;
@@ -33,6 +49,7 @@ export class HashThread {
   /** Slots the current thread has been sent. */
   private known = new Set<number>();
   private idleTimer: NodeJS.Timeout | null = null;
+  private queued = 0;
 
   /** @param idleMs how long the thread and its slots outlive the last hash (about 30 MB). */
   constructor(private readonly idleMs = 10_000) {}
@@ -45,6 +62,21 @@ export class HashThread {
   /** Shared-memory slots made so far (a bound, not a leak: each is in the pool, a sink or the thread). */
   get slotCount(): number {
     return this.slots.length;
+  }
+
+  /** Bytes of those slots. */
+  get slotBytes(): number {
+    return this.slots.length * STAGE;
+  }
+
+  /** Hashes open on this thread, and messages sent it and not yet answered: how busy it is. */
+  get load(): { hashes: number; queued: number } {
+    return { hashes: this.hashes.size, queued: this.queued };
+  }
+
+  /** True while the worker thread runs (it is stopped when idle and by `close`). */
+  get running(): boolean {
+    return this.worker !== null;
   }
 
   async close(): Promise<void> {
@@ -88,7 +120,7 @@ export class HashThread {
   }
 
   /** @internal */
-  send(id: number, message: { op: 'update'; slot: number; length: number } | { op: 'digest' | 'discard' }, state: HashState): void {
+  send(id: number, message: Update | { op: 'digest' | 'discard' }, state: HashState): void {
     const worker = this.start();
     if (!this.hashes.has(id)) {
       this.hashes.set(id, state);
@@ -96,11 +128,12 @@ export class HashThread {
     }
     if (message.op === 'update') {
       state.inflight += 1;
+      this.queued += 1;
       if (!this.known.has(message.slot)) {
         this.known.add(message.slot);
         worker.postMessage({ op: 'slot', slot: message.slot, buffer: this.slots[message.slot] });
       }
-      worker.postMessage({ op: 'update', id, slot: message.slot, length: message.length });
+      worker.postMessage({ op: 'update', id, slot: message.slot, length: message.length, refs: message.refs, fd: message.fd });
     } else worker.postMessage({ op: message.op, id });
   }
 
@@ -109,10 +142,14 @@ export class HashThread {
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
     worker.unref(); // referenced only while a hash is open: an idle thread must not hold the process
     this.known = new Set();
-    worker.on('message', (m: { op: 'ack'; id: number; slot: number } | { op: 'digest'; id: number; hex: string | null }) => {
+    this.queued = 0;
+    type Reply = { op: 'ack'; id: number; slot: number } | { op: 'digest'; id: number; hex: string | null; error?: string };
+    worker.on('message', (m: Reply) => {
+      if (this.worker !== worker) return; // a retired thread's late answers
       const state = this.hashes.get(m.id);
       if (m.op === 'ack') {
-        if (this.worker === worker) this.free.push(m.slot);
+        this.free.push(m.slot);
+        this.queued -= 1;
         if (!state) return;
         state.inflight -= 1;
         const wake = state.wake;
@@ -126,6 +163,7 @@ export class HashThread {
         this.retireLater();
       }
       if (m.hex !== null) state?.done?.(m.hex);
+      else state?.fail(new Error(m.error ? `hashing failed: ${m.error}` : 'hash discarded'));
     });
     const failAll = (err: Error) => {
       if (this.worker !== null && this.worker !== worker) return; // a retired thread: the hashes are a newer one's
@@ -142,17 +180,23 @@ export class HashThread {
 }
 
 /**
- * Gathers writes into a slot and ships it to the thread when full. A sink holds at most one
- * slot of its own (taken at the first write, given back or shipped at the end): a slot kept
- * past a hash is 512 KiB lost for good.
+ * Gathers writes into a slot and ships it to the thread when full (or when the file bytes it
+ * names reach REF_BYTES). A sink holds at most one slot of its own (taken at the first write,
+ * given back or shipped at the end): a slot kept past a hash is 512 KiB lost for good.
  */
 class ThreadHashSink implements DigestSink {
   readonly copiesWrites = true;
   private slot = -1;
   private stage: Buffer | null = null;
   private used = 0;
+  private refs: Float64Array | null = null;
+  private refCount = 0;
+  private refBytes = 0;
+  private refFd = -1;
   private failure: Error | null = null;
   private readonly state: HashState;
+  private settled: Promise<void> | null = null;
+  private shipped = false;
 
   constructor(
     private readonly thread: HashThread,
@@ -163,6 +207,12 @@ class ThreadHashSink implements DigestSink {
 
   write(chunk: Buffer): boolean {
     if (this.failure) return true; // the digest reports it
+    if (this.used + chunk.length < STAGE && this.stage) {
+      // Most writes are headers and small files: a typed-array copy costs less than Buffer#copy.
+      this.stage.set(chunk, this.used);
+      this.used += chunk.length;
+      return this.state.inflight < AHEAD;
+    }
     let offset = 0;
     while (offset < chunk.length) {
       this.stage ??= this.take();
@@ -172,6 +222,22 @@ class ThreadHashSink implements DigestSink {
       offset += take;
       if (this.used === STAGE) this.ship();
     }
+    return this.state.inflight < AHEAD;
+  }
+
+  writeRef(fd: number, offset: number, length: number): boolean {
+    if (this.failure || length === 0) return true;
+    if (this.refCount > 0 && fd !== this.refFd) this.ship();
+    this.stage ??= this.take();
+    this.refs ??= new Float64Array(MAX_REFS * 3);
+    const at = this.refCount * 3;
+    this.refs[at] = this.used;
+    this.refs[at + 1] = offset;
+    this.refs[at + 2] = length;
+    this.refCount += 1;
+    this.refBytes += length;
+    this.refFd = fd;
+    if (this.refCount === MAX_REFS || this.refBytes >= REF_BYTES) this.ship();
     return this.state.inflight < AHEAD;
   }
 
@@ -186,7 +252,7 @@ class ThreadHashSink implements DigestSink {
       this.giveBack();
       return Promise.reject(this.failure);
     }
-    if (this.used > 0) this.ship();
+    if (this.used > 0 || this.refCount > 0) this.ship();
     this.giveBack();
     return new Promise((resolve, reject) => {
       this.state.done = resolve;
@@ -195,11 +261,15 @@ class ThreadHashSink implements DigestSink {
     });
   }
 
-  discard(): void {
+  discard(): Promise<void> {
     this.giveBack();
-    if (this.failure || this.state.done) return;
-    this.state.fail = () => undefined;
-    this.thread.send(this.id, { op: 'discard' }, this.state);
+    if (this.settled) return this.settled;
+    if (this.failure || this.state.done || !this.shipped) return (this.settled = Promise.resolve());
+    this.settled = new Promise((resolve) => {
+      this.state.fail = () => resolve();
+      this.thread.send(this.id, { op: 'discard' }, this.state);
+    });
+    return this.settled;
   }
 
   private take(): Buffer {
@@ -210,10 +280,15 @@ class ThreadHashSink implements DigestSink {
 
   /** The slot goes to the thread, which gives it back to the pool once hashed. */
   private ship(): void {
-    this.thread.send(this.id, { op: 'update', slot: this.slot, length: this.used }, this.state);
+    this.stage ??= this.take();
+    const refs = this.refCount > 0 ? this.refs!.slice(0, this.refCount * 3) : null;
+    this.thread.send(this.id, { op: 'update', slot: this.slot, length: this.used, refs, fd: this.refFd }, this.state);
+    this.shipped = true;
     this.slot = -1;
     this.stage = null;
     this.used = 0;
+    this.refCount = 0;
+    this.refBytes = 0;
   }
 
   private giveBack(): void {
@@ -221,6 +296,8 @@ class ThreadHashSink implements DigestSink {
     this.slot = -1;
     this.stage = null;
     this.used = 0;
+    this.refCount = 0;
+    this.refBytes = 0;
   }
 
   private onFail(err: Error): void {
@@ -231,13 +308,38 @@ class ThreadHashSink implements DigestSink {
   }
 }
 
-let shared: HashThread | null = null;
+export interface HashPoolOptions {
+  /** Hashing threads; one per core by default, at most four (a graph hashes four contexts at once). */
+  readonly threads?: number;
+  /** How long an idle thread lives on (HashThread's `idleMs`). */
+  readonly idleMs?: number;
+}
 
 /**
- * The process's hashing thread, started on first use. One is enough (the main thread feeds
- * it), and it holds the process open only while a hash is in progress.
+ * Hashing threads that contexts are spread over, one context to a thread: the SHA-256 of a
+ * graph's contexts uses every core. Built by whoever builds the hashers (the service, the
+ * CLI, a test) and closed by it; idle threads stop by themselves and hold no process open.
  */
-export function sharedHashThread(): HashThread {
-  shared ??= new HashThread();
-  return shared;
+export class HashPool {
+  readonly threads: readonly HashThread[];
+
+  constructor(options: HashPoolOptions = {}) {
+    const count = Math.max(1, options.threads ?? Math.min(4, availableParallelism()));
+    this.threads = Array.from({ length: count }, () => new HashThread(options.idleMs));
+  }
+
+  /** A sink on the least busy thread (fewest open hashes, then fewest queued messages). */
+  sink(): DigestSink {
+    let best = this.threads[0]!;
+    for (const thread of this.threads) {
+      const a = thread.load;
+      const b = best.load;
+      if (a.hashes < b.hashes || (a.hashes === b.hashes && a.queued < b.queued)) best = thread;
+    }
+    return best.sink();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close()));
+  }
 }

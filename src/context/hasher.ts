@@ -5,9 +5,9 @@ import { DirectoryTree } from '../tree/directory-tree.ts';
 import { SinkReadable } from '../tree/sink-readable.ts';
 import type { TreeSource } from '../tree/types.ts';
 import { RUN_TASK_FILES } from './dockerfile.ts';
-import { BlobCache } from './blob-cache.ts';
+import { BlobSpool } from './blob-spool.ts';
 import { computeContextHash } from './compute.ts';
-import { type HashThread, sharedHashThread } from './hash-thread.ts';
+import { HashPool } from './hash-thread.ts';
 import { TraceMemo } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { writeContextTar } from './write.ts';
@@ -28,16 +28,25 @@ export interface HasherOptions {
   readonly runTaskDir?: string | null;
   readonly maxContextFiles?: number;
   readonly maxContextBytes?: number;
-  /** Where SHA-256 runs; the process's shared hashing thread by default. */
-  readonly hashThread?: HashThread;
+  /**
+   * Where SHA-256 runs: the pool of its builder (the service's, shared by its hashers), closed
+   * by that builder. Without one the hasher makes its own, closed by `close()`.
+   */
+  readonly pool?: HashPool;
+  /** Folder of the spool of included blobs (default: the system's temporary folder). */
+  readonly spoolDir?: string;
+  /** Bytes the spool holds at most (default 1 GiB); 0 turns it off. */
+  readonly spoolMaxBytes?: number;
 }
 
 export interface HasherCounters {
   memoHits: number;
   memoMisses: number;
   bytesHashed: number;
-  /** Files whose content came from the blob cache rather than the tree. */
-  blobCacheHits: number;
+  /** Included files whose content came from the spool rather than the tree. */
+  spoolHits: number;
+  /** Bytes written into the spool (each included blob read once while it is kept). */
+  spoolBytes: number;
 }
 
 /**
@@ -47,30 +56,45 @@ export interface HasherCounters {
  */
 export class ContextHasher {
   readonly memo = new TraceMemo<ContextHash>();
-  readonly blobs = new BlobCache();
+  readonly spool: BlobSpool | null;
   private bytesHashed = 0;
   private readonly runTask: TreeSource | null;
   private runTaskKey: Promise<string> | null = null;
   private readonly maxFiles: number;
   private readonly maxBytes: number;
-  private readonly hashThread: HashThread;
+  private readonly pool: HashPool;
+  private readonly ownPool: boolean;
 
   constructor(options: HasherOptions = {}) {
     this.runTask = options.runTaskDir ? new DirectoryTree(options.runTaskDir) : null;
     this.maxFiles = options.maxContextFiles ?? 100_000;
     this.maxBytes = options.maxContextBytes ?? 4 * 1024 ** 3;
-    this.hashThread = options.hashThread ?? sharedHashThread();
+    this.ownPool = !options.pool;
+    this.pool = options.pool ?? new HashPool();
+    this.spool = options.spoolMaxBytes === 0 ? null : new BlobSpool({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes });
   }
 
   get counters(): HasherCounters {
-    return { memoHits: this.memo.hits, memoMisses: this.memo.misses, bytesHashed: this.bytesHashed, blobCacheHits: this.blobs.hits };
+    return {
+      memoHits: this.memo.hits,
+      memoMisses: this.memo.misses,
+      bytesHashed: this.bytesHashed,
+      spoolHits: this.spool?.hits ?? 0,
+      spoolBytes: this.spool?.bytesWritten ?? 0,
+    };
+  }
+
+  /** Closes the spool once no hash uses it, and the pool if the hasher made it. */
+  async close(): Promise<void> {
+    await this.spool?.close();
+    if (this.ownPool) await this.pool.close();
   }
 
   async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph'): Promise<ContextHash & { memoHit: boolean }> {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
     if (known) return { ...known, memoHit: true };
-    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes, hashThread: this.hashThread, blobs: this.blobs });
+    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes, pool: this.pool, spool: this.spool });
     this.bytesHashed += result.bytes;
     this.memo.store(key, trace, result);
     return { ...result, memoHit: false };
@@ -81,7 +105,12 @@ export class ContextHasher {
     const out = new SinkReadable();
     const produce = async (): Promise<void> => {
       const plan = await planContext(tree, spec, this.runTask, { maxFiles: this.maxFiles });
-      await writeContextTar(plan, out, this.maxBytes, this.blobs);
+      const release = this.spool?.acquire();
+      try {
+        await writeContextTar(plan, out, this.maxBytes, this.spool);
+      } finally {
+        release?.();
+      }
       out.finish();
     };
     produce().catch((err: Error) => out.destroy(err));

@@ -14,6 +14,11 @@ export interface ByteSink {
   drained(): Promise<void>;
   /** True when `write` has copied the bytes by the time it returns: the writer may reuse its buffers. */
   readonly copiesWrites?: boolean;
+  /**
+   * Takes `length` bytes of the file `fd` from `offset` by reference (the hashing thread reads
+   * them itself); the file must stay open and those bytes unchanged until the sink is done.
+   */
+  writeRef?(fd: number, offset: number, length: number): boolean;
 }
 
 const LONGLINK = Buffer.from('././@LongLink');
@@ -185,6 +190,17 @@ export class TarWriter {
   /** @internal */
   drained(): Promise<void> {
     return this.out.drained();
+  }
+
+  /** @internal True when the sink takes bytes of a file by reference (`emitRef`). */
+  get takesRefs(): boolean {
+    return this.out.writeRef !== undefined;
+  }
+
+  /** @internal File bytes by reference, where the sink `takesRefs`. */
+  emitRef(fd: number, offset: number, length: number): boolean {
+    this.written += length;
+    return this.out.writeRef!(fd, offset, length);
   }
 }
 

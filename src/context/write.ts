@@ -1,5 +1,5 @@
 import type { TreeSource } from '../tree/types.ts';
-import type { BlobCache } from './blob-cache.ts';
+import type { BlobSpool } from './blob-spool.ts';
 import type { PlanEntry, TreePlanEntry } from './plan.ts';
 import { ReadWindow } from './read-window.ts';
 import { TarRun } from './tar-run.ts';
@@ -19,9 +19,11 @@ const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is T
  * Writes a planned context as a tar stream. Reads are pipelined: a source serves its calls
  * in order, so many are issued before the first is awaited; at a change of source the
  * earlier ones are awaited to keep the archive order. A source that reads runs of files
- * gets runs (small blobs already read come from `cache`); others get one call per file.
+ * gets runs (included blobs already read come from `spool`, and the ones read are copied
+ * into it); others get one call per file. The caller holds a lease of the spool throughout
+ * (and, for a sink that takes references, until the sink has read them).
  */
-export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, cache: BlobCache | null = null): Promise<number> {
+export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, spool: BlobSpool | null = null): Promise<number> {
   const tar = new TarWriter(out, maxBytes);
   const window = new ReadWindow(WINDOW);
   const runs = new ReadWindow(RUNS_AHEAD);
@@ -46,10 +48,15 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
       if (source.tree.sendFiles) {
         let end = i + 1;
         while (end - i < RUN && isTreeEntry(plan[end], source.tree)) end += 1;
-        const run = new TarRun(tar, plan.slice(i, end) as TreePlanEntry[], cache);
+        const run = new TarRun(tar, plan.slice(i, end) as TreePlanEntry[], spool);
+        if (run.wait) {
+          // Another context is reading this blob into the spool now: wait for it (one read).
+          await run.wait;
+          continue;
+        }
         i += run.length;
         if (run.reads.length > 0) {
-          await runs.push(source.tree.sendFiles(run.reads, run));
+          await runs.push(source.tree.sendFiles(run.reads, run).finally(() => run.settle()));
         } else {
           await runs.drain();
           run.writeKnown();

@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import type { Config, RepositoryConfig } from '../config/load.ts';
+import type { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher } from '../context/hasher.ts';
 import type { Level } from '../context/index-paths.ts';
 import { Decider } from '../decision/decider.ts';
@@ -33,8 +34,10 @@ export class RepositoryRuntime {
     /** Same settings, reading the real store but writing nothing: for previews. */
     readonly previewDecider: Decider,
     catalogLimits: CatalogLimits,
+    /** The service's hashing threads, shared by every repository's hasher. */
+    pool: HashPool,
   ) {
-    this.hasher = new ContextHasher({ runTaskDir: config.runTaskDir });
+    this.hasher = new ContextHasher({ runTaskDir: config.runTaskDir, pool });
     this.builder = new GraphBuilder(this.hasher, catalogLimits);
     this.matchers = config.levels.map(([glob, level]) => [picomatch(glob), level]);
   }
@@ -71,7 +74,12 @@ export class RepositoryRuntime {
 }
 
 /** Opens every configured repository; a bad template or settings fail here, at start-up. */
-export async function openRepositories(config: Config, store: ServiceStore, taskcluster: Taskcluster | null): Promise<Map<string, RepositoryRuntime>> {
+export async function openRepositories(
+  config: Config,
+  store: ServiceStore,
+  taskcluster: Taskcluster | null,
+  pool: HashPool,
+): Promise<Map<string, RepositoryRuntime>> {
   const runtimes = new Map<string, RepositoryRuntime>();
   for (const repo of config.repositories) {
     const template = await TaskTemplate.load(repo.template ?? undefined);
@@ -91,7 +99,7 @@ export async function openRepositories(config: Config, store: ServiceStore, task
     breaker.probeWith(() => mirror.fetch(null, { probe: true }));
     runtimes.set(
       repo.name,
-      new RepositoryRuntime(repo, mirror, breaker, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits),
+      new RepositoryRuntime(repo, mirror, breaker, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits, pool),
     );
   }
   return runtimes;

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
+import { HashPool } from '../context/hash-thread.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ServiceStore } from '../store/service-store.ts';
 import { createTaskcluster } from '../taskcluster/client.ts';
@@ -44,7 +45,9 @@ export async function createService(config: Config, log: Logger, options: Servic
   const taskcluster = raw
     ? instrumentTaskcluster(raw, (method, outcome, seconds) => metrics.taskclusterSeconds.observe({ method, outcome }, seconds))
     : null;
-  const repos = await openRepositories(config, store, taskcluster);
+  // SHA-256 of every repository's contexts runs on these threads (one per core); closed with the service.
+  const pool = new HashPool();
+  const repos = await openRepositories(config, store, taskcluster, pool);
   const contexts = new ContextCache(config.dataDir, store, repos, log);
   const worker = new Worker(store, repos, metrics, log.child({ component: 'worker' }), {
     id: options.workerId ?? process.env.IMAGE_DECIDER_WORKER_ID ?? `${hostname()}:${config.port}`,
@@ -78,6 +81,8 @@ export async function createService(config: Config, log: Logger, options: Servic
       for (const repo of repos.values()) repo.breaker.stop();
       await worker.stop();
       await Promise.all([...repos.values()].map((r) => r.mirror.close()));
+      await Promise.all([...repos.values()].map((r) => r.hasher.close()));
+      await pool.close();
       if (!options.store) await store.close();
     },
   };

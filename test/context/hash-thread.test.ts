@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { HashThread } from '../../src/context/hash-thread.ts';
+import { HashPool, HashThread } from '../../src/context/hash-thread.ts';
 import { tempDir } from '../support/temp.ts';
 
 const sha256 = (chunks: Uint8Array[]) => chunks.reduce((h, c) => h.update(c), createHash('sha256')).digest('hex');
@@ -65,7 +66,7 @@ describe('hashing thread', () => {
         if (i % 3 === 0) sink.discard();
         else assert.equal(await sink.digest(), sha256([data.subarray(0, (i * 7919) % data.length)]));
       }
-      assert.ok(thread.slotCount <= 4, `${thread.slotCount} slots of 512 KiB`);
+      assert.ok(thread.slotBytes <= 2 * 1024 * 1024, `${thread.slotCount} slots, ${thread.slotBytes} bytes`);
     } finally {
       await thread.close();
     }
@@ -120,5 +121,88 @@ describe('hashing thread', () => {
     assert.equal(run.error, undefined, 'the process ended by itself');
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout.trim(), sha256([Buffer.alloc(300 * 1024, 1)]));
+  });
+
+  it('hashes bytes of a file by reference where they stand among the written ones, read by the thread', async () => {
+    const dir = await tempDir();
+    const file = randomBytes(3 * 1024 * 1024 + 17);
+    const fd = openSync(join(dir, 'spool'), 'w+');
+    writeSync(fd, file);
+    const thread = new HashThread();
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.oneof(fc.uint8Array({ maxLength: 70_000 }), fc.record({ offset: fc.nat(file.length), length: fc.nat(2_500_000) })), { maxLength: 40 }),
+          async (parts) => {
+            const sink = thread.sink();
+            const expected = createHash('sha256');
+            for (const part of parts) {
+              if (part instanceof Uint8Array) {
+                expected.update(part);
+                if (!sink.write(Buffer.from(part))) await sink.drained();
+              } else {
+                const length = Math.min(part.length, file.length - part.offset);
+                expected.update(file.subarray(part.offset, part.offset + length));
+                if (!sink.writeRef(fd, part.offset, length)) await sink.drained();
+              }
+            }
+            assert.equal(await sink.digest(), expected.digest('hex'));
+          },
+        ),
+        { numRuns: 30 },
+      );
+      // Past the end of the file: that hash fails, the next is whole.
+      const bad = thread.sink();
+      bad.writeRef(fd, file.length - 10, 20);
+      await assert.rejects(bad.digest(), /hashing failed: the spool ended/);
+      const good = thread.sink();
+      good.writeRef(fd, 0, 10);
+      assert.equal(await good.digest(), sha256([file.subarray(0, 10)]));
+      // A dropped hash settles once the thread has let go of the file.
+      const dropped = thread.sink();
+      dropped.writeRef(fd, 0, file.length);
+      dropped.write(Buffer.alloc(300 * 1024));
+      await dropped.discard();
+    } finally {
+      await thread.close();
+      closeSync(fd);
+    }
+  });
+
+  it('a pool spreads the hashes in progress over its threads, and close stops them all', async () => {
+    const pool = new HashPool({ threads: 2 });
+    try {
+      const data = [randomBytes(600 * 1024), randomBytes(900 * 1024)];
+      const sinks = data.map((d) => {
+        const sink = pool.sink();
+        sink.write(d);
+        return sink;
+      });
+      assert.deepEqual(pool.threads.map((t) => [t.running, t.load.hashes]), [[true, 1], [true, 1]], 'one hash on each thread');
+      assert.deepEqual(await Promise.all(sinks.map((s) => s.digest())), data.map((d) => sha256([d])));
+      const third = pool.sink();
+      third.write(data[0]!);
+      assert.equal(await third.digest(), sha256([data[0]!]));
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(pool.threads.map((t) => t.running), [false, false]);
+  });
+
+  it('pools share nothing: closing one leaves the other hashing', async () => {
+    const one = new HashPool({ threads: 1 });
+    const other = new HashPool({ threads: 1 });
+    try {
+      const sink = other.sink();
+      sink.write(Buffer.from('abc'));
+      const lost = one.sink();
+      lost.write(randomBytes(1024 * 1024)); // shipped to the thread
+      await one.close();
+      await assert.rejects(lost.digest(), /hashing thread exited/);
+      assert.equal(await sink.digest(), sha256([Buffer.from('abc')]));
+    } finally {
+      await one.close();
+      await other.close();
+    }
   });
 });

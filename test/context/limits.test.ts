@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BlobCache } from '../../src/context/blob-cache.ts';
-import { ContextHasher } from '../../src/context/hasher.ts';
+import { BlobSpool } from '../../src/context/blob-spool.ts';
+import { testHasher } from '../support/hashers.ts';
 import { planContext } from '../../src/context/plan.ts';
 import type { ByteSink } from '../../src/context/tar.ts';
 import { writeContextTar } from '../../src/context/write.ts';
@@ -31,14 +31,14 @@ describe('context limits and failed reads', () => {
     it(`${kind}: a context over the byte or file limit fails with context-too-large, and the hasher goes on hashing`, async () => {
       const dir = await writeTree(await tempDir(), files);
       const tree = await sourceFor(kind, dir);
-      const expected = await new ContextHasher().hash(tree, spec('small'));
+      const expected = await testHasher().hash(tree, spec('small'));
 
-      const bytes = new ContextHasher({ maxContextBytes: 200_000 });
+      const bytes = testHasher({ maxContextBytes: 200_000 });
       await rejectsWith(bytes.hash(tree, spec('big')), 'context-too-large');
       // Nothing of the abandoned context reaches the next one.
       assert.equal((await bytes.hash(tree, spec('small'))).contextHash, expected.contextHash);
 
-      const count = new ContextHasher({ maxContextFiles: 450 });
+      const count = testHasher({ maxContextFiles: 450 });
       await rejectsWith(count.hash(tree, spec('big')), 'context-too-large');
       assert.equal((await count.hash(tree, spec('small'))).contextHash, expected.contextHash);
     });
@@ -47,12 +47,12 @@ describe('context limits and failed reads', () => {
   it('git: a blob missing from the repository fails that context with repository-unreadable; the next reads in step', async () => {
     const dir = await writeTree(await tempDir(), files);
     const tree = await sourceFor('git', dir);
-    const expected = await new ContextHasher().hash(tree, spec('small'));
+    const expected = await testHasher().hash(tree, spec('small'));
     // An own file in the middle of the context: reads before and after it are in flight.
     const oid = git(dir, 'rev-parse', 'HEAD:taskcluster/docker/big/own/f50.txt').trim();
     await rm(join(dir, '.git', 'objects', oid.slice(0, 2), oid.slice(2)));
 
-    const hasher = new ContextHasher();
+    const hasher = testHasher();
     await rejectsWith(hasher.hash(tree, spec('big')), 'repository-unreadable');
     assert.equal((await hasher.hash(tree, spec('small'))).contextHash, expected.contextHash);
   });
@@ -60,7 +60,7 @@ describe('context limits and failed reads', () => {
   it('directory: a setuid file fails its context with setuid-file', async () => {
     const dir = await writeTree(await tempDir(), { ...files, 'taskcluster/docker/small/tool': { content: '#!/bin/sh\n', mode: 0o4755 } });
     const tree = await sourceFor('directory', dir);
-    await rejectsWith(new ContextHasher().hash(tree, spec('small')), 'setuid-file');
+    await rejectsWith(testHasher().hash(tree, spec('small')), 'setuid-file');
   });
 
   it('git: once a read fails, nothing more reaches the output, though later runs were in flight', async () => {
@@ -79,7 +79,7 @@ describe('context limits and failed reads', () => {
     assert.equal(late, 0, 'writes after the failure was reported');
   });
 
-  it('git: cached blobs wait for a slow output like the others', async () => {
+  it('git: spooled blobs wait for a slow output like the others', async () => {
     const blob = (i: number) => {
       const data = Buffer.alloc(60_000, i % 251);
       data.writeUInt32BE(i);
@@ -89,9 +89,10 @@ describe('context limits and failed reads', () => {
     const dir = await writeTree(await tempDir(), { ...big, 'taskcluster/docker/c/Dockerfile': 'FROM x\n# %include lib/big\n' });
     const tree = await sourceFor('git', dir);
     const plan = await planContext(tree, spec('c'), null, { maxFiles: 10_000 });
-    const cache = new BlobCache();
+    const spool = new BlobSpool();
+    const release = spool.acquire();
     const discard: ByteSink = { write: () => true, drained: () => Promise.resolve() };
-    await writeContextTar(plan, discard, Infinity, cache); // every blob now cached
+    await writeContextTar(plan, discard, Infinity, spool); // every blob now spooled
     // An output that asks to wait past 256 KiB, and takes a turn of the event loop to drain.
     let pending = 0;
     let most = 0;
@@ -103,8 +104,10 @@ describe('context limits and failed reads', () => {
       },
       drained: () => new Promise((r) => setImmediate(() => r((pending = 0) as never))),
     };
-    const bytes = await writeContextTar(plan, slow, Infinity, cache);
-    assert.equal(cache.hits, 300, 'the second time, every blob from the cache');
+    const bytes = await writeContextTar(plan, slow, Infinity, spool);
+    release();
+    await spool.close();
+    assert.equal(spool.hits, 300, 'the second time, every blob from the spool');
     assert.ok(bytes > 18_000_000);
     assert.ok(most < 1.5 * 1024 * 1024, `${most} bytes written past the output's limit`);
   });

@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { DEFAULT_BUILDER_IMAGE } from '../../src/context/digest.ts';
-import { ContextHasher } from '../../src/context/hasher.ts';
+import { testHasher } from '../support/hashers.ts';
 import { GraphBuilder } from '../../src/graph/build-graph.ts';
 import type { ImageNode } from '../../src/graph/types.ts';
 import type { GitRepo } from '../../src/tree/git-repo.ts';
@@ -33,7 +33,7 @@ describe('memoised hashing across revisions', () => {
     initRepo(dir);
     firstSha = commitAll(dir);
     repo = await openRepo(dir);
-    builder = new GraphBuilder(new ContextHasher());
+    builder = new GraphBuilder(testHasher());
     const cold = await graphAtHead();
     first = cold.images;
     assert.ok(cold.blobBytes > 0);

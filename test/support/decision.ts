@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { DEFAULT_BUILDER_IMAGE } from '../../src/context/digest.ts';
+import { HashPool } from '../../src/context/hash-thread.ts';
 import { ContextHasher } from '../../src/context/hasher.ts';
 import type { Level } from '../../src/context/index-paths.ts';
 import { type DecideRequest, Decider } from '../../src/decision/decider.ts';
@@ -48,7 +49,8 @@ export interface DecideOptions {
  */
 export class DecisionHarness {
   readonly decider: Decider;
-  readonly builder = new GraphBuilder(new ContextHasher());
+  private readonly pool = new HashPool();
+  readonly builder = new GraphBuilder(new ContextHasher({ pool: this.pool }));
 
   private constructor(
     readonly fake: FakeTaskcluster,
@@ -118,6 +120,8 @@ export class DecisionHarness {
   }
 
   async close(): Promise<void> {
+    await this.builder.hasher.close();
+    await this.pool.close();
     await this.fake.close();
   }
 }

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createGunzip } from 'node:zlib';
+import { BlobSpool } from '../../src/context/blob-spool.ts';
+import { DEFAULT_BUILDER_IMAGE } from '../../src/context/digest.ts';
+import { GraphBuilder } from '../../src/graph/build-graph.ts';
+import { DirectoryTree } from '../../src/tree/directory-tree.ts';
+import type { GitTree } from '../../src/tree/git-tree.ts';
+import { testHasher } from '../support/hashers.ts';
+import { sourceFor } from '../support/sources.ts';
+import { tempDir } from '../support/temp.ts';
+import { taskgraphRepo, writeTree } from '../support/trees.ts';
+import { git } from '../support/vectors.ts';
+
+const OPTIONS = { level: 3, pullRequest: false, algorithm: 'taskgraph', builderImage: DEFAULT_BUILDER_IMAGE, pushDate: new Date(0) } as const;
+const IMAGES = ['a', 'b', 'c', 'd'];
+/** Distinct contents (each blob its own): 30 small files and one of 100 kB, shared by every image. */
+const SHARED: Record<string, Buffer> = {
+  ...Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`lib/shared/m${i % 3}/f${i}.py`, Buffer.from(`print(${i})\n`.repeat(i + 1))])),
+  'lib/shared/big.bin': Buffer.alloc(100_000, 7),
+};
+const OWN = (name: string): Record<string, string> => ({
+  [`taskcluster/docker/${name}/Dockerfile`]: `FROM ${name}\n# %include lib/shared\n`,
+  [`taskcluster/docker/${name}/own.txt`]: `${name}\n`,
+});
+const files = taskgraphRepo(`tasks:\n${IMAGES.map((n) => `  ${n}:\n    symbol: I(${n})\n`).join('')}`, {
+  ...SHARED,
+  ...Object.assign({}, ...IMAGES.map(OWN)),
+});
+const spec = (name: string) => ({ contextDir: `taskcluster/docker/${name}`, args: {} });
+const sum = (buffers: Iterable<Buffer | string>) => [...buffers].reduce((n, b) => n + Buffer.byteLength(b), 0);
+const sharedBytes = sum(Object.values(SHARED));
+
+async function gunzipped(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream.pipe(createGunzip())) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+describe('blob spool', () => {
+  it('a graph reads each included blob from git once, however many images include it, with the hashes a folder gives', async () => {
+    const dir = await writeTree(await tempDir(), files);
+    const tree = (await sourceFor('git', dir)) as GitTree;
+    const hasher = testHasher();
+    const before = { ...tree.stats };
+    // Four images at once: the ones that want a blob another is reading wait for that read.
+    const graph = await new GraphBuilder(hasher).build(tree, OPTIONS);
+    const read = { bytes: tree.stats.blobBytesRead - before.blobBytesRead, files: tree.stats.filesRead - before.filesRead };
+    const catalogBytes = sum([files['taskcluster/config.yml'] as string, files['taskcluster/kinds/docker-image/kind.yml'] as string]);
+    // Each image's Dockerfile and own.txt, the catalog's two files, and every shared blob once.
+    assert.equal(read.files, IMAGES.length * 2 + 2 + Object.keys(SHARED).length);
+    assert.equal(read.bytes, sum(IMAGES.flatMap((n) => Object.values(OWN(n)))) + catalogBytes + sharedBytes);
+    assert.equal(hasher.counters.spoolBytes, sharedBytes);
+    assert.equal(hasher.counters.spoolHits, (IMAGES.length - 1) * Object.keys(SHARED).length);
+
+    const disk = testHasher();
+    for (const image of graph.images) {
+      const name = image.name;
+      assert.equal(image.contextHash, (await disk.hash(new DirectoryTree(dir), spec(name))).contextHash, name);
+    }
+    // The served tarball reads the spooled blobs on the main thread: the same bytes.
+    const beforeTarball = tree.stats.filesRead;
+    const tarball = await gunzipped(hasher.gzipStream(tree, spec('b')));
+    assert.equal(tree.stats.filesRead - beforeTarball, 2, 'the Dockerfile (by the plan) and own.txt');
+    assert.equal(createHash('sha256').update(tarball).digest('hex'), graph.images.find((i) => i.name === 'b')!.contextHash);
+  });
+
+  it('holds at most its size: past it, blobs are read from git again, and it is emptied when no hash holds it', async () => {
+    const big = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`lib/shared/f${i}.bin`, Buffer.alloc(40_000, i + 1)]));
+    const dir = await writeTree(await tempDir(), { ...big, ...OWN('a'), ...OWN('b') });
+    const tree = await sourceFor('git', dir);
+    const hasher = testHasher({ spoolMaxBytes: 100_000 });
+    const spool = hasher.spool!;
+    const a = await hasher.hash(tree, spec('a'));
+    assert.equal(spool.blobs, 2, 'two blobs of 40 kB fit in 100 kB');
+    assert.ok(spool.size <= 100_000);
+    const before = tree.stats.filesRead;
+    // The spool was full and nothing held it: b empties it and spools the first two again.
+    const b = await hasher.hash(tree, spec('b'));
+    assert.equal(tree.stats.filesRead - before, 2 + 10, 'own.txt, the Dockerfile and all ten blobs from git');
+    assert.equal(spool.blobs, 2);
+    assert.ok(spool.size <= 100_000);
+    const disk = testHasher({ spoolMaxBytes: 0 });
+    assert.equal(disk.spool, null);
+    assert.equal(a.contextHash, (await disk.hash(new DirectoryTree(dir), spec('a'))).contextHash);
+    assert.equal(b.contextHash, (await disk.hash(tree, spec('b'))).contextHash);
+
+    // Taken when none is held, a lease empties the full spool; held, it keeps the spool as it is.
+    const release = spool.acquire();
+    assert.equal(spool.blobs, 0);
+    const reads = async (args: Record<string, string>) => {
+      const start = tree.stats.filesRead;
+      await hasher.hash(tree, { contextDir: 'taskcluster/docker/a', args });
+      return tree.stats.filesRead - start;
+    };
+    assert.equal(await reads({ X: '1' }), 2 + 10);
+    assert.equal(await reads({ X: '2' }), 2 + 8, 'full, held: the two spooled blobs came from the spool');
+    release();
+  });
+
+  it('a read that fails part-way leaves no entry that is not whole, and no reader waiting', async () => {
+    const dir = await writeTree(await tempDir(), files);
+    const tree = await sourceFor('git', dir);
+    const missing = git(dir, 'rev-parse', 'HEAD:lib/shared/m1/f16.py').trim();
+    await rm(join(dir, '.git', 'objects', missing.slice(0, 2), missing.slice(2)));
+    const hasher = testHasher();
+    const spool = hasher.spool!;
+    // Two at once: one reads, the other waits for blobs, one of which never arrives.
+    const results = await Promise.allSettled([hasher.hash(tree, spec('a')), hasher.hash(tree, spec('b'))]);
+    for (const r of results) assert.equal(r.status === 'rejected' && (r.reason as { code?: string }).code, 'repository-unreadable');
+    const release = spool.acquire();
+    try {
+      assert.equal(spool.lookup(missing), undefined);
+      for (const path of Object.keys(SHARED)) {
+        const oid = git(dir, 'rev-parse', `HEAD:${path}`).trim();
+        assert.equal(spool.pendingFor(oid), undefined, path);
+        const range = spool.lookup(oid);
+        if (!range) continue;
+        const bytes = Buffer.alloc(range.length);
+        spool.read(range, 0, bytes);
+        assert.deepEqual(bytes, await readFile(join(dir, path)), path);
+      }
+    } finally {
+      release();
+    }
+  });
+
+  it('keeps only a blob that arrived whole and as announced', async () => {
+    const spool = new BlobSpool({ dir: await tempDir() });
+    const release = spool.acquire();
+    const owner = {};
+    const whole = spool.begin('whole', owner)!;
+    assert.equal(spool.begin('whole', owner), null, 'one write of a blob at a time');
+    assert.equal(spool.pendingFor('whole'), whole);
+    whole.start(4);
+    const chunk = Buffer.from('xxabcdxx').subarray(2, 6);
+    whole.write(chunk);
+    chunk.fill(0); // the reader's buffer is reused: the spool has its own copy
+    whole.commit();
+    await whole.done;
+    const range = spool.lookup('whole')!;
+    const back = Buffer.alloc(4);
+    spool.read(range, 0, back);
+    assert.deepEqual(back, Buffer.from('abcd'));
+
+    const short = spool.begin('short', owner)!;
+    short.start(4);
+    short.write(Buffer.from('ab'));
+    short.commit();
+    const long = spool.begin('long', owner)!;
+    long.start(2);
+    long.write(Buffer.from('abc'));
+    long.commit();
+    const dropped = spool.begin('dropped', owner)!;
+    dropped.abort();
+    await Promise.all([short.done, long.done, dropped.done]);
+    for (const oid of ['short', 'long', 'dropped']) {
+      assert.equal(spool.lookup(oid), undefined, oid);
+      assert.equal(spool.pendingFor(oid), undefined, oid);
+    }
+    release();
+    await spool.close();
+    assert.equal(spool.begin('after', owner), null, 'a closed spool takes nothing');
+  });
+
+  it('an unusable folder turns spooling off, and hashing goes on', async () => {
+    const dir = await writeTree(await tempDir(), files);
+    const tree = await sourceFor('git', dir);
+    const hasher = testHasher({ spoolDir: join(dir, 'no-such-folder') });
+    const a = await hasher.hash(tree, spec('a'));
+    assert.ok(hasher.spool!.unusable);
+    assert.equal(a.contextHash, (await testHasher().hash(new DirectoryTree(dir), spec('a'))).contextHash);
+  });
+});
