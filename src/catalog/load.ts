@@ -10,6 +10,9 @@ import { DOCKER_DIR, registryReference } from './registry.ts';
 import type { Catalog, CatalogLayout, ImageError, ImageSpec } from './types.ts';
 import { isRecord, readYaml } from './yaml.ts';
 
+/** The limits the kind file itself is checked against. */
+type KindLimits = Pick<CatalogLimits, 'kindFileBytes' | 'images'>;
+
 const CONFIG = 'taskcluster/config.yml';
 /** taskgraph's config beside its kinds before release 8. */
 const CI_CONFIG = 'taskcluster/ci/config.yml';
@@ -23,7 +26,7 @@ async function isFile(tree: TreeSource, path: string): Promise<boolean> {
   return (await tree.lstat(path))?.kind === 'file';
 }
 
-async function readConfig(tree: TreeSource, path: string, limits: CatalogLimits): Promise<TaskgraphConfig> {
+async function readConfig(tree: TreeSource, path: string, limits: KindLimits): Promise<TaskgraphConfig> {
   if (!(await isFile(tree, path))) return { trustDomain: null, cachePrefix: null };
   const doc = await readYaml(tree, path, 'bad-taskgraph-config', limits.kindFileBytes);
   if (!isRecord(doc)) throw new DeciderError('bad-taskgraph-config', `${path}: must be a mapping`);
@@ -101,7 +104,7 @@ interface Declared {
  * else `taskcluster/ci/…`, which is taskgraph's layout before release 8 (with
  * `taskcluster/ci/config.yml`) unless it is the 2016 `images:` list.
  */
-async function declare(tree: TreeSource, limits: CatalogLimits): Promise<Declared> {
+async function declare(tree: TreeSource, limits: KindLimits): Promise<Declared> {
   if (await isFile(tree, TASKGRAPH_KIND)) {
     const config = await readConfig(tree, CONFIG, limits);
     const doc = await readYaml(tree, TASKGRAPH_KIND, 'bad-kind-file', limits.kindFileBytes);
@@ -124,7 +127,7 @@ async function declare(tree: TreeSource, limits: CatalogLimits): Promise<Declare
  * 2016 one, else every folder under `taskcluster/docker` holding a Dockerfile.
  * Per-image problems become that image's error; an unreadable kind file throws.
  */
-export async function loadCatalog(tree: TreeSource, limits: CatalogLimits = DEFAULT_CATALOG_LIMITS): Promise<Catalog> {
+export async function loadCatalog(tree: TreeSource, limits: KindLimits = DEFAULT_CATALOG_LIMITS): Promise<Catalog> {
   const { layout, kindFile, config, images: declaredImages } = await declare(tree, limits);
   const tooMany = (n: number) => {
     if (n > limits.images) throw new DeciderError('limit-exceeded', `${kindFile ?? DOCKER_DIR} declares ${n} images, over the limit of ${limits.images}`);

@@ -7,6 +7,7 @@ import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 import type { Level } from '../context/index-paths.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
 import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from '../catalog/limits.ts';
+import { DEFAULT_MAX_DECISION_BYTES } from '../store/decision-json.ts';
 import { DeciderError } from '../errors.ts';
 import type { FetchCredentials } from '../mirror/git-mirror.ts';
 import { withoutUserinfo } from '../mirror/url.ts';
@@ -65,6 +66,8 @@ export interface Config {
   readonly upstreamBreaker: { readonly failures: number; readonly probeIntervalSeconds: number };
   /** What one revision's kind file may cause. */
   readonly catalogLimits: CatalogLimits;
+  /** The store refuses a decision record larger than this, as JSON (`limit-exceeded`). */
+  readonly maxDecisionBytes: number;
   /** Anonymous reads fetch a missing revision at most once per this many seconds per repository. */
   readonly readFetchIntervalSeconds: number;
   readonly workerConcurrency: number;
@@ -196,7 +199,10 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     catalogLimits: {
       kindFileBytes: file.limits?.kindFileBytes ?? DEFAULT_CATALOG_LIMITS.kindFileBytes,
       images: file.limits?.imagesPerGraph ?? DEFAULT_CATALOG_LIMITS.images,
+      includesPerDockerfile: file.limits?.includesPerDockerfile ?? DEFAULT_CATALOG_LIMITS.includesPerDockerfile,
+      contextBytesPerPush: file.limits?.contextBytesPerPush ?? DEFAULT_CATALOG_LIMITS.contextBytesPerPush,
     },
+    maxDecisionBytes: file.limits?.decisionBytes ?? DEFAULT_MAX_DECISION_BYTES,
     readFetchIntervalSeconds: file.readFetchIntervalSeconds ?? 30,
     workerConcurrency,
     deadlineMinutes: file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes,

@@ -48,6 +48,9 @@ export const ConfigFileSchema = T.Object(
         {
           kindFileBytes: T.Optional(T.Integer({ minimum: 1024, description: 'a kind file or config.yml larger than this fails its push (limit-exceeded)' })),
           imagesPerGraph: T.Optional(T.Integer({ minimum: 1, description: 'a revision declaring more images fails its push (limit-exceeded)' })),
+          includesPerDockerfile: T.Optional(T.Integer({ minimum: 1, description: 'a Dockerfile with more `# %include` lines fails its push (limit-exceeded), before any include is read' })),
+          contextBytesPerPush: T.Optional(T.Integer({ minimum: 1024, description: 'the tar bytes of all of a graph\'s contexts together; over it, hashing stops and the push fails (limit-exceeded)' })),
+          decisionBytes: T.Optional(T.Integer({ minimum: 1024, description: 'a decision record (JSON) larger than this is not stored: its push fails (limit-exceeded)' })),
         },
         { additionalProperties: false },
       ),

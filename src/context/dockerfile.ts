@@ -8,6 +8,8 @@ export const RUN_TASK_SNIPPET = [
   'COPY run-task/hgrc /etc/mercurial/hgrc.d/mozilla.rc\n',
 ];
 export const RUN_TASK_FILES = ['run-task', 'fetch-content', 'robustcheckout.py', 'hgrc'] as const;
+/** `# %include` lines a Dockerfile may hold by default (`limits.includesPerDockerfile`). */
+export const DEFAULT_MAX_INCLUDES = 256;
 
 export interface Include {
   /** The path exactly as written (after argument substitution), relative to the repository root. */
@@ -33,9 +35,15 @@ function pythonLines(text: string): string[] {
 
 /**
  * Applies taskgraph's Dockerfile directives: `# %ARG` (declare and substitute),
- * `# %include` (list an extra path) and `# %include-run-task`.
+ * `# %include` (list an extra path) and `# %include-run-task`. More than `maxIncludes`
+ * includes is `limit-exceeded`, raised while parsing: none of them has been walked yet.
  */
-export function processDockerfile(raw: Buffer, args: Readonly<Record<string, string>>, where = 'Dockerfile'): ProcessedDockerfile {
+export function processDockerfile(
+  raw: Buffer,
+  args: Readonly<Record<string, string>>,
+  where = 'Dockerfile',
+  maxIncludes = DEFAULT_MAX_INCLUDES,
+): ProcessedDockerfile {
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -69,6 +77,9 @@ export function processDockerfile(raw: Buffer, args: Readonly<Record<string, str
       runTask = true;
       out.push(...RUN_TASK_SNIPPET);
     } else if (line.startsWith('# %include ')) {
+      if (includes.length === maxIncludes) {
+        throw new DeciderError('limit-exceeded', `${where}:${lineNo}: # %include number ${maxIncludes + 1}, over the limit of ${maxIncludes} includes per Dockerfile (limits.includesPerDockerfile)`);
+      }
       includes.push({ path: pyStrip(line.slice('# %include '.length)), line: lineNo });
     }
   });

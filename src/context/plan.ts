@@ -8,6 +8,11 @@ export interface ContextSpec {
   /** Repository-relative context folder, e.g. `taskcluster/docker/base`. */
   readonly contextDir: string;
   readonly args: Readonly<Record<string, string>>;
+  /**
+   * `# %include` lines its Dockerfile may hold (default `DEFAULT_MAX_INCLUDES`). It travels
+   * with the spec because every caller of the planner passes the spec through unchanged.
+   */
+  readonly maxIncludes?: number;
 }
 
 export interface ContextLimits {
@@ -86,6 +91,7 @@ export async function planContext(
     await tree.readFile(dockerfile.source.path),
     spec.args,
     `${spec.contextDir}/Dockerfile`,
+    spec.maxIncludes,
   );
 
   for (const include of processed.includes) {

@@ -1,5 +1,6 @@
 import type { Level } from '../context/index-paths.ts';
-import { DeciderError } from '../errors.ts';
+import type { ImageError } from '../catalog/types.ts';
+import { DeciderError, isDeciderError } from '../errors.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import type { DecisionStore } from '../store/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
@@ -106,8 +107,23 @@ export class Decider {
       decidedAt: decided ? now.toISOString() : null,
       error: null,
     };
-    await this.deps.store.saveDecision(record);
+    try {
+      await this.deps.store.saveDecision(record);
+    } catch (err) {
+      if (isDeciderError(err) && err.code === 'limit-exceeded') await this.abandonTasks(id, err.toJSON());
+      throw err;
+    }
     return record;
+  }
+
+  /**
+   * The tasks just planned for a decision that will never be stored: refused, so no later
+   * decision joins them as builds in flight that nobody is going to submit.
+   */
+  private async abandonTasks(decisionId: string, error: ImageError): Promise<void> {
+    for (const task of await this.deps.store.tasksOfDecision(decisionId)) {
+      if (task.state === 'planned') await this.deps.store.markRejected(task.taskId, error);
+    }
   }
 
   /**

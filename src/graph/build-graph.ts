@@ -5,7 +5,7 @@ import { imageDigest } from '../context/digest.ts';
 import type { ContextHash, ContextHasher } from '../context/hasher.ts';
 import { type IndexNaming, buildRoutes, lookupPaths } from '../context/index-paths.ts';
 import { TraceMemo, TracingTree } from '../context/memo.ts';
-import { isDeciderError } from '../errors.ts';
+import { DeciderError, isDeciderError } from '../errors.ts';
 import type { TreeSource } from '../tree/types.ts';
 import type { GraphOptions, ImageGraph, ImageNode } from './types.ts';
 
@@ -22,6 +22,34 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/** The tar bytes one graph's contexts may hash together (`limits.contextBytesPerPush`). */
+class ContextBudget {
+  private spent = 0;
+  private contexts = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly revision: string | null,
+  ) {}
+
+  get over(): boolean {
+    return this.spent > this.limit;
+  }
+
+  spend(bytes: number): void {
+    this.spent += bytes;
+    this.contexts += 1;
+  }
+
+  check(): void {
+    if (!this.over) return;
+    throw new DeciderError(
+      'limit-exceeded',
+      `the contexts of ${this.revision ?? 'this tree'} hash at least ${this.spent} bytes (${this.contexts} hashed before stopping), over the limit of ${this.limit} context bytes per push (limits.contextBytesPerPush)`,
+    );
+  }
 }
 
 type Hashed = { ok: ContextHash & { memoHit: boolean } } | { error: ImageError } | null;
@@ -58,15 +86,21 @@ export class GraphBuilder {
           ? { scheme: 'taskgraph', prefix: cachePrefix }
           : null;
 
+    const budget = new ContextBudget(this.limits.contextBytesPerPush, tree.revision);
     const hashed = await mapLimited(catalog.images, HASH_CONCURRENCY, async (spec): Promise<Hashed> => {
-      if (spec.kind !== 'build' || spec.error) return null;
+      // Once the graph is over its byte budget no further context is hashed.
+      if (spec.kind !== 'build' || spec.error || budget.over) return null;
       try {
-        return { ok: await this.hasher.hash(tree, spec, options.algorithm) };
+        const result = await this.hasher.hash(tree, { ...spec, maxIncludes: this.limits.includesPerDockerfile }, options.algorithm);
+        budget.spend(result.bytes);
+        return { ok: result };
       } catch (err) {
-        if (isDeciderError(err)) return { error: err.toJSON() };
+        // A limit fails the whole push; any other problem is this image's.
+        if (isDeciderError(err) && err.code !== 'limit-exceeded') return { error: err.toJSON() };
         throw err;
       }
     });
+    budget.check();
 
     const nodes = new Map<string, ImageNode>();
     catalog.images.forEach((spec, i) => {

@@ -2,12 +2,16 @@ import type { ImageError } from '../catalog/types.ts';
 import type { DecisionRecord, PlannedTask } from '../decision/types.ts';
 import type { TaskDefinition } from '../taskcluster/types.ts';
 import { buildServes } from './build-match.ts';
+import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from './decision-json.ts';
 import type { BuildQuery, DecisionStore, PlanResult } from './types.ts';
 
 /** The decision store in memory: for tests, the CLI, and one process without persistence. */
 export class MemoryStore implements DecisionStore {
   private readonly tasks = new Map<string, PlannedTask>();
   private readonly decisions = new Map<string, DecisionRecord>();
+
+  /** A decision record larger than `maxDecisionBytes` as JSON is refused, as the SQL store refuses it. */
+  constructor(private readonly options: { readonly maxDecisionBytes?: number } = {}) {}
 
   // Each method body runs without an await before its write, so it is atomic on one event loop.
   async planTask(task: PlannedTask, options: { reuse: boolean }): Promise<PlanResult> {
@@ -66,6 +70,7 @@ export class MemoryStore implements DecisionStore {
   }
 
   async saveDecision(record: DecisionRecord): Promise<void> {
+    decisionJson(record, this.options.maxDecisionBytes ?? DEFAULT_MAX_DECISION_BYTES);
     this.decisions.set(record.id, structuredClone(record));
   }
 

@@ -2,6 +2,7 @@ import type { ImageError } from '../../catalog/types.ts';
 import type { Level } from '../../context/index-paths.ts';
 import type { DecisionRecord, PlannedTask, PlannedTaskState } from '../../decision/types.ts';
 import type { TaskDefinition } from '../../taskcluster/types.ts';
+import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from '../decision-json.ts';
 import type { BuildQuery, DecisionStore, PlanResult } from '../types.ts';
 import type { Row, SqlClient } from './client.ts';
 
@@ -35,7 +36,11 @@ const SERVING = `
 
 /** Decisions and planned tasks in PostgreSQL (or PGlite): one SQL for both. */
 export class SqlDecisionStore implements DecisionStore {
-  constructor(protected readonly db: SqlClient) {}
+  constructor(
+    protected readonly db: SqlClient,
+    /** A decision record larger than this, as JSON, is refused with `limit-exceeded`. */
+    private readonly maxDecisionBytes = DEFAULT_MAX_DECISION_BYTES,
+  ) {}
 
   async planTask(task: PlannedTask, options: { reuse: boolean }): Promise<PlanResult> {
     return this.db.transaction(async (tx) => {
@@ -95,10 +100,11 @@ export class SqlDecisionStore implements DecisionStore {
   }
 
   async saveDecision(record: DecisionRecord): Promise<void> {
+    const json = decisionJson(record, this.maxDecisionBytes);
     await this.db.query(
       `INSERT INTO decisions (id, state, created_at, record) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, record = EXCLUDED.record`,
-      [record.id, record.state, record.createdAt, JSON.stringify(record)],
+      [record.id, record.state, record.createdAt, json],
     );
   }
 
