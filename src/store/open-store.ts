@@ -14,16 +14,18 @@ export interface StoreOptions {
   /** PostgreSQL; without it, the embedded PGlite under `<dataDir>/pglite`. */
   readonly databaseUrl?: string | null;
   readonly dataDir: string;
+  /** Decision records larger than this, as JSON, are refused (`limit-exceeded`); default 64 MiB. */
+  readonly maxDecisionBytes?: number;
 }
 
-async function migrated(client: SqlClient): Promise<SqlStore> {
+async function migrated(client: SqlClient, maxDecisionBytes?: number): Promise<SqlStore> {
   try {
     await migrate(client);
   } catch (err) {
     await client.close();
     throw err;
   }
-  return new SqlStore(client);
+  return new SqlStore(client, maxDecisionBytes);
 }
 
 /** The service's store, migrated to the current schema. */
@@ -36,7 +38,7 @@ export async function openStore(options: StoreOptions): Promise<ServiceStore> {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 10_000, query_timeout: 15_000, keepAlive: true });
     // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
-    return migrated(pgClient(pool));
+    return migrated(pgClient(pool), options.maxDecisionBytes);
   }
   const dir = join(options.dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
@@ -45,7 +47,7 @@ export async function openStore(options: StoreOptions): Promise<ServiceStore> {
   if (!existsSync(join(dir, 'PG_VERSION'))) await createEmbeddedDatabase(dir);
   // Loaded only when used: importing PGlite costs a process on PostgreSQL about 46 MB.
   const { PGlite: Embedded } = await import('@electric-sql/pglite');
-  return migrated(pgliteClient(await Embedded.create(dir, { startParams: embeddedStartParams(Embedded.defaultStartParams) }), { owned: true }));
+  return migrated(pgliteClient(await Embedded.create(dir, { startParams: embeddedStartParams(Embedded.defaultStartParams) }), { owned: true }), options.maxDecisionBytes);
 }
 
 /**
