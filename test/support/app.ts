@@ -104,7 +104,7 @@ export class TestService {
     };
     const config: Config = await loadConfig({ file: configFile, env });
     const log = new CapturedLog();
-    const store = await openStore({ databaseUrl, dataDir: config.dataDir });
+    const store = await openStore({ databaseUrl, dataDir: config.dataDir, maxDecisionBytes: config.maxDecisionBytes });
     const taskcluster = config.taskcluster ? createTaskcluster({ ...config.taskcluster, retries: 2, delayFactorMs: 5 }) : null;
     const service = await createService(config, log.logger, {
       store,
