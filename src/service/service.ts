@@ -40,7 +40,7 @@ export interface ServiceOptions {
 
 export async function createService(config: Config, log: Logger, options: ServiceOptions = {}): Promise<Service> {
   const metrics = new Metrics();
-  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxDecisionBytes: config.maxDecisionBytes }));
   const raw = options.taskcluster !== undefined ? options.taskcluster : config.taskcluster ? createTaskcluster(config.taskcluster) : null;
   const taskcluster = raw
     ? instrumentTaskcluster(raw, (method, outcome, seconds) => metrics.taskclusterSeconds.observe({ method, outcome }, seconds))
