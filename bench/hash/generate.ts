@@ -113,6 +113,7 @@ export async function generateHeavy(dir: string): Promise<void> {
 export interface ContextFile {
   readonly oid: string;
   readonly path: string;
+  readonly size: number;
 }
 
 /**
@@ -127,9 +128,10 @@ export function contextFiles(gitArgs: readonly string[], rev: string): ContextFi
     // The includes as the Dockerfile names them (the generated ones are plain folder paths).
     const dockerfile = run('cat-file', 'blob', `${rev}:${dir}/Dockerfile`);
     const includes = [...dockerfile.matchAll(/^# %include (.+)$/gm)].map((m) => `${m[1]}/`);
-    return run('ls-tree', '-r', rev, `${dir}/`, ...includes).split('\n').map((line) => {
+    return run('ls-tree', '-r', '-l', rev, `${dir}/`, ...includes).split('\n').map((line) => {
       const [meta, path] = line.split('\t');
-      return { oid: meta!.split(' ')[2]!, path: path! };
+      const [, , oid, size] = meta!.trim().split(/\s+/);
+      return { oid: oid!, path: path!, size: Number(size) };
     });
   });
 }
