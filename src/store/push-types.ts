@@ -126,3 +126,41 @@ export interface PushStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** One push's decision for one image, as the image's history shows it. */
+export interface ImageHistoryEntry {
+  readonly pushId: string;
+  /** The resolved sha when known, else the revision pushed. */
+  readonly rev: string;
+  readonly ref: string | null;
+  readonly receivedAt: string;
+  readonly decidedAt: string | null;
+  readonly decision: string;
+  readonly reason: string;
+  readonly taskId: string | null;
+  readonly digest: string | null;
+  readonly contextHash: string | null;
+  readonly artifactUrl: string | null;
+  readonly dryRun: boolean;
+  readonly forced: boolean;
+}
+
+/** One hour of work (UTC, `hour` its start): pushes finished in it, their latency, builds submitted in it. */
+export interface ActivityHour {
+  readonly hour: string;
+  readonly decided: number;
+  readonly failed: number;
+  /** Seconds from receipt to decided, over the pushes decided in the hour (nearest rank); null when none. */
+  readonly latencyP50: number | null;
+  readonly latencyP95: number | null;
+  /** Build tasks created in the Queue (submitted) in the hour. */
+  readonly builds: number;
+}
+
+/** Read-only summaries of the stored pushes and decisions, for the dashboard's pictures. */
+export interface HistoryStore {
+  /** The image's decision in each push of the repository that decided it, newest push first. */
+  imageHistory(repository: string, image: string, limit: number): Promise<ImageHistoryEntry[]>;
+  /** The hours in [since, until) with any activity, oldest first; optionally of one repository. */
+  activity(query: { since: Date; until: Date; repository?: string }): Promise<ActivityHour[]>;
+}

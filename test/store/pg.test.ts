@@ -7,6 +7,7 @@ import { pgClient } from '../../src/store/sql/client.ts';
 import { MIGRATIONS, migrate } from '../../src/store/sql/migrations.ts';
 import { freshDatabase } from '../support/pg.ts';
 import { planned, storeContract, uniqueDigest } from './contract.ts';
+import { historyStoreContract } from './history-contract.ts';
 import { pushStoreContract } from './push-contract.ts';
 
 const stores: ServiceStore[] = [];
@@ -23,6 +24,7 @@ async function open(): Promise<ServiceStore> {
 
 storeContract('PostgreSQL', open);
 pushStoreContract('PostgreSQL', open);
+historyStoreContract('PostgreSQL', open);
 
 describe('PostgreSQL across processes', () => {
   it('of concurrent plans for one build from two pools, exactly one is stored', async () => {

@@ -9,6 +9,7 @@ import { pgliteClient } from '../../src/store/sql/client.ts';
 import { MIGRATIONS, migrate } from '../../src/store/sql/migrations.ts';
 import { tempDir } from '../support/temp.ts';
 import { planned, storeContract, uniqueDigest } from './contract.ts';
+import { historyStoreContract } from './history-contract.ts';
 import { pushStoreContract } from './push-contract.ts';
 
 // One embedded database for the file, in a data folder as the service opens it: a new one takes
@@ -24,6 +25,7 @@ function open(): Promise<ServiceStore> {
 
 storeContract('PGlite', open);
 pushStoreContract('PGlite', open);
+historyStoreContract('PGlite', open);
 
 // Declared last, so it runs after the contracts: it closes the shared store.
 describe('PGlite data folder', () => {

@@ -1,10 +1,11 @@
 import type { ImageError } from '../../catalog/types.ts';
 import type { Level } from '../../context/index-paths.ts';
 import type { ForceRebuild } from '../../decision/types.ts';
-import type { Backlog, ClaimOptions, ContextProvenance, Delivery, IntakeResult, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../push-types.ts';
+import type { ActivityHour, Backlog, ClaimOptions, ContextProvenance, Delivery, ImageHistoryEntry, IntakeResult, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../push-types.ts';
 import type { ServiceStore } from '../service-store.ts';
 import type { Row } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
+import { activity, imageHistory } from './history.ts';
 
 function pushFromRow(r: Row): PushRecord {
   return {
@@ -182,6 +183,14 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
     const [r] = await this.db.query('SELECT * FROM contexts WHERE context_hash = $1', [contextHash]);
     if (!r) return null;
     return { contextHash, repository: r.repository as string, rev: r.rev as string, image: r.image as string, algorithm: r.algorithm as string, recordedAt: iso(r.recorded_at)! };
+  }
+
+  imageHistory(repository: string, image: string, limit: number): Promise<ImageHistoryEntry[]> {
+    return imageHistory(this.db, repository, image, limit);
+  }
+
+  activity(query: { since: Date; until: Date; repository?: string }): Promise<ActivityHour[]> {
+    return activity(this.db, query);
   }
 
   async ping(): Promise<void> {
