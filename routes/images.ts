@@ -18,6 +18,23 @@ const ImageQuery = T.Object({
 const Name = T.Object({ name: T.String({ pattern: IMAGE_NAME_PATTERN, maxLength: 200 }) });
 const REBUILD_WAIT_MS = 10_000;
 
+const HistoryEntry = T.Object({
+  pushId: T.String(),
+  rev: T.String(),
+  ref: T.Union([T.String(), T.Null()]),
+  receivedAt: T.String(),
+  decidedAt: T.Union([T.String(), T.Null()]),
+  decision: T.String({ description: 'indexed, in-flight, build, registry, error or blocked' }),
+  reason: T.String(),
+  taskId: T.Union([T.String(), T.Null()]),
+  taskUrl: T.Union([T.String(), T.Null()], { description: 'the task in the Taskcluster UI, when a root URL is configured (not for a dry run’s ids)' }),
+  digest: T.Union([T.String(), T.Null()]),
+  contextHash: T.Union([T.String(), T.Null()]),
+  artifactUrl: T.Union([T.String(), T.Null()]),
+  dryRun: T.Boolean(),
+  forced: T.Boolean(),
+});
+
 /** A rate-limit bucket per bearer token (hashed: keys are kept in memory). */
 function tokenKey(request: FastifyRequest): string {
   return createHash('sha256').update(request.headers.authorization ?? '').digest('hex');
@@ -44,6 +61,37 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
   }, async (request) => {
     const { image } = await find(request.params.name, request.query);
     return imageView(image, service.config.publicUrl);
+  });
+
+  // From the store only (no upstream fetch, no preview), so any stored name can be asked for,
+  // one the Index cannot hold (an image in error) included.
+  app.get('/images/:name/history', {
+    onRequest: app.readRateLimit,
+    schema: {
+      tags: ['images'],
+      summary: 'The image’s decision in each recorded push, newest first',
+      params: T.Object({ name: T.String({ minLength: 1, maxLength: 300 }) }),
+      querystring: T.Object({ repo: T.Optional(T.String()), limit: T.Integer({ minimum: 1, maximum: 200, default: 20 }) }),
+      response: {
+        200: T.Object({
+          repository: T.String(),
+          image: T.String(),
+          rootUrl: T.Union([T.String(), T.Null()], { description: 'the Taskcluster root URL; null in a dry run' }),
+          entries: T.Array(HistoryEntry),
+        }),
+        ...errors(400, 404, 429),
+      },
+    },
+  }, async (request) => {
+    const repo = repositoryParam(service, request.query.repo);
+    const entries = await service.store.imageHistory(repo.config.name, request.params.name, request.query.limit);
+    const rootUrl = service.taskcluster?.rootUrl.replace(/\/$/, '') ?? null;
+    return {
+      repository: repo.config.name,
+      image: request.params.name,
+      rootUrl,
+      entries: entries.map((e) => ({ ...e, taskUrl: rootUrl && e.taskId && !e.dryRun ? `${rootUrl}/tasks/${encodeURIComponent(e.taskId)}` : null })),
+    };
   });
 
   app.get('/images/:name/artifact', {
