@@ -134,8 +134,9 @@ export class Decider {
    */
   async submit(record: DecisionRecord): Promise<DecisionRecord> {
     if (record.state !== 'planned' || !this.submitter) return record;
-    const planned = await this.deps.store.tasksOfDecision(record.id);
-    const outcomes = await this.submitter.submitAll(planned.map((t) => t.taskId));
+    // The builds this record names: a task its plan made and no image uses is never sent.
+    const builds = record.images.filter((i) => i.decision === 'build' && i.taskId !== null).map((i) => i.taskId!);
+    const outcomes = await this.submitter.submitAll([...new Set(builds)]);
     const failed = new Set<string>();
     const images = record.images.map((image): ImageDecision => {
       const outcome = image.decision === 'build' && image.taskId ? outcomes.get(image.taskId) : undefined;

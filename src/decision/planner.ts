@@ -7,7 +7,7 @@ import { IMAGE_ARTIFACT, type IndexCheck, type Prefetch, checkIndex, describeFac
 import type { DecisionSettings } from './settings.ts';
 import { taskInput } from './task-input.ts';
 import { type TaskTemplate, taskTimes } from './template.ts';
-import type { ImageDecision, LookupFact, PushContext } from './types.ts';
+import type { ImageDecision, LookupFact, PlannedTask, PushContext } from './types.ts';
 
 export const UNCACHED_REASON = 'cache: false in the kind file: never looked up or indexed, built in every graph that needs it';
 
@@ -52,8 +52,10 @@ export class Planner {
     const { graph, now, forced } = input;
     const tc = this.deps.taskcluster;
     const deadline = new Date(now.getTime() + this.deps.settings.deadlineMinutes * 60_000);
+    const own = tc ? await this.earlierPlan(input) : new Map<string, PlannedTask>();
     // An uncached image (`cache: false`) has no digest: nothing to look up, nothing to join.
-    const candidates = graph.images.filter((n) => n.kind === 'build' && n.cache !== false && !forced.has(n.name));
+    // One an earlier attempt of this decision planned is decided already: built by that task.
+    const candidates = graph.images.filter((n) => n.kind === 'build' && n.cache !== false && !forced.has(n.name) && !own.has(n.name));
     const pathsByImage = new Map(candidates.map((n) => [n.name, n.indexPaths]));
     const indexed = tc ? await checkIndex(tc, pathsByImage, { now, deadline }, input.prefetch) : new Map<string, IndexCheck>();
     const notIndexed = candidates.filter((n) => !indexed.get(n.name)?.hit);
@@ -61,10 +63,49 @@ export class Planner {
 
     const decided = new Map<string, ImageDecision>();
     for (const node of graph.images) {
-      const decision = await this.decideImage(node, decided, input, indexed.get(node.name), inFlight.get(node.name));
+      const earlier = own.get(node.name);
+      const decision = earlier
+        ? this.planned(node, earlier, input)
+        : await this.decideImage(node, decided, input, indexed.get(node.name), inFlight.get(node.name));
       decided.set(node.name, decision);
     }
     return [...decided.values()];
+  }
+
+  /**
+   * The tasks an earlier attempt of this decision planned and never sent (it stopped before
+   * its record was stored), by image: still this decision's builds, to be submitted by it.
+   * Found by another lookup they would pass for builds in flight that nobody is going to
+   * send. One that no longer fits its image (the graph changed: a new builder image, say) is
+   * deactivated instead, so that nothing joins it; it is never sent.
+   */
+  private async earlierPlan(input: PlanInput): Promise<Map<string, PlannedTask>> {
+    const byName = new Map(input.graph.images.map((n) => [n.name, n]));
+    const own = new Map<string, PlannedTask>();
+    for (const task of await this.deps.store.tasksOfDecision(input.decisionId)) {
+      if (task.state !== 'planned' || !task.active) continue;
+      const node = byName.get(task.image);
+      const fits = node?.kind === 'build' && buildKey(node, input.decisionId) === task.digest && !own.has(task.image);
+      if (fits) own.set(task.image, task);
+      else await this.deps.store.deactivate(task.taskId);
+    }
+    return own;
+  }
+
+  /** An image whose build an earlier attempt of this decision planned: that task, as planned. */
+  private planned(node: ImageNode, task: PlannedTask, input: PlanInput): ImageDecision {
+    const forced = input.forced.has(node.name);
+    return {
+      ...this.base(node),
+      decision: 'build',
+      reason: `planned as task ${task.taskId} by an earlier attempt of this decision, not sent yet: sent now`,
+      taskId: task.taskId,
+      // The parent the task was rendered with (its dependency), as the definition sent names it.
+      parentTaskId: task.input.parentTaskId,
+      definition: task.definition,
+      artifactUrl: this.artifactUrl(task.taskId),
+      ...(forced ? { forced } : {}),
+    };
   }
 
   private async decideImage(
@@ -158,9 +199,8 @@ export class Planner {
       planned = await this.deps.store.planTask(plannedTask, { reuse: false });
     }
     if (!planned.planned && planned.existing.decisionId === input.decisionId) {
-      // This push planned it before (an attempt that stopped before its record was kept): the
-      // same build, still this decision's to submit. Only an uncached image gets here: the
-      // in-flight check finds a cached one first.
+      // This decision planned it already, for another of its images (two images of one
+      // digest): the same build, still this decision's to submit.
       const own = planned.existing;
       return { ...decision, taskId: own.taskId, definition: own.definition, artifactUrl: this.artifactUrl(own.taskId) };
     }
