@@ -5,6 +5,7 @@ import type { Taskcluster } from '../taskcluster/types.ts';
 import { type InFlightCheck, checkInFlight } from './in-flight.ts';
 import { IMAGE_ARTIFACT, type IndexCheck, type Prefetch, checkIndex, describeFact } from './lookup.ts';
 import type { DecisionSettings } from './settings.ts';
+import { storableNode, unstorableProblem } from './storable.ts';
 import { taskInput } from './task-input.ts';
 import { type TaskTemplate, taskTimes } from './template.ts';
 import type { ImageDecision, LookupFact, PlannedTask, PushContext } from './types.ts';
@@ -115,6 +116,12 @@ export class Planner {
     index: IndexCheck | undefined,
     inFlight: InFlightCheck | undefined,
   ): Promise<ImageDecision> {
+    // Before anything of it is stored: its record and task could not be.
+    const unstorable = unstorableProblem(node);
+    if (unstorable) {
+      const refused: ImageNode = { ...storableNode(node), kind: 'error', error: unstorable };
+      return { ...this.base(refused), decision: 'error', reason: unstorable.message, error: unstorable };
+    }
     const base = this.base(node);
     if (node.kind === 'registry') return { ...base, decision: 'registry', reason: `prebuilt registry image ${node.reference}` };
     if (node.kind === 'error') return { ...base, decision: 'error', reason: node.error!.message, error: node.error! };
