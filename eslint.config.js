@@ -16,7 +16,7 @@ export default tseslint.config(
   {
     files: ['src/dashboard/**/*.js'],
     languageOptions: {
-      sourceType: 'script',
+      sourceType: 'module',
       globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', Node: 'readonly', setInterval: 'readonly', console: 'readonly' },
     },
   },

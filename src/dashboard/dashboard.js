@@ -1,141 +1,83 @@
-// The dashboard's script: polls the JSON API and redraws. Data is only ever inserted as
-// text (textContent), never as markup.
-'use strict';
+// The dashboard's script: polls the JSON API and redraws. Everything from repositories (image
+// names, reasons, refs) is inserted as text or attribute values, never as markup (dom.js).
+import { buildsChart, latencyChart } from './charts.js';
+import { $, ago, el, getJson, short } from './dom.js';
+import { drawGraph, drawLegend } from './graph-svg.js';
+import { historyRows } from './history.js';
+import { drawHealth, drawImages, drawPushes } from './tables.js';
 
 const REFRESH_MS = 5000;
 const PUSH_LIMIT = 20;
-const $ = (id) => document.getElementById(id);
+const CHART_HOURS = 24;
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null) continue;
-    if (key === 'className') node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
-  return node;
+/** What the operator chose: a push (else the newest decided one) and an image of it. */
+const selection = { pushId: null, image: null };
+let shown = null;
+
+const imageHref = (push, name) => `/images/${encodeURIComponent(name)}?repo=${encodeURIComponent(push.repository)}&rev=${encodeURIComponent(push.resolvedRev ?? push.rev)}`;
+
+function selectPush(id) {
+  selection.pushId = id;
+  selection.image = null;
+  refresh();
 }
 
-const chip = (kind, text) => el('span', { className: `chip ${kind}` }, text ?? kind);
-const short = (sha) => (sha ? sha.slice(0, 12) : '–');
-const ago = (iso) => {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return `${Math.round(s)} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return new Date(iso).toLocaleString();
-};
-const seconds = (s) => (s === null || s === undefined ? '–' : s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`);
-const percentile = (values, p) => {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
-
-async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
-  if (!res.ok && res.status !== 503) throw new Error(`${path}: HTTP ${res.status}`);
-  return res.json();
+function selectImage(name) {
+  selection.image = name;
+  if (shown) drawPush(shown);
+  drawHistory().catch(showFailure);
 }
 
-function drawHealth(health) {
-  const status = $('status');
-  status.textContent = health.status;
-  status.className = `pill ${health.status}`;
-  $('mode').hidden = !health.dryRun;
-  $('checks').replaceChildren(
-    ...health.checks.map((c) => el('li', { title: c.detail }, el('span', { className: 'name' }, c.name), chip(c.status === 'ok' ? 'indexed' : c.status === 'degraded' ? 'in-flight' : 'error', c.status), el('span', { className: 'muted' }, ` ${c.detail}`))),
-  );
-  $('repositories').replaceChildren(...(health.repositories || []).map(drawRepository));
-  const b = health.backlog;
-  $('t-backlog').textContent = String(b.queued + b.deciding);
-  $('t-backlog-sub').textContent = `${b.queued} queued, ${b.deciding} deciding${b.oldestQueuedSeconds !== null ? `, oldest ${seconds(b.oldestQueuedSeconds)}` : ''}`;
-  const lastError = $('last-error');
-  lastError.hidden = !health.lastError;
-  if (health.lastError) lastError.textContent = `Last error ${ago(health.lastError.at)}: ${health.lastError.message}`;
-}
-
-// An unreachable upstream holds its pushes back (they wait, queued) until a probe fetch succeeds.
-function drawRepository(r) {
-  const fetched = r.lastFetchAt ? `fetched ${ago(r.lastFetchAt)}` : 'not fetched yet';
-  const detail = r.reachable
-    ? ` ${fetched}${r.failures ? `; ${r.failures} failed fetch${r.failures > 1 ? 'es' : ''} in a row: ${r.lastError}` : ''}`
-    : ` since ${ago(r.since)}, its pushes wait; ${fetched}; ${r.failures} failed fetches in a row, the last: ${r.lastError}`;
-  return el('li', { title: r.lastError ?? '' }, el('span', { className: 'name' }, r.name), chip(r.reachable ? 'indexed' : 'error', r.reachable ? 'reachable' : 'unreachable'), el('span', { className: 'muted' }, detail));
-}
-
-function drawPushes(pushes) {
-  const decided = pushes.filter((p) => p.state === 'decided');
-  const latencies = decided.map((p) => p.seconds).filter((s) => typeof s === 'number');
-  // Only the newest pushes are fetched: when all of them are within the hour there may be more.
-  const hour = pushes.filter((p) => Date.now() - Date.parse(p.receivedAt) < 3600_000);
-  $('t-pushes').textContent = `${hour.length}${hour.length === pushes.length && pushes.length >= PUSH_LIMIT ? '+' : ''}`;
-  $('t-pushes-sub').textContent = `${hour.filter((p) => p.state === 'decided').length} decided, ${hour.filter((p) => p.state === 'failed').length} failed`;
-  $('t-latency').textContent = latencies.length ? `${seconds(percentile(latencies, 50))} / ${seconds(percentile(latencies, 95))}` : '–';
-  let indexed = 0;
-  let needed = 0;
-  for (const p of decided) {
-    const c = p.counts || {};
-    indexed += c.indexed || 0;
-    needed += (c.indexed || 0) + (c.build || 0) + (c['in-flight'] || 0);
-  }
-  $('t-hits').textContent = needed ? `${Math.round((100 * indexed) / needed)} %` : '–';
-  $('t-hits-sub').textContent = needed ? `${indexed} of ${needed} images were already built` : 'indexed ÷ images needing a build';
-  if (pushes.length === 0) return;
-  $('pushes').replaceChildren(
-    ...pushes.map((p) =>
-      el('tr', {},
-        el('td', { title: p.receivedAt }, ago(p.receivedAt)),
-        el('td', {}, p.repository),
-        el('td', {}, el('code', {}, p.ref ?? (p.force ? `rebuild ${p.force.image}` : '–'))),
-        el('td', {}, el('a', { href: `/graph?rev=${encodeURIComponent(p.resolvedRev ?? p.rev)}&repo=${encodeURIComponent(p.repository)}` }, el('code', {}, short(p.resolvedRev ?? p.rev)))),
-        el('td', {}, p.pullRequest ? `${p.level} (PR)` : String(p.level)),
-        el('td', { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' }, chip(p.state), p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null, p.lastError && (p.state === 'failed' || p.state === 'queued') ? el('span', { className: p.lastError.code === 'insufficient-scopes' ? 'config' : 'muted', title: p.lastError.message }, p.lastError.code === 'insufficient-scopes' ? ` configuration: ${p.lastError.message}` : ` ${p.lastError.code}`) : null),
-        el('td', {}, ...Object.entries(p.counts || {}).map(([k, n]) => chip(k, `${n} ${k}`))),
-        el('td', { className: 'num' }, seconds(p.seconds)),
-      ),
-    ),
-  );
-}
-
-// The task id links to the image artifact when there is one; a dry run's ids were never created.
-function taskCell(i) {
-  if (!i.taskId || i.dryRun) return '–';
-  const id = el('code', {}, i.taskId);
-  return i.artifactUrl ? el('a', { href: i.artifactUrl, title: 'the image artifact' }, id) : id;
-}
-
-function drawImages(detail) {
+function drawPush(detail) {
+  shown = detail;
+  drawImages(detail, { onSelect: selectImage });
   const { push, images } = detail;
-  $('images-at').textContent = `at ${push.repository} ${short(push.resolvedRev ?? push.rev)} (${ago(push.receivedAt)})`;
-  $('images').replaceChildren(
-    ...Object.entries(images).map(([name, i]) =>
-      el('tr', {},
-        el('td', {}, el('strong', {}, name)),
-        el('td', {}, chip(i.decision), i.dryRun ? el('span', { className: 'muted' }, ' dry run') : null),
-        el('td', {}, taskCell(i)),
-        el('td', {}, i.contextUrl ? el('a', { href: i.contextUrl }, el('code', {}, short(i.contextHash))) : i.reference ? el('code', { className: 'ref', title: i.reference }, i.reference) : '–'),
-        el('td', {}, i.parent ?? '–'),
-        el('td', { className: 'reason' }, i.error ? `${i.error.code}: ${i.error.message}` : i.reason),
-      ),
-    ),
-  );
+  $('graph-at').textContent = `at ${push.repository} ${short(push.resolvedRev ?? push.rev)} (${ago(push.receivedAt)})`;
+  const count = Object.keys(images).length;
+  $('graph').replaceChildren(count ? drawGraph(images, { hrefOf: (name) => imageHref(push, name), onSelect: selectImage, selected: selection.image }) : el('p', { className: 'muted' }, 'This push has no images.'));
+}
+
+async function drawHistory() {
+  const push = shown?.push;
+  const name = selection.image;
+  $('history-section').hidden = !name || !push;
+  if (!name || !push) return;
+  const history = await getJson(`/images/${encodeURIComponent(name)}/history?repo=${encodeURIComponent(push.repository)}&limit=20`);
+  if (selection.image !== name) return;
+  $('history-name').textContent = name;
+  $('history-root').textContent = history.rootUrl ? `tasks on ${history.rootUrl}` : 'dry run: no Taskcluster';
+  $('history').replaceChildren(...historyRows(history));
+}
+
+function drawActivity(activity) {
+  $('chart-latency').replaceChildren(latencyChart(activity.hours));
+  $('chart-builds').replaceChildren(buildsChart(activity.hours));
+  const decided = activity.hours.reduce((n, h) => n + h.decided, 0);
+  const builds = activity.hours.reduce((n, h) => n + h.builds, 0);
+  $('activity-sub').textContent = `${decided} push${decided === 1 ? '' : 'es'} decided, ${builds} build${builds === 1 ? '' : 's'} created`;
+}
+
+function showFailure(err) {
+  // Keep the last data on screen but say plainly that it is stale.
+  $('status').textContent = 'unreachable';
+  $('status').className = 'pill down';
+  $('updated').textContent = `update failed: ${err.message}`;
 }
 
 async function refresh() {
   try {
-    const [health, { pushes }] = await Promise.all([getJson('/health'), getJson(`/pushes?limit=${PUSH_LIMIT}`)]);
+    const [health, { pushes }, activity] = await Promise.all([getJson('/health'), getJson(`/pushes?limit=${PUSH_LIMIT}`), getJson(`/activity?hours=${CHART_HOURS}`)]);
     drawHealth(health);
-    drawPushes(pushes);
-    const latest = pushes.find((p) => p.state === 'decided');
-    if (latest) drawImages(await getJson(`/pushes/${encodeURIComponent(latest.id)}`));
+    const chosen = pushes.find((p) => p.id === selection.pushId && p.state === 'decided') ?? pushes.find((p) => p.state === 'decided');
+    drawPushes(pushes, { limit: PUSH_LIMIT, selected: chosen?.id, onSelect: selectPush });
+    drawActivity(activity);
+    if (chosen) {
+      drawPush(await getJson(`/pushes/${encodeURIComponent(chosen.id)}`));
+      await drawHistory();
+    }
     $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (err) {
-    // Keep the last data on screen but say plainly that it is stale.
-    $('status').textContent = 'unreachable';
-    $('status').className = 'pill down';
-    $('updated').textContent = `update failed: ${err.message}`;
+    showFailure(err);
   }
 }
 
@@ -144,4 +86,5 @@ async function loop() {
   await refresh();
   window.setTimeout(loop, REFRESH_MS);
 }
+$('legend').replaceChildren(drawLegend());
 loop();
