@@ -91,6 +91,18 @@ export class Decider {
     const taskGroupId = this.deps.newId();
     const forced = forcedImages(request.graph, request.force);
     this.ahead?.remember(request.graph, request.push.level, request.push.pullRequest);
+    try {
+      return await this.planAndSave(request, id, taskGroupId, forced, now);
+    } catch (err) {
+      // Best effort: with the store away this fails too, and the next attempt of the decision
+      // takes its tasks up (as after a crash, when nothing runs here at all).
+      const cause = isDeciderError(err) ? err.toJSON() : { code: 'internal-error' as const, message: (err as Error).message };
+      await this.abandonTasks(id, { code: cause.code, message: `decision ${id} failed before it was stored: ${cause.message}` }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async planAndSave(request: DecideRequest, id: string, taskGroupId: string, forced: Set<string>, now: Date): Promise<DecisionRecord> {
     const images = await this.planner.plan({
       decisionId: id, taskGroupId, push: request.push, graph: request.graph, pushDate: request.pushDate, forced, now, prefetch: request.prefetch,
     });
@@ -107,18 +119,14 @@ export class Decider {
       decidedAt: decided ? now.toISOString() : null,
       error: null,
     };
-    try {
-      await this.deps.store.saveDecision(record);
-    } catch (err) {
-      if (isDeciderError(err) && err.code === 'limit-exceeded') await this.abandonTasks(id, err.toJSON());
-      throw err;
-    }
+    await this.deps.store.saveDecision(record);
     return record;
   }
 
   /**
-   * The tasks just planned for a decision that will never be stored: refused, so no later
-   * decision joins them as builds in flight that nobody is going to submit.
+   * The tasks planned for a decision that failed before its record was stored (over
+   * `limits.decisionBytes`, say): refused, so no later decision joins them as builds in
+   * flight that nobody is going to send. A retry of the push plans afresh.
    */
   private async abandonTasks(decisionId: string, error: ImageError): Promise<void> {
     for (const task of await this.deps.store.tasksOfDecision(decisionId)) {
