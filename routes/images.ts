@@ -70,7 +70,7 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
     schema: {
       tags: ['images'],
       summary: 'The image’s decision in each recorded push, newest first',
-      params: T.Object({ name: T.String({ minLength: 1, maxLength: 300 }) }),
+      params: T.Object({ name: T.String({ minLength: 1, maxLength: 1000 }) }),
       querystring: T.Object({ repo: T.Optional(T.String()), limit: T.Integer({ minimum: 1, maximum: 200, default: 20 }) }),
       response: {
         200: T.Object({

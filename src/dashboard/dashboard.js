@@ -16,6 +16,7 @@ let shown = null;
 
 const imageHref = (push, name) => `/images/${encodeURIComponent(name)}?repo=${encodeURIComponent(push.repository)}&rev=${encodeURIComponent(push.resolvedRev ?? push.rev)}`;
 
+// A choice is drawn at once, besides the poll (which keeps its own schedule).
 function selectPush(id) {
   selection.pushId = id;
   selection.image = null;
