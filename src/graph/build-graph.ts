@@ -24,18 +24,23 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return results;
 }
 
-/** The tar bytes one graph's contexts may hash together (`limits.contextBytesPerPush`). */
+/**
+ * The tar bytes one graph's contexts may hash together (`limits.contextBytesPerPush`), and
+ * the first limit a context hit: either stops the graph's hashing, and fails it once the
+ * hashes under way have settled (none goes on after the push has failed).
+ */
 class ContextBudget {
   private spent = 0;
   private contexts = 0;
+  private refused: DeciderError | null = null;
 
   constructor(
     private readonly limit: number,
     private readonly revision: string | null,
   ) {}
 
-  get over(): boolean {
-    return this.spent > this.limit;
+  get stopped(): boolean {
+    return this.refused !== null || this.spent > this.limit;
   }
 
   spend(bytes: number): void {
@@ -43,8 +48,13 @@ class ContextBudget {
     this.contexts += 1;
   }
 
+  refuse(err: DeciderError): void {
+    this.refused ??= err;
+  }
+
   check(): void {
-    if (!this.over) return;
+    if (this.refused) throw this.refused;
+    if (this.spent <= this.limit) return;
     throw new DeciderError(
       'limit-exceeded',
       `the contexts of ${this.revision ?? 'this tree'} hash at least ${this.spent} bytes (${this.contexts} hashed before stopping), over the limit of ${this.limit} context bytes per push (limits.contextBytesPerPush)`,
@@ -88,16 +98,18 @@ export class GraphBuilder {
 
     const budget = new ContextBudget(this.limits.contextBytesPerPush, tree.revision);
     const hashed = await mapLimited(catalog.images, HASH_CONCURRENCY, async (spec): Promise<Hashed> => {
-      // Once the graph is over its byte budget no further context is hashed.
-      if (spec.kind !== 'build' || spec.error || budget.over) return null;
+      // Once the graph is over a limit no further context is hashed.
+      if (spec.kind !== 'build' || spec.error || budget.stopped) return null;
       try {
         const result = await this.hasher.hash(tree, { ...spec, maxIncludes: this.limits.includesPerDockerfile }, options.algorithm);
         budget.spend(result.bytes);
         return { ok: result };
       } catch (err) {
+        if (!isDeciderError(err)) throw err;
         // A limit fails the whole push; any other problem is this image's.
-        if (isDeciderError(err) && err.code !== 'limit-exceeded') return { error: err.toJSON() };
-        throw err;
+        if (err.code !== 'limit-exceeded') return { error: err.toJSON() };
+        budget.refuse(err);
+        return null;
       }
     });
     budget.check();
