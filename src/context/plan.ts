@@ -9,8 +9,10 @@ export interface ContextSpec {
   readonly contextDir: string;
   readonly args: Readonly<Record<string, string>>;
   /**
-   * `# %include` lines its Dockerfile may hold (default `DEFAULT_MAX_INCLUDES`). It travels
-   * with the spec because every caller of the planner passes the spec through unchanged.
+   * `# %include` lines its Dockerfile may hold (`limit-exceeded` beyond), set by the graph
+   * builder from its limits; it travels with the spec because every caller of the planner
+   * passes the spec through unchanged. Unset (a node of a graph already built, whose context
+   * is served), nothing is counted: the builder checked it against its own limit.
    */
   readonly maxIncludes?: number;
 }
@@ -91,7 +93,7 @@ export async function planContext(
     await tree.readFile(dockerfile.source.path),
     spec.args,
     `${spec.contextDir}/Dockerfile`,
-    spec.maxIncludes,
+    spec.maxIncludes ?? Number.POSITIVE_INFINITY,
   );
 
   for (const include of processed.includes) {
