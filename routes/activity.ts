@@ -3,7 +3,7 @@ import { Type as T } from '@sinclair/typebox';
 import type { Service } from '../src/service/service.ts';
 import { repositoryParam } from '../src/http/lookup.ts';
 import { errors } from '../src/http/schemas.ts';
-import type { ActivityHour } from '../src/store/push-types.ts';
+import type { ActivityHour } from '../src/domain/index.ts';
 
 const HOUR_MS = 3_600_000;
 const Seconds = T.Union([T.Number(), T.Null()]);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { IMAGE_NAME_PATTERN } from '../src/catalog/kind-file.ts';
-import type { Level } from '../src/context/index-paths.ts';
+import type { Level } from '../src/domain/index.ts';
 import { DeciderError } from '../src/errors.ts';
 import { requireBearer } from '../src/http/auth.ts';
 import type { Service } from '../src/service/service.ts';

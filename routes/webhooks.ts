@@ -11,7 +11,7 @@ import { matchRepository } from '../src/intake/match.ts';
 import { type Intake, REF_PATTERN, quoted } from '../src/intake/types.ts';
 import type { RepositoryRuntime } from '../src/service/repositories.ts';
 import type { Service } from '../src/service/service.ts';
-import type { IntakeResult, PushSource } from '../src/store/push-types.ts';
+import type { IntakeResult, PushSource } from '../src/domain/index.ts';
 import { errors } from '../src/http/schemas.ts';
 
 const Accepted = T.Object({

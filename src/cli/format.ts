@@ -1,4 +1,4 @@
-import type { DecisionRecord, ImageDecision } from '../decision/types.ts';
+import type { DecisionRecord, ImageDecision } from '../domain/index.ts';
 import { imageJson } from '../graph/image-json.ts';
 import type { ImageGraph } from '../graph/types.ts';
 

@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 import { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher, HASH_ALGORITHMS, type HashAlgorithm } from '../context/hasher.ts';
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/index.ts';
 import { isDeciderError } from '../errors.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
 import { decideForCli } from './decide.ts';

@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import yaml from 'js-yaml';
 import type { HashAlgorithm } from '../context/hasher.ts';
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/index.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
 import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from '../catalog/limits.ts';
 import { DEFAULT_MAX_DECISION_BYTES } from '../store/decision-json.ts';

@@ -1,6 +1,6 @@
 import { CACHE_TYPE } from './digest.ts';
 
-export type Level = 1 | 2 | 3;
+import type { Level } from '../domain/index.ts';
 
 /** How an image's builds are named in the Index. */
 export type IndexNaming =

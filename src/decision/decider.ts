@@ -1,8 +1,7 @@
-import type { Level } from '../context/index-paths.ts';
+import type { DecisionRecord, DecisionStore, ForceRebuild, ImageDecision, Level, PushContext } from '../domain/index.ts';
 import type { ImageError } from '../catalog/types.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
 import type { ImageGraph } from '../graph/types.ts';
-import type { DecisionStore } from '../store/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { LookAhead } from './look-ahead.ts';
 import type { Prefetch } from './lookup.ts';
@@ -10,7 +9,6 @@ import { Planner } from './planner.ts';
 import type { DecisionSettings } from './settings.ts';
 import { Submitter } from './submitter.ts';
 import type { TaskTemplate } from './template.ts';
-import type { DecisionRecord, ForceRebuild, ImageDecision, PushContext } from './types.ts';
 
 export interface DeciderDeps {
   /** null: dry run, no Index or Queue calls. */

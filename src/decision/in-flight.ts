@@ -1,8 +1,7 @@
 import type { ImageNode } from '../graph/types.ts';
-import type { DecisionStore } from '../store/types.ts';
+import type { DecisionStore, LookupFact, PlannedTask, PushContext } from '../domain/index.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { type TaskFacts, fetchTaskFacts, judgeTask } from './lookup.ts';
-import type { LookupFact, PlannedTask, PushContext } from './types.ts';
 
 export interface InFlightCheck {
   readonly reuse: { readonly decision: 'in-flight' | 'indexed'; readonly taskId: string; readonly reason: string } | null;

@@ -1,4 +1,4 @@
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/index.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { type Prefetch, lookUp } from './lookup.ts';

@@ -1,6 +1,6 @@
 import type { Artifact, IndexedTask, TaskStatus, Taskcluster } from '../taskcluster/types.ts';
 import { handled } from '../context/handled.ts';
-import type { LookupFact, LookupOutcome } from './types.ts';
+import type { LookupFact, LookupOutcome } from '../domain/index.ts';
 
 export const IMAGE_ARTIFACT = 'public/image.tar.zst';
 

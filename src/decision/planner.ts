@@ -1,6 +1,6 @@
 import { isDeciderError } from '../errors.ts';
 import type { ImageGraph, ImageNode } from '../graph/types.ts';
-import type { DecisionStore } from '../store/types.ts';
+import type { DecisionStore, ImageDecision, LookupFact, PlannedTask, PushContext } from '../domain/index.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { type InFlightCheck, checkInFlight } from './in-flight.ts';
 import { IMAGE_ARTIFACT, type IndexCheck, type Prefetch, checkIndex, describeFact } from './lookup.ts';
@@ -8,7 +8,6 @@ import type { DecisionSettings } from './settings.ts';
 import { storableNode, unstorableProblem } from './storable.ts';
 import { taskInput } from './task-input.ts';
 import { type TaskTemplate, taskTimes } from './template.ts';
-import type { ImageDecision, LookupFact, PlannedTask, PushContext } from './types.ts';
 
 export const UNCACHED_REASON = 'cache: false in the kind file: never looked up or indexed, built in every graph that needs it';
 

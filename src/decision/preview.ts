@@ -1,4 +1,4 @@
-import type { DecisionRecord } from './types.ts';
+import type { DecisionRecord } from '../domain/index.ts';
 
 /** A plan that will not be submitted: its new task ids would point nowhere, so they are dropped. */
 export function asPreview(record: DecisionRecord): DecisionRecord {

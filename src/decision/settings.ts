@@ -1,4 +1,4 @@
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/index.ts';
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 
 /** How build tasks are named, queued and timed; the service's config fills it. */

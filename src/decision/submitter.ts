@@ -1,10 +1,9 @@
 import type { ImageError } from '../catalog/types.ts';
 import { isDeciderError } from '../errors.ts';
-import type { DecisionStore } from '../store/types.ts';
+import type { DecisionStore, PlannedTask } from '../domain/index.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import type { DecisionSettings } from './settings.ts';
 import { type TaskTemplate, taskTimes } from './template.ts';
-import type { PlannedTask } from './types.ts';
 
 /** The Queue refuses a `created` more than 15 minutes off; keep a margin for clock drift. */
 const MAX_CREATED_AGE_MS = 14 * 60_000;

@@ -1,8 +1,7 @@
 import type { ImageNode } from '../graph/types.ts';
 import type { DecisionSettings } from './settings.ts';
 import { fillPattern, sourceUrl } from './settings.ts';
-import type { TaskInput } from './template.ts';
-import type { PushContext } from './types.ts';
+import type { PushContext, TaskInput } from '../domain/index.ts';
 
 export interface TaskInputParts {
   readonly node: ImageNode;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import jsone from 'json-e';
 import yaml from 'js-yaml';
-import type { Level } from '../context/index-paths.ts';
+import type { Level, TaskInput } from '../domain/index.ts';
 import { DeciderError } from '../errors.ts';
 import type { TaskDefinition } from '../taskcluster/types.ts';
 import { type DecisionSettings, fillPattern } from './settings.ts';
@@ -16,44 +16,6 @@ export interface TaskTimes {
   readonly created: string;
   readonly deadline: string;
   readonly expires: string;
-}
-
-/** The json-e context of one build task, without its times (see docs/task-template.md). */
-export interface TaskInput {
-  readonly taskGroupId: string;
-  readonly schedulerId: string;
-  readonly taskQueueId: string;
-  readonly priority: string;
-  readonly owner: string;
-  readonly trustDomain: string;
-  readonly builderImage: string;
-  readonly level: Level;
-  readonly pullRequest: boolean;
-  readonly rank: number;
-  readonly zstdLevel: string;
-  readonly dependencies: readonly string[];
-  readonly routes: readonly string[];
-  readonly parentTaskId: string | null;
-  readonly image: {
-    readonly name: string;
-    readonly contextDir: string;
-    readonly contextHash: string;
-    /** null for an image with `cache: false` (which has no routes either). */
-    readonly digest: string | null;
-    readonly parent: string | null;
-    readonly args: Readonly<Record<string, string>>;
-    /** `DOCKER_BUILD_ARGS`: the args as a JSON object. */
-    readonly buildArgs: string;
-    readonly symbol: string | null;
-    readonly contextUrl: string;
-  };
-  readonly repository: {
-    readonly project: string;
-    readonly url: string;
-    readonly rev: string;
-    readonly ref: string | null;
-    readonly sourceUrl: string;
-  };
 }
 
 /** created now; deadline as configured (at most 5 days); expires 28 days at level 1, a year otherwise. */

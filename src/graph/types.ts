@@ -1,6 +1,6 @@
 import type { ImageError } from '../catalog/types.ts';
 import type { HashAlgorithm } from '../context/hasher.ts';
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/level.ts';
 
 export type NodeKind = 'build' | 'registry' | 'error' | 'blocked';
 

@@ -1,10 +1,8 @@
-import type { Level } from '../context/index-paths.ts';
+import type { DecisionRecord, Level, PushRecord } from '../domain/index.ts';
 import { asPreview } from '../decision/preview.ts';
-import type { DecisionRecord } from '../decision/types.ts';
 import { DeciderError } from '../errors.ts';
 import type { RepositoryRuntime } from '../service/repositories.ts';
 import type { Service } from '../service/service.ts';
-import type { PushRecord } from '../store/push-types.ts';
 
 const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 

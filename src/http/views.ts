@@ -1,7 +1,6 @@
 import { imageJson } from '../graph/image-json.ts';
 import { contextUrl } from '../decision/task-input.ts';
-import type { DecisionRecord, ImageDecision } from '../decision/types.ts';
-import type { PushRecord } from '../store/push-types.ts';
+import type { DecisionRecord, ImageDecision, PushRecord } from '../domain/index.ts';
 
 /** One image as the API shows it: the graph node's fields and the decision's. */
 export function imageView(d: ImageDecision, publicUrl: string, withDefinition = false): Record<string, unknown> {

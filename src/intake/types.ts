@@ -1,4 +1,4 @@
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/index.ts';
 import { DeciderError } from '../errors.ts';
 
 /** What a webhook asks for, before it is stored. */

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DecisionRecord } from '../decision/types.ts';
+import type { DecisionRecord } from '../domain/index.ts';
 
 /** The service's Prometheus metrics, on a registry of its own (no process-wide singleton). */
 export class Metrics {

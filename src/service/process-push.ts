@@ -1,6 +1,5 @@
-import type { DecisionRecord } from '../decision/types.ts';
+import type { DecisionRecord, PushRecord } from '../domain/index.ts';
 import { DeciderError } from '../errors.ts';
-import type { PushRecord } from '../store/push-types.ts';
 import type { ServiceStore } from '../store/service-store.ts';
 import type { RepositoryRuntime } from './repositories.ts';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config, RepositoryConfig } from '../config/load.ts';
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/index.ts';
 import { fillPattern } from '../decision/settings.ts';
 import { missingFrom, requiredScopes } from '../taskcluster/scopes.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { isDeciderError } from '../errors.ts';
-import type { PushPatch, PushRecord } from '../store/push-types.ts';
+import type { PushPatch, PushRecord } from '../domain/index.ts';
 import type { ServiceStore } from '../store/service-store.ts';
 import { isStoreUnavailable } from '../store/sql/client.ts';
 import type { Metrics } from './metrics.ts';

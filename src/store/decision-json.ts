@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../decision/types.ts';
+import type { DecisionRecord } from '../domain/index.ts';
 import { DeciderError } from '../errors.ts';
 
 /** Decision records larger than this (as JSON) are not stored by default (`limits.decisionBytes`). */

@@ -1,9 +1,7 @@
 import type { ImageError } from '../catalog/types.ts';
-import type { DecisionRecord, PlannedTask } from '../decision/types.ts';
+import { buildServes, type BuildQuery, type DecisionRecord, type DecisionStore, type PlanResult, type PlannedTask } from '../domain/index.ts';
 import type { TaskDefinition } from '../taskcluster/types.ts';
-import { buildServes } from './build-match.ts';
 import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from './decision-json.ts';
-import type { BuildQuery, DecisionStore, PlanResult } from './types.ts';
 
 /** The decision store in memory: for tests, the CLI, and one process without persistence. */
 export class MemoryStore implements DecisionStore {

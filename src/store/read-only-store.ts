@@ -1,5 +1,4 @@
-import type { PlannedTask } from '../decision/types.ts';
-import type { BuildQuery, DecisionStore, PlanResult } from './types.ts';
+import type { BuildQuery, DecisionStore, PlanResult, PlannedTask } from '../domain/index.ts';
 
 /**
  * A view of a decision store that reads through and writes nothing: previews decide with

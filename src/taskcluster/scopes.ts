@@ -1,4 +1,4 @@
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from '../domain/index.ts';
 
 /** Whether `held` (expanded scopes) satisfies `needed`: equal, or a held `prefix*` covering it. */
 export function satisfied(held: readonly string[], needed: string): boolean {

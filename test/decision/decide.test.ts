@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { DecisionRecord } from '../../src/decision/types.ts';
+import type { DecisionRecord } from '../../src/domain/index.ts';
 import { ALL_BUILD, ALL_INDEXED, DecisionHarness, PUBLIC_URL, byName, decisionsOf } from '../support/decision.ts';
 import { commitAll, readJson } from '../support/vectors.ts';
 

@@ -7,7 +7,7 @@ import { Metrics } from '../../src/service/metrics.ts';
 import type { RepositoryRuntime } from '../../src/service/repositories.ts';
 import { Worker } from '../../src/service/worker.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import type { PushRecord } from '../../src/store/push-types.ts';
+import type { PushRecord } from '../../src/domain/index.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
 import { freshDatabase } from '../support/pg.ts';
 import { tempDir } from '../support/temp.ts';

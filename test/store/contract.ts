@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Level } from '../../src/context/index-paths.ts';
-import type { DecisionRecord, PlannedTask } from '../../src/decision/types.ts';
-import type { DecisionStore } from '../../src/store/types.ts';
+import type { DecisionRecord, DecisionStore, Level, PlannedTask } from '../../src/domain/index.ts';
 
 let counter = 0;
 export const uniqueDigest = () => `${(++counter).toString(16).padStart(8, '0')}${'d'.repeat(56)}`;

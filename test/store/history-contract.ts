@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { DecisionRecord, ImageDecision } from '../../src/decision/types.ts';
-import type { NewPush, PushPatch } from '../../src/store/push-types.ts';
+import type { DecisionRecord, ImageDecision, NewPush, PushPatch } from '../../src/domain/index.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
 import { planned, uniqueDigest } from './contract.ts';
 

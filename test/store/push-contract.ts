@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { Delivery, NewPush } from '../../src/store/push-types.ts';
+import type { Delivery, NewPush } from '../../src/domain/index.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
 
 const FAR_FUTURE = new Date('2999-01-01T00:00:00.000Z');

@@ -1,9 +1,7 @@
 import type { ImageError } from '../../catalog/types.ts';
-import type { Level } from '../../context/index-paths.ts';
-import type { DecisionRecord, PlannedTask, PlannedTaskState } from '../../decision/types.ts';
+import type { BuildQuery, DecisionRecord, DecisionStore, Level, PlanResult, PlannedTask, PlannedTaskState } from '../../domain/index.ts';
 import type { TaskDefinition } from '../../taskcluster/types.ts';
 import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from '../decision-json.ts';
-import type { BuildQuery, DecisionStore, PlanResult } from '../types.ts';
 import type { Row, SqlClient } from './client.ts';
 
 export function iso(value: unknown): string | null {

@@ -1,4 +1,4 @@
-import type { ActivityHour, ImageHistoryEntry } from '../push-types.ts';
+import type { ActivityHour, ImageHistoryEntry } from '../../domain/index.ts';
 import type { SqlClient } from './client.ts';
 import { iso } from './decision-store.ts';
 

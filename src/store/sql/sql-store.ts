@@ -1,7 +1,5 @@
 import type { ImageError } from '../../catalog/types.ts';
-import type { Level } from '../../context/index-paths.ts';
-import type { ForceRebuild } from '../../decision/types.ts';
-import type { ActivityHour, Backlog, ClaimOptions, ContextProvenance, Delivery, ImageHistoryEntry, IntakeResult, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../push-types.ts';
+import type { ActivityHour, Backlog, ClaimOptions, ContextProvenance, Delivery, ForceRebuild, ImageHistoryEntry, IntakeResult, Level, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../../domain/index.ts';
 import type { ServiceStore } from '../service-store.ts';
 import type { Row } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';

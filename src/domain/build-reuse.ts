@@ -1,5 +1,5 @@
-import type { PlannedTask } from '../decision/types.ts';
-import type { BuildQuery } from './types.ts';
+import type { PlannedTask } from './decision.ts';
+import type { BuildQuery } from './store.ts';
 
 /**
  * Whether an active build serves a push: same digest, built at the push's trust level or

@@ -1,8 +1,7 @@
 import type { ImageError } from '../catalog/types.ts';
-import type { Level } from '../context/index-paths.ts';
+import type { Level } from './level.ts';
 import type { ImageNode } from '../graph/types.ts';
 import type { TaskDefinition, TaskState } from '../taskcluster/types.ts';
-import type { TaskInput } from './template.ts';
 
 export type DecisionKind = 'indexed' | 'in-flight' | 'build' | 'registry' | 'error' | 'blocked';
 
@@ -106,4 +105,42 @@ export interface PlannedTask {
   readonly createdAt: string;
   readonly submittedAt: string | null;
   readonly error: ImageError | null;
+}
+
+/** The json-e context of one build task, without its times (see docs/task-template.md). */
+export interface TaskInput {
+  readonly taskGroupId: string;
+  readonly schedulerId: string;
+  readonly taskQueueId: string;
+  readonly priority: string;
+  readonly owner: string;
+  readonly trustDomain: string;
+  readonly builderImage: string;
+  readonly level: Level;
+  readonly pullRequest: boolean;
+  readonly rank: number;
+  readonly zstdLevel: string;
+  readonly dependencies: readonly string[];
+  readonly routes: readonly string[];
+  readonly parentTaskId: string | null;
+  readonly image: {
+    readonly name: string;
+    readonly contextDir: string;
+    readonly contextHash: string;
+    /** null for an image with `cache: false` (which has no routes either). */
+    readonly digest: string | null;
+    readonly parent: string | null;
+    readonly args: Readonly<Record<string, string>>;
+    /** `DOCKER_BUILD_ARGS`: the args as a JSON object. */
+    readonly buildArgs: string;
+    readonly symbol: string | null;
+    readonly contextUrl: string;
+  };
+  readonly repository: {
+    readonly project: string;
+    readonly url: string;
+    readonly rev: string;
+    readonly ref: string | null;
+    readonly sourceUrl: string;
+  };
 }

@@ -1,6 +1,6 @@
 import type { ImageError } from '../catalog/types.ts';
-import type { Level } from '../context/index-paths.ts';
-import type { DecisionRecord, PlannedTask } from '../decision/types.ts';
+import type { DecisionRecord, PlannedTask } from './decision.ts';
+import type { Level } from './level.ts';
 import type { TaskDefinition } from '../taskcluster/types.ts';
 
 export interface BuildQuery {

@@ -1,6 +1,6 @@
 import type { ImageError } from '../catalog/types.ts';
-import type { Level } from '../context/index-paths.ts';
-import type { ForceRebuild } from '../decision/types.ts';
+import type { ForceRebuild } from './decision.ts';
+import type { Level } from './level.ts';
 
 export type PushSource = 'github' | 'gitlab' | 'generic' | 'rebuild';
 
