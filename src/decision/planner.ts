@@ -36,6 +36,8 @@ export interface PlanInput {
   readonly pushDate: Date;
   /** Images rebuilt whatever the Index holds. */
   readonly forced: ReadonlySet<string>;
+  /** The forced images' reason, when the force says why (a refresh); else `forced rebuild`. */
+  readonly forceReason?: string;
   readonly now: Date;
   /** Lookups already started for (some of) the graph's index paths. */
   readonly prefetch?: Prefetch | null;
@@ -136,7 +138,7 @@ export class Planner {
     if (inFlight?.reuse) return this.reuse(base, inFlight.reuse.decision, inFlight.reuse.taskId, parent, facts, inFlight.reuse.reason);
     const forced = input.forced.has(node.name);
     const why = forced
-      ? 'forced rebuild'
+      ? (input.forceReason ?? 'forced rebuild')
       : node.cache === false
         ? UNCACHED_REASON
         : !this.deps.taskcluster

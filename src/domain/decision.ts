@@ -65,6 +65,8 @@ export interface PushContext {
 export interface ForceRebuild {
   readonly image: string;
   readonly withDescendants: boolean;
+  /** Why, when not an operator's request: the forced image's reason (`refresh: expires <date>`). */
+  readonly reason?: string;
 }
 
 export type DecisionState = 'planned' | 'decided' | 'failed';
