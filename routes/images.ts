@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { IMAGE_NAME_PATTERN } from '../src/catalog/kind-file.ts';
-import type { Level } from '../src/domain/index.ts';
+import { parseLevel } from '../src/domain/index.ts';
 import { DeciderError } from '../src/errors.ts';
 import { requireBearer } from '../src/http/auth.ts';
 import type { Service } from '../src/service/service.ts';
@@ -152,7 +152,7 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
     }
     const id = randomUUID();
     const receivedAt = new Date().toISOString();
-    const level = (body.level ?? 3) as Level;
+    const level = parseLevel(body.level ?? 3);
     await service.store.recordDelivery(
       { source: 'rebuild', deliveryId: id, event: 'rebuild', receivedAt, ignoredReason: null },
       { id, source: 'rebuild', repository: repo.config.name, ref: null, rev: commit.sha, level, pullRequest: false, owner: null, force: { image: request.params.name, withDescendants: body.withDescendants ?? false }, receivedAt },

@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 import { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher, HASH_ALGORITHMS, type HashAlgorithm } from '../context/hasher.ts';
-import type { Level } from '../domain/index.ts';
+import { parseLevel, isLevel, type Level } from '../domain/index.ts';
 import { isDeciderError } from '../errors.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
 import { decideForCli } from './decide.ts';
@@ -40,16 +40,16 @@ interface GraphCommandOptions extends CommonOptions {
 
 class UsageError extends Error {}
 
-function parseLevel(value: string): Level {
-  if (!/^[123]$/.test(value)) throw new InvalidArgumentError('must be 1, 2 or 3');
-  return Number(value) as Level;
+function levelOption(value: string): Level {
+  if (!isLevel(Number(value)) || !/^[123]$/.test(value)) throw new InvalidArgumentError('must be 1, 2 or 3');
+  return parseLevel(value);
 }
 
 function common(command: Command): Command {
   return command
     .requiredOption('--repo <path>', 'git repository (bare or not) or plain folder')
     .option('--rev <rev>', 'revision: sha, branch or tag (default: HEAD; a plain folder is read from disk)')
-    .option('--level <1-3>', 'trust level of the push', parseLevel, 3 as Level)
+    .option('--level <1-3>', 'trust level of the push', levelOption, parseLevel(3))
     .option('--pr', 'a pull request: also look up and write the PR cache path')
     .addOption(new Option('--algorithm <name>', 'context hash algorithm').choices(HASH_ALGORITHMS).default('taskgraph'))
     .option('--builder-image <ref>', 'image_builder reference (part of every digest)', DEFAULT_BUILDER_IMAGE)

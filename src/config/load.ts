@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import yaml from 'js-yaml';
 import type { HashAlgorithm } from '../context/hasher.ts';
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
-import type { Level } from '../domain/index.ts';
+import { parseLevel, type Level } from '../domain/index.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';
 import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from '../catalog/limits.ts';
 import { DEFAULT_MAX_DECISION_BYTES } from '../store/decision-json.ts';
@@ -133,8 +133,8 @@ function repository(file: RepositoryConfigFile, env: NodeJS.ProcessEnv, baseDir:
     trustDomain: file.trustDomain ?? null,
     cachePrefix: file.cachePrefix ?? null,
     hashAlgorithm: file.hashAlgorithm ?? 'taskgraph',
-    levels: Object.entries(file.levels ?? { main: 3, master: 3 }).map(([glob, level]) => [glob, level as Level] as const),
-    defaultLevel: file.defaultLevel === undefined ? 1 : (file.defaultLevel as Level | null),
+    levels: Object.entries(file.levels ?? { main: 3, master: 3 }).map(([glob, level]) => [glob, parseLevel(level, `levels.${glob}`)] as const),
+    defaultLevel: file.defaultLevel === undefined ? 1 : file.defaultLevel === null ? null : parseLevel(file.defaultLevel, 'defaultLevel'),
     tags: file.tags ?? false,
     pullRequests: file.pullRequests ?? true,
     template: file.template ? resolve(baseDir, file.template) : null,

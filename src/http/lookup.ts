@@ -1,4 +1,4 @@
-import type { DecisionRecord, Level, PushRecord } from '../domain/index.ts';
+import { parseLevel, type DecisionRecord, type PushRecord } from '../domain/index.ts';
 import { asPreview } from '../decision/preview.ts';
 import { DeciderError } from '../errors.ts';
 import type { RepositoryRuntime } from '../service/repositories.ts';
@@ -39,7 +39,7 @@ export async function decisionForRev(service: Service, repo: RepositoryRuntime, 
   const push = await service.store.findPushByRev(name, commit.sha);
   if (push) return recorded(service, push, commit.sha);
   const ref = FULL_SHA.test(rev) ? null : rev === 'HEAD' ? null : rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
-  const level = (options.level ?? (ref ? repo.levelFor(ref) : null) ?? 3) as Level;
+  const level = parseLevel(options.level ?? (ref ? repo.levelFor(ref) : null) ?? 3);
   const pullRequest = options.pullRequest ?? false;
   const graph = await repo.graph(commit, level, pullRequest);
   const planned = await repo.previewDecider.plan({

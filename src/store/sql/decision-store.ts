@@ -1,5 +1,5 @@
 import type { ImageError } from '../../catalog/types.ts';
-import type { BuildQuery, DecisionRecord, DecisionStore, Level, PlanResult, PlannedTask, PlannedTaskState } from '../../domain/index.ts';
+import { parseLevel, type BuildQuery, type DecisionRecord, type DecisionStore, type PlanResult, type PlannedTask, type PlannedTaskState } from '../../domain/index.ts';
 import type { TaskDefinition } from '../../taskcluster/types.ts';
 import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from '../decision-json.ts';
 import type { Row, SqlClient } from './client.ts';
@@ -14,7 +14,7 @@ function taskFromRow(r: Row): PlannedTask {
     decisionId: r.decision_id as string,
     image: r.image as string,
     digest: r.digest as string,
-    level: Number(r.level) as Level,
+    level: parseLevel(r.level),
     pullRequest: r.pull_request as boolean,
     definition: r.definition as TaskDefinition,
     input: r.input as PlannedTask['input'],
