@@ -7,4 +7,5 @@ export * from './build-reuse.ts';
 export * from './decision.ts';
 export * from './level.ts';
 export * from './push.ts';
+export * from './refresh.ts';
 export * from './store.ts';

@@ -9,6 +9,7 @@ import { freshDatabase } from '../support/pg.ts';
 import { planned, storeContract, uniqueDigest } from './contract.ts';
 import { historyStoreContract } from './history-contract.ts';
 import { pushStoreContract } from './push-contract.ts';
+import { refreshStoreContract } from './refresh-contract.ts';
 
 const stores: ServiceStore[] = [];
 let url: Promise<string> | null = null;
@@ -25,6 +26,7 @@ async function open(): Promise<ServiceStore> {
 storeContract('PostgreSQL', open);
 pushStoreContract('PostgreSQL', open);
 historyStoreContract('PostgreSQL', open);
+refreshStoreContract('PostgreSQL', open);
 
 describe('PostgreSQL across processes', () => {
   it('of concurrent plans for one build from two pools, exactly one is stored', async () => {

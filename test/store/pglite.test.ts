@@ -11,6 +11,7 @@ import { tempDir } from '../support/temp.ts';
 import { planned, storeContract, uniqueDigest } from './contract.ts';
 import { historyStoreContract } from './history-contract.ts';
 import { pushStoreContract } from './push-contract.ts';
+import { refreshStoreContract } from './refresh-contract.ts';
 
 // One embedded database for the file, in a data folder as the service opens it: a new one takes
 // about 3 s here (in memory about 2.7 s), reopening one about 0.3 s.
@@ -26,6 +27,7 @@ function open(): Promise<ServiceStore> {
 storeContract('PGlite', open);
 pushStoreContract('PGlite', open);
 historyStoreContract('PGlite', open);
+refreshStoreContract('PGlite', open);
 
 // Declared last, so it runs after the contracts: it closes the shared store.
 describe('PGlite data folder', () => {

@@ -74,6 +74,23 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly sql:
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE refreshes (
+        repository text NOT NULL,
+        digest text NOT NULL,
+        task_id text NOT NULL,
+        image text NOT NULL,
+        expires timestamptz NOT NULL,
+        push_id text NOT NULL REFERENCES pushes (id),
+        queued_at timestamptz NOT NULL,
+        PRIMARY KEY (repository, digest, task_id)
+      );
+      CREATE INDEX refreshes_by_expiry ON refreshes (expires);
+      CREATE INDEX pushes_decided_heads ON pushes (repository, ref, received_at DESC) WHERE state = 'decided' AND NOT pull_request;
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises concurrent migrators. */

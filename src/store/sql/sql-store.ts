@@ -1,9 +1,11 @@
 import type { ImageError } from '../../catalog/types.ts';
-import { parseLevel, type ActivityHour, type Backlog, type ClaimOptions, type ContextProvenance, type Delivery, type ForceRebuild, type ImageHistoryEntry, type IntakeResult, type NewPush, type PushPatch, type PushRecord, type PushSource, type PushState, type PushStore } from '../../domain/index.ts';
+import type { ActivityHour, Backlog, ClaimOptions, ContextProvenance, Delivery, ForceRebuild, ImageHistoryEntry, IntakeResult, Level, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../../domain/index.ts';
 import type { ServiceStore } from '../service-store.ts';
 import type { Row } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
 import { activity, imageHistory } from './history.ts';
+import type { DecidedHead, RefreshEntry, RefreshOutcome, RefreshRecord } from '../../domain/index.ts';
+import { decidedHeads, listRefreshes, queueRefresh } from './refreshes.ts';
 
 function pushFromRow(r: Row): PushRecord {
   return {
@@ -12,7 +14,7 @@ function pushFromRow(r: Row): PushRecord {
     repository: r.repository as string,
     ref: (r.ref as string | null) ?? null,
     rev: r.rev as string,
-    level: parseLevel(r.level),
+    level: Number(r.level) as Level,
     pullRequest: r.pull_request as boolean,
     owner: (r.owner as string | null) ?? null,
     force: (r.force as ForceRebuild | null) ?? null,
@@ -189,6 +191,18 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
 
   activity(query: { since: Date; until: Date; repository?: string }): Promise<ActivityHour[]> {
     return activity(this.db, query);
+  }
+
+  decidedHeads(repository: string, level: Level): Promise<DecidedHead[]> {
+    return decidedHeads(this.db, repository, level);
+  }
+
+  queueRefresh(refresh: RefreshRecord, push: NewPush): Promise<RefreshOutcome> {
+    return queueRefresh(this.db, refresh, push);
+  }
+
+  listRefreshes(query: { readonly expiresAfter: Date }): Promise<RefreshEntry[]> {
+    return listRefreshes(this.db, query);
   }
 
   async ping(): Promise<void> {
