@@ -1,10 +1,9 @@
 import type { ImageError } from '../../catalog/types.ts';
-import type { ActivityHour, Backlog, ClaimOptions, ContextProvenance, Delivery, ForceRebuild, ImageHistoryEntry, IntakeResult, Level, NewPush, PushPatch, PushRecord, PushSource, PushState, PushStore } from '../../domain/index.ts';
+import { parseLevel, type ActivityHour, type Backlog, type ClaimOptions, type ContextProvenance, type DecidedHead, type Delivery, type ForceRebuild, type ImageHistoryEntry, type IntakeResult, type NewPush, type PushPatch, type PushRecord, type PushSource, type PushState, type PushStore, type RefreshEntry, type RefreshOutcome, type RefreshRecord, type Level } from '../../domain/index.ts';
 import type { ServiceStore } from '../service-store.ts';
 import type { Row } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
 import { activity, imageHistory } from './history.ts';
-import type { DecidedHead, RefreshEntry, RefreshOutcome, RefreshRecord } from '../../domain/index.ts';
 import { decidedHeads, listRefreshes, queueRefresh } from './refreshes.ts';
 
 function pushFromRow(r: Row): PushRecord {
@@ -14,7 +13,7 @@ function pushFromRow(r: Row): PushRecord {
     repository: r.repository as string,
     ref: (r.ref as string | null) ?? null,
     rev: r.rev as string,
-    level: Number(r.level) as Level,
+    level: parseLevel(r.level),
     pullRequest: r.pull_request as boolean,
     owner: (r.owner as string | null) ?? null,
     force: (r.force as ForceRebuild | null) ?? null,
