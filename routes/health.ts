@@ -15,6 +15,20 @@ const Repository = T.Object(
   },
   { description: 'A repository’s upstream' },
 );
+const Expiring = T.Object(
+  {
+    repository: T.String(),
+    image: T.String(),
+    digest: T.String(),
+    taskId: T.String({ description: 'the task serving the image in a level-3 branch’s last decided graph' }),
+    expires: T.String({ description: 'when it, or its public/image.tar.zst if sooner, expires' }),
+    refresh: T.Union([T.Literal('queued'), T.Literal('would-queue'), T.Literal('done'), T.Literal('failed')], {
+      description: 'the forced rebuild push (reason `refresh: expires <date>`): queued or being decided, done (decided) or failed; would-queue in a dry run, which queues nothing',
+    }),
+    pushId: T.Union([T.String(), T.Null()]),
+  },
+  { description: 'A level-3 image whose task expires within refresh.windowDays' },
+);
 const HealthSchema = T.Object({
   status: T.Union([T.Literal('ok'), T.Literal('degraded'), T.Literal('down')], { description: 'down: the store cannot answer; degraded: a dependency or an upstream is failing' }),
   checks: T.Array(Check),
@@ -23,6 +37,13 @@ const HealthSchema = T.Object({
   lastError: T.Union([T.Object({ at: T.String(), message: T.String() }), T.Null()]),
   dryRun: T.Boolean(),
   uptimeSeconds: T.Integer(),
+  expiring: T.Array(Expiring, { description: 'soonest first' }),
+  refresh: T.Object({
+    windowDays: T.Number(),
+    intervalMinutes: T.Number(),
+    lastRunAt: T.Union([T.String(), T.Null()], { description: 'when this process last looked for images close to expiry' }),
+    lastError: T.Union([T.Object({ at: T.String(), message: T.String() }), T.Null()]),
+  }),
 });
 
 const healthRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
@@ -40,7 +61,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app
     },
   }, async (_request, reply) => {
     const health = await checkHealth(service);
-    return reply.status(health.status === 'down' ? 503 : 200).send({ ...health, checks: [...health.checks], repositories: [...health.repositories] });
+    return reply.status(health.status === 'down' ? 503 : 200).send({ ...health, checks: [...health.checks], repositories: [...health.repositories], expiring: [...health.expiring] });
   });
 
   app.get('/metrics', {

@@ -64,6 +64,8 @@ export interface Config {
   readonly rateLimit: { readonly readsPerMinute: number; readonly rebuildsPerMinute: number };
   /** A repository whose fetches failed `failures` times in a row is unreachable until a probe fetch (every `probeIntervalSeconds`) succeeds. */
   readonly upstreamBreaker: { readonly failures: number; readonly probeIntervalSeconds: number };
+  /** Level-3 images whose task or artifact expires within `windowDays` are rebuilt; looked for at start and every `intervalMinutes`. */
+  readonly refresh: { readonly intervalMinutes: number; readonly windowDays: number };
   /** What one revision's kind file may cause. */
   readonly catalogLimits: CatalogLimits;
   /** The store refuses a decision record larger than this, as JSON (`limit-exceeded`). */
@@ -179,6 +181,11 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
   if (workerConcurrency > 64) throw new DeciderError('bad-config', `IMAGE_DECIDER_WORKER_CONCURRENCY must be at most 64, got ${workerConcurrency}`);
   // The embedded store belongs to one process: one that decides nothing would leave every push queued.
   if (workerConcurrency === 0 && !databaseUrl) throw new DeciderError('bad-config', 'an intake-only process (workerConcurrency 0) needs DATABASE_URL: the processes that decide share its database');
+  // Within the deadline a task is no longer reused (expires-too-soon): any push rebuilds it, so a refresh must come before.
+  const deadlineMinutes = file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes;
+  if (file.refresh?.windowDays !== undefined && file.refresh.windowDays * 24 * 60 <= deadlineMinutes) {
+    throw new DeciderError('bad-config', `refresh.windowDays (${file.refresh.windowDays}) must be longer than deadlineMinutes (${deadlineMinutes}): within the deadline pushes rebuild an image anyway`);
+  }
   return {
     port,
     host: env.HOST ?? file.host ?? '0.0.0.0',
@@ -196,6 +203,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     maxAttempts: file.maxAttempts ?? 20,
     rateLimit: { readsPerMinute: file.rateLimit?.readsPerMinute ?? 3000, rebuildsPerMinute: file.rateLimit?.rebuildsPerMinute ?? 10 },
     upstreamBreaker: { failures: file.upstreamBreaker?.failures ?? 3, probeIntervalSeconds: file.upstreamBreaker?.probeIntervalSeconds ?? 30 },
+    refresh: { intervalMinutes: file.refresh?.intervalMinutes ?? 60, windowDays: file.refresh?.windowDays ?? 30 },
     catalogLimits: {
       kindFileBytes: file.limits?.kindFileBytes ?? DEFAULT_CATALOG_LIMITS.kindFileBytes,
       images: file.limits?.imagesPerGraph ?? DEFAULT_CATALOG_LIMITS.images,

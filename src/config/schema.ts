@@ -76,6 +76,15 @@ export const ConfigFileSchema = T.Object(
         { additionalProperties: false },
       ),
     ),
+    refresh: T.Optional(
+      T.Object(
+        {
+          intervalMinutes: T.Optional(T.Number({ exclusiveMinimum: 0, maximum: 24 * 60, description: 'how often (and at start) level-3 images close to expiry are looked for' })),
+          windowDays: T.Optional(T.Number({ minimum: 1, maximum: 300, description: 'a level-3 image whose task or image artifact expires within this many days is rebuilt, once per digest and expiring task' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     maxAttempts: T.Optional(T.Integer({ minimum: 1, maximum: 1000, description: 'attempts of one push before a transient failure (outage, missing scopes) fails it; POST /pushes/<id>/retry tries again' })),
     keepAliveTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'idle keep-alive connections are closed after this; keep it above the load balancer idle timeout' })),
     workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),

@@ -1,4 +1,6 @@
 import type { UpstreamState } from './breaker.ts';
+import type { ExpiringImage } from './refresh.ts';
+import { expiringImages } from './refresh-health.ts';
 import type { Service } from './service.ts';
 
 export type CheckStatus = 'ok' | 'degraded' | 'down';
@@ -22,6 +24,14 @@ export interface Health {
   readonly lastError: { readonly at: string; readonly message: string } | null;
   readonly dryRun: boolean;
   readonly uptimeSeconds: number;
+  /** Level-3 images whose task or artifact expires within `refresh.windowDays`, and their refresh. */
+  readonly expiring: readonly ExpiringImage[];
+  readonly refresh: {
+    readonly windowDays: number;
+    readonly intervalMinutes: number;
+    readonly lastRunAt: string | null;
+    readonly lastError: { readonly at: string; readonly message: string } | null;
+  };
 }
 
 /** A queued push older than this means the workers are not keeping up. */
@@ -77,6 +87,11 @@ export async function checkHealth(service: Service): Promise<Health> {
       : (lastFetchError ?? (lastFetchAt ? `last fetched ${lastFetchAt.toISOString()}` : 'not fetched yet'));
     checks.push({ name: `mirror:${repo.config.name}`, status: !upstream.reachable || lastFetchError ? 'degraded' : 'ok', detail });
   }
+  const { refresher } = service;
+  if (refresher.lastError) {
+    // Images may expire under their users meanwhile.
+    checks.push({ name: 'refresh', status: 'degraded', detail: `looking for images close to expiry failed at ${refresher.lastError.at}: ${refresher.lastError.message}` });
+  }
   const status: CheckStatus = checks.some((c) => c.status === 'down') ? 'down' : checks.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
   return {
     status,
@@ -86,5 +101,8 @@ export async function checkHealth(service: Service): Promise<Health> {
     lastError: service.worker.lastError,
     dryRun: service.taskcluster === null,
     uptimeSeconds: Math.round((Date.now() - service.startedAt.getTime()) / 1000),
+    // The recorded refreshes only while the store answers; else what the last pass found.
+    expiring: checks.some((c) => c.name === 'store' && c.status === 'ok') ? await expiringImages(service) : [...refresher.expiring],
+    refresh: { ...service.config.refresh, lastRunAt: refresher.lastRunAt, lastError: refresher.lastError },
   };
 }

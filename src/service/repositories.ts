@@ -78,6 +78,8 @@ export async function openRepositories(
   store: ServiceStore,
   taskcluster: Taskcluster | null,
   pool: HashPool,
+  /** The deciders' time: tasks' created/deadline/expires and what is judged against them. */
+  clock?: () => Date,
 ): Promise<Map<string, RepositoryRuntime>> {
   const runtimes = new Map<string, RepositoryRuntime>();
   for (const repo of config.repositories) {
@@ -91,7 +93,7 @@ export async function openRepositories(
       deadlineMinutes: config.deadlineMinutes,
       owner: config.owner,
     };
-    const deps = { taskcluster, template, settings, newId: newTaskId };
+    const deps = { taskcluster, template, settings, newId: newTaskId, ...(clock ? { clock } : {}) };
     const { failures, probeIntervalSeconds } = config.upstreamBreaker;
     const breaker = new UpstreamBreaker(repo.name, { failures, probeIntervalMs: probeIntervalSeconds * 1000 });
     const mirror = await GitMirror.create(repo.name, repo.url, config.dataDir, { timeoutMs: config.fetchTimeoutSeconds * 1000, credentials: repo.fetchCredentials, gate: breaker });

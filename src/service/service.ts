@@ -9,6 +9,7 @@ import { instrumentTaskcluster } from '../taskcluster/instrumented.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { ContextCache } from './context-cache.ts';
 import { Metrics } from './metrics.ts';
+import { Refresher } from './refresh.ts';
 import { type RepositoryRuntime, openRepositories } from './repositories.ts';
 import { ScopeCheck } from './scope-check.ts';
 import { Worker } from './worker.ts';
@@ -24,6 +25,8 @@ export interface Service {
   readonly worker: Worker;
   /** The client's scopes against what the repositories need, checked at start. */
   readonly scopes: ScopeCheck;
+  /** Rebuilds level-3 images before they expire (refresh.ts); running from creation to close. */
+  readonly refresher: Refresher;
   readonly log: Logger;
   readonly startedAt: Date;
   close(): Promise<void>;
@@ -36,6 +39,8 @@ export interface ServiceOptions {
   readonly workerId?: string;
   readonly leaseMs?: number;
   readonly idlePollMs?: number;
+  /** Taskcluster's time, for task times and expiry (tests: the fake Taskcluster's movable clock). */
+  readonly clock?: () => Date;
 }
 
 export async function createService(config: Config, log: Logger, options: ServiceOptions = {}): Promise<Service> {
@@ -47,7 +52,8 @@ export async function createService(config: Config, log: Logger, options: Servic
     : null;
   // SHA-256 of every repository's contexts runs on these threads (one per core); closed with the service.
   const pool = new HashPool();
-  const repos = await openRepositories(config, store, taskcluster, pool);
+  const clock = options.clock ?? (() => new Date());
+  const repos = await openRepositories(config, store, taskcluster, pool, clock);
   const contexts = new ContextCache(config.dataDir, store, repos, log);
   const worker = new Worker(store, repos, metrics, log.child({ component: 'worker' }), {
     id: options.workerId ?? process.env.IMAGE_DECIDER_WORKER_ID ?? `${hostname()}:${config.port}`,
@@ -56,6 +62,10 @@ export async function createService(config: Config, log: Logger, options: Servic
     idlePollMs: options.idlePollMs ?? 1000,
     maxAttempts: config.maxAttempts,
   });
+  const refresher = new Refresher(
+    { store, repos, taskcluster, clock, log: log.child({ component: 'refresh' }), onQueued: () => worker.wake() },
+    { intervalMs: config.refresh.intervalMinutes * 60_000, windowMs: config.refresh.windowDays * 24 * 3600_000 },
+  );
   const scopes = new ScopeCheck(taskcluster, config, log.child({ component: 'scopes' }));
   // Not awaited: start-up does not wait for the auth service; /health shows the outcome.
   const scopesChecked = scopes.run();
@@ -74,9 +84,12 @@ export async function createService(config: Config, log: Logger, options: Servic
     const total = hits + sum(repos, (r) => r.hasher.counters.memoMisses);
     return total === 0 ? 0 : hits / total;
   });
+  // At start-up and every interval; its first pass does not hold up start-up.
+  refresher.start();
   return {
-    config, store, taskcluster, repos, metrics, contexts, worker, scopes, log, startedAt: new Date(),
+    config, store, taskcluster, repos, metrics, contexts, worker, scopes, refresher, log, startedAt: new Date(),
     async close() {
+      await refresher.stop();
       await scopesChecked;
       for (const repo of repos.values()) repo.breaker.stop();
       await worker.stop();

@@ -43,6 +43,8 @@ export interface TestServiceOptions {
   readonly env?: Record<string, string>;
   /** The scopes the service's Taskcluster client holds (default: the fake's test scopes). */
   readonly clientScopes?: readonly string[];
+  /** A fake Taskcluster to use (a restarted service talks to the same one); closed by whoever started it. */
+  readonly fake?: FakeTaskcluster;
 }
 
 /** A port free now, so the public URL (and so CONTEXT_URL) can name it before the server starts. */
@@ -79,12 +81,13 @@ export class TestService {
     readonly log: CapturedLog,
     readonly databaseUrl: string,
     private readonly store: ServiceStore,
+    private readonly ownsFake: boolean,
   ) {}
 
   static async start(options: TestServiceOptions = {}): Promise<TestService> {
     const root = await tempDir();
     const { dir: repoDir, head: headSha } = await vectorRepo(options.tree ?? 'acme/tree', join(root, 'acme'));
-    const fake = await FakeTaskcluster.start();
+    const fake = options.fake ?? (await FakeTaskcluster.start());
     if (options.clientScopes) fake.clients.set('service', options.clientScopes);
     const databaseUrl = options.databaseUrl ?? (await freshDatabase());
     const configFile = join(root, 'config.yml');
@@ -112,11 +115,13 @@ export class TestService {
       workerId: options.workerId ?? `test-${Math.random().toString(36).slice(2)}`,
       leaseMs: options.leaseMs ?? 10_000,
       idlePollMs: 50,
+      // The Taskcluster's time: a test moving the fake's clock moves task times and expiry with it.
+      clock: () => new Date(fake.now()),
     });
     const app = await buildApp(service);
     await app.listen({ port, host: '127.0.0.1' });
     if (options.worker !== false) await service.worker.start();
-    return new TestService(app, service, fake, repoDir, headSha, log, databaseUrl, store);
+    return new TestService(app, service, fake, repoDir, headSha, log, databaseUrl, store, !options.fake);
   }
 
   get url(): string {
@@ -138,7 +143,7 @@ export class TestService {
     await this.app.close();
     await this.service.close();
     await this.store.close();
-    await this.fake.close();
+    if (this.ownsFake) await this.fake.close();
   }
 }
 
