@@ -2,6 +2,7 @@
 // names, reasons, refs) is inserted as text or attribute values, never as markup (dom.js).
 import { buildsChart, latencyChart } from './charts.js';
 import { $, ago, el, getJson, short } from './dom.js';
+import { drawExpiring } from './expiring.js';
 import { drawGraph, drawLegend } from './graph-svg.js';
 import { historyRows } from './history.js';
 import { drawHealth, drawImages, drawPushes } from './tables.js';
@@ -69,6 +70,7 @@ async function refresh() {
   try {
     const [health, { pushes }, activity] = await Promise.all([getJson('/health'), getJson(`/pushes?limit=${PUSH_LIMIT}`), getJson(`/activity?hours=${CHART_HOURS}`)]);
     drawHealth(health);
+    drawExpiring(health);
     const chosen = pushes.find((p) => p.id === selection.pushId && p.state === 'decided') ?? pushes.find((p) => p.state === 'decided');
     drawPushes(pushes, { limit: PUSH_LIMIT, selected: chosen?.id, onSelect: selectPush });
     drawActivity(activity);
