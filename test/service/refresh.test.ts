@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { FakeTaskcluster } from '../support/fake-taskcluster/server.ts';
 import { freshDatabase } from '../support/pg.ts';
@@ -53,6 +54,25 @@ async function webhookPush(svc: TestService, delivery: string): Promise<string> 
   return pushId;
 }
 
+let browser: Browser | null = null;
+
+/** The dashboard's "Close to expiry" rows in headless Chromium, once drawn: cell texts, and any script error. */
+async function dashboardRows(svc: TestService): Promise<{ rows: string[][]; problems: string[] }> {
+  browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  page.on('pageerror', (e) => problems.push(e.message));
+  try {
+    await page.goto(`${svc.url}/dashboard`);
+    await page.waitForFunction("document.querySelector('#expiring-sub')?.textContent?.includes('looked')", undefined, { timeout: 30_000 });
+    const rows = (await page.evaluate("[...document.querySelectorAll('#expiring tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))")) as string[][];
+    return { rows, problems };
+  } finally {
+    await page.close();
+  }
+}
+
 const createTasksOf = (fake: FakeTaskcluster, taskId: string) => fake.requests.filter((r) => r.name === 'createTask' && r.path === `/task/${taskId}`).length;
 
 /**
@@ -77,6 +97,7 @@ describe('images close to expiry are rebuilt before they expire', () => {
   after(async () => {
     await Promise.all(open.map((s) => s.close()));
     await fake?.close();
+    await browser?.close();
   });
 
   let sha: string;
@@ -121,6 +142,10 @@ describe('images close to expiry are rebuilt before they expire', () => {
     assert.deepEqual(await rebuilds(svc), []);
     assert.equal(fake.count('createTask'), 5);
     assert.equal(fake.services.tasks.size, 5);
+    const shown = await dashboardRows(svc);
+    assert.deepEqual(shown.problems, []);
+    assert.equal(shown.rows.length, 1);
+    assert.deepEqual([shown.rows[0]![0], shown.rows[0]![1], shown.rows[0]![3], shown.rows[0]![5]], ['standalone', 'acme', oldTask, 'would-queue']);
     await stop(svc);
   });
 
