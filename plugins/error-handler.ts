@@ -20,6 +20,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'insufficient-scopes': 502,
   'conflict': 409,
   'unavailable': 503,
+  // A preview of a revision over a limit: the request was fine, the revision is not.
+  'limit-exceeded': 422,
+  'context-too-large': 422,
 };
 
 /** Fastify's own errors, by status, in our codes. */

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'missing-dockerfile',
   'unknown-parent',
   'parent-cycle',
+  'parent-unbuildable',
   'bad-kind-file',
   'bad-image-name',
   'bad-taskgraph-config',

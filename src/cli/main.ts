@@ -4,7 +4,7 @@ import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 import { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher, HASH_ALGORITHMS, type HashAlgorithm } from '../context/hasher.ts';
 import { parseLevel, isLevel, type Level } from '../domain/index.ts';
-import { isDeciderError } from '../errors.ts';
+import { DeciderError, isDeciderError } from '../errors.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
 import { decideForCli } from './decide.ts';
 import { graphJson, graphTable } from './format.ts';
@@ -37,8 +37,6 @@ interface GraphCommandOptions extends CommonOptions {
   template?: string;
   definitions?: boolean;
 }
-
-class UsageError extends Error {}
 
 function levelOption(value: string): Level {
   if (!isLevel(Number(value)) || !/^[123]$/.test(value)) throw new InvalidArgumentError('must be 1, 2 or 3');
@@ -120,7 +118,7 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
       const { graph, builder, source, close } = await buildGraph(options);
       try {
         const node = graph.images.find((i) => i.name === image);
-        if (!node) throw new UsageError(`no image named ${image} in ${options.repo}`);
+        if (!node) throw new DeciderError('unknown-image', `no image named ${image} in ${options.repo}`);
         if (node.kind !== 'build') {
           const why = node.error ? `${node.error.code}: ${node.error.message}` : `a ${node.kind} image has no context to build`;
           throw Object.assign(new Error(`${image}: ${why}`), { exit: EXIT_UNREADABLE });
@@ -142,7 +140,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (e instanceof CommanderError) {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (e instanceof UsageError) {
+    // Naming an image the repository lacks is the caller's mistake, like a bad option.
+    if (isDeciderError(e) && e.code === 'unknown-image') {
       err.write(`error: ${e.message}\n`);
       return EXIT_USAGE;
     }

@@ -65,7 +65,8 @@ export function processDockerfile(
       try {
         replace = pyReplacement(args[name]!);
       } catch (err) {
-        throw new DeciderError('bad-argument', `argument ${name}: ${(err as Error).message}`);
+        // Python's words for the template, with the argument they are about.
+        throw new DeciderError('bad-argument', `argument ${name}: ${(err as Error).message}`, { cause: err });
       }
       replacements.push({ pattern: argPattern(name), replace });
       return;

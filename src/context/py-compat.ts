@@ -1,3 +1,4 @@
+import { DeciderError } from '../errors.ts';
 import { compareCodePoints } from '../tree/paths.ts';
 
 /**
@@ -48,26 +49,26 @@ export function pyReplacement(template: string): (match: string) => string {
       continue;
     }
     const next = template[i + 1];
-    if (next === undefined) throw new Error('bad escape (end of pattern)');
+    if (next === undefined) throw new DeciderError('bad-argument', 'bad escape (end of pattern)');
     i += 1;
     if (next in SIMPLE_ESCAPES) {
       literal += SIMPLE_ESCAPES[next];
     } else if (next === 'g') {
       const m = /^<([^>]*)>/.exec(template.slice(i + 1));
-      if (!m || !/^0+$/.test(m[1]!)) throw new Error(`invalid group reference ${m?.[1] ?? ''}`);
+      if (!m || !/^0+$/.test(m[1]!)) throw new DeciderError('bad-argument', `invalid group reference ${m?.[1] ?? ''}`);
       parts.push(literal, null);
       literal = '';
       i += m[0].length;
     } else if (next === '0' || (next >= '1' && next <= '7' && /^[0-7]{3}/.test(template.slice(i)))) {
       const m = /^[0-7]{1,3}/.exec(template.slice(i))!;
       const code = Number.parseInt(m[0], 8);
-      if (code > 0o377) throw new Error(`octal escape value \\${m[0]} outside of range 0-0o377`);
+      if (code > 0o377) throw new DeciderError('bad-argument', `octal escape value \\${m[0]} outside of range 0-0o377`);
       literal += String.fromCharCode(code);
       i += m[0].length - 1;
     } else if (next >= '1' && next <= '9') {
-      throw new Error(`invalid group reference ${/^\d{1,2}/.exec(template.slice(i))![0]}`);
+      throw new DeciderError('bad-argument', `invalid group reference ${/^\d{1,2}/.exec(template.slice(i))![0]}`);
     } else if (/[A-Za-z]/.test(next)) {
-      throw new Error(`bad escape \\${next}`);
+      throw new DeciderError('bad-argument', `bad escape \\${next}`);
     } else {
       literal += `\\${next}`;
     }

@@ -128,7 +128,7 @@ export class Planner {
     if (node.kind === 'error') return { ...base, decision: 'error', reason: node.error!.message, error: node.error! };
     const parent = node.parent ? decided.get(node.parent) : undefined;
     if (node.kind === 'blocked' || parent?.decision === 'error' || parent?.decision === 'blocked') {
-      const cause = node.error ?? parent?.error ?? { code: 'bad-template' as const, message: `${node.parent} cannot be built` };
+      const cause = node.error ?? parent?.error ?? { code: 'parent-unbuildable' as const, message: `${node.parent} cannot be built` };
       return { ...base, decision: 'blocked', reason: `blocked: ${node.blockedBy ?? node.parent} is in error`, error: cause };
     }
     const facts: LookupFact[] = [...(index?.facts ?? []), ...(inFlight?.facts ?? [])];

@@ -97,8 +97,9 @@ export class Submitter {
         await tc.queue.createTask(task.taskId, definition);
         return await this.submitted(task);
       } catch (err) {
-        // Outages and missing scopes are the deployment's, not the task's: the plan waits.
-        if (!isDeciderError(err) || err.code === 'taskcluster-unavailable' || err.code === 'insufficient-scopes') throw err;
+        // Only the Queue's refusals are the task's; anything else (an outage, missing scopes,
+        // the store) is the deployment's, and the plan waits.
+        if (!isDeciderError(err) || (err.code !== 'taskcluster-conflict' && err.code !== 'taskcluster-rejected')) throw err;
         // Our id is taken only by our own earlier submission (of an older rendering).
         if (err.code === 'taskcluster-conflict' && (await tc.queue.task(task.taskId))) return this.submitted(task);
         // A refusal of a definition rendered a while ago may be about its times: never an

@@ -165,7 +165,7 @@ export class GraphBuilder {
         error: { code: parent.error!.code, message: `blocked: ${root} is in error: ${parent.error!.message}` },
       };
     }
-    if (!hashed) throw new Error(`image ${spec.name} was not hashed`);
+    if (!hashed) throw new DeciderError('internal-error', `image ${spec.name} was not hashed`);
     if ('error' in hashed) return { ...base, kind: 'error', error: hashed.error };
     const { contextHash, files, bytes, memoHit } = hashed.ok;
     // taskgraph gives an uncached image no cached_task: no digest, index-search or routes.

@@ -6,6 +6,7 @@ import { PassThrough, type Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
+import { DeciderError } from '../errors.ts';
 import type { ServiceStore } from '../store/service-store.ts';
 import { GitTree } from '../tree/git-tree.ts';
 import type { RepositoryRuntime } from './repositories.ts';
@@ -93,7 +94,7 @@ export class ContextCache {
       out.end();
       if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
       if (fileError) throw fileError;
-      if (digest.digest('hex') !== hash) throw new Error(`re-made context ${hash} hashes differently`);
+      if (digest.digest('hex') !== hash) throw new DeciderError('internal-error', `re-made context ${hash} hashes differently`);
       await rename(temp, join(this.dir, `${hash}.tar.gz`));
     } catch (err) {
       if (!out.writableEnded) out.destroy(err as Error);

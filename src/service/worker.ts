@@ -139,9 +139,7 @@ export class Worker {
   }
 
   private async fail(push: PushRecord, err: unknown, log: Logger): Promise<void> {
-    const error = isDeciderError(err)
-      ? err.toJSON()
-      : { code: isStoreUnavailable(err) ? ('unavailable' as const) : ('internal-error' as const), message: (err as Error).message };
+    const error = isDeciderError(err) ? err.toJSON() : { code: 'internal-error' as const, message: (err as Error).message };
     this.noteError(err, 'deciding a push failed', log);
     if (error.code === 'insufficient-scopes') this.scopeProblem = { at: new Date().toISOString(), message: error.message };
     if (UPSTREAM.has(error.code) && this.repos.get(push.repository)?.breaker.open) {

@@ -1,4 +1,5 @@
 import type { ImageError } from '../catalog/types.ts';
+import { DeciderError } from '../errors.ts';
 import { buildServes, type BuildQuery, type DecisionRecord, type DecisionStore, type PlanResult, type PlannedTask } from '../domain/index.ts';
 import type { TaskDefinition } from '../taskcluster/types.ts';
 import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from './decision-json.ts';
@@ -17,7 +18,7 @@ export class MemoryStore implements DecisionStore {
       const existing = this.activeBuild(task);
       if (existing) return { planned: false, existing };
     }
-    if (this.tasks.has(task.taskId)) throw new Error(`task ${task.taskId} is already planned`);
+    if (this.tasks.has(task.taskId)) throw new DeciderError('conflict', `task ${task.taskId} is already planned`);
     this.tasks.set(task.taskId, structuredClone(task));
     return { planned: true, task };
   }
@@ -46,7 +47,7 @@ export class MemoryStore implements DecisionStore {
 
   private update(taskId: string, patch: Partial<PlannedTask>): void {
     const task = this.tasks.get(taskId);
-    if (!task) throw new Error(`no planned task ${taskId}`);
+    if (!task) throw new DeciderError('not-found', `no planned task ${taskId}`);
     this.tasks.set(taskId, { ...task, ...structuredClone(patch) });
   }
 
@@ -55,7 +56,7 @@ export class MemoryStore implements DecisionStore {
   }
 
   async replaceDefinition(taskId: string, definition: TaskDefinition): Promise<void> {
-    if (this.tasks.get(taskId)?.state !== 'planned') throw new Error(`task ${taskId} is not planned`);
+    if (this.tasks.get(taskId)?.state !== 'planned') throw new DeciderError('conflict', `task ${taskId} is not planned`);
     this.update(taskId, { definition });
   }
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { DeciderError } from '../errors.ts';
 import { openFifo } from './fifo.ts';
 
 /** Receives one object from `git cat-file`; callbacks come in request order. */
@@ -10,18 +11,8 @@ export interface ObjectHandler {
   drained(): Promise<void>;
   end(): void;
   fail(err: Error): void;
-}
-
-export class ObjectMissingError extends Error {
-  constructor(readonly spec: string) {
-    super(`git object ${spec} is missing`);
-  }
-}
-
-export class ObjectTooLargeError extends Error {
-  constructor(readonly spec: string, readonly size: number) {
-    super(`git object ${spec} has ${size} bytes, more than asked for`);
-  }
+  /** The object is not in the repository (no content follows). Without it, `fail` is told so. */
+  missing?(): void;
 }
 
 type State = 'header' | 'body' | 'trailer';
@@ -122,32 +113,25 @@ export class GitBatch {
     setImmediate(() => this.flush());
   }
 
-  /**
-   * Reads a whole (small) object into memory. One over `maxBytes` is read through without
-   * being kept, and rejected with ObjectTooLargeError.
-   */
-  read(spec: string, maxBytes = Infinity): Promise<{ oid: string; type: string; data: Buffer }> {
+  /** Reads a whole (small) object into memory; null when the repository has none by that name. */
+  read(spec: string): Promise<{ oid: string; type: string; data: Buffer } | null> {
     return new Promise((resolve, reject) => {
       let oid = '';
       let type = '';
-      let size = 0;
       const parts: Buffer[] = [];
       this.request(spec, {
-        header: (o, t, s) => {
+        header: (o, t) => {
           oid = o;
           type = t;
-          size = s;
         },
         data: (chunk) => {
-          if (size <= maxBytes) parts.push(chunk);
+          parts.push(chunk);
           return true;
         },
         drained: () => Promise.resolve(),
-        end: () => {
-          if (size > maxBytes) reject(new ObjectTooLargeError(spec, size));
-          else resolve({ oid, type, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts) });
-        },
+        end: () => resolve({ oid, type, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts) }),
         fail: reject,
+        missing: () => resolve(null),
       });
     });
   }
@@ -245,7 +229,8 @@ export class GitBatch {
     }
     // "<spec> missing" / "<spec> ambiguous": no content follows
     this.next();
-    current.handler.fail(new ObjectMissingError(current.spec));
+    if (current.handler.missing) current.handler.missing();
+    else current.handler.fail(new DeciderError('repository-unreadable', `git object ${current.spec} is missing`));
     this.maybeFlush();
   }
 

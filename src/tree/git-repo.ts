@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DeciderError } from '../errors.ts';
-import { GitBatch, ObjectMissingError } from './git-batch.ts';
+import { GitBatch } from './git-batch.ts';
 import { decodeName } from './name-bytes.ts';
 import type { EntryKind, ReadStats, TreeEntry } from './types.ts';
 import { newReadStats } from './types.ts';
@@ -102,25 +102,15 @@ export class GitRepo {
     return (await this.readObject(oid)) !== null;
   }
 
-  /** Object `oid` of any type; null when the repository has none by that id (see GitBatch.read for `maxBytes`). */
-  async readObject(oid: string, maxBytes?: number): Promise<{ type: string; data: Buffer } | null> {
-    try {
-      return await this.batch.read(oid, maxBytes);
-    } catch (err) {
-      if (err instanceof ObjectMissingError) return null;
-      throw err;
-    }
+  /** Object `oid` of any type; null when the repository has none by that id. */
+  readObject(oid: string): Promise<{ type: string; data: Buffer } | null> {
+    return this.batch.read(oid);
   }
 
   /** The commit `oid` names; null when it is another kind of object (the slow path peels tags). */
   private async readCommit(oid: string): Promise<CommitInfo | 'missing' | null> {
-    let object;
-    try {
-      object = await this.batch.read(oid);
-    } catch (err) {
-      if (err instanceof ObjectMissingError) return 'missing';
-      throw err;
-    }
+    const object = await this.batch.read(oid);
+    if (!object) return 'missing';
     if (object.type !== 'commit') return null;
     const text = object.data.toString('utf8');
     const tree = /^tree ([0-9a-f]+)$/m.exec(text)?.[1];
@@ -136,10 +126,10 @@ export class GitRepo {
       this.trees.set(oid, tree);
       return tree;
     }
-    tree = this.batch.read(oid).then(({ type, data }) => {
-      if (type !== 'tree') throw new Error(`object ${oid} is a ${type}, not a tree`);
+    tree = this.batch.read(oid).then((object) => {
+      if (object?.type !== 'tree') throw new DeciderError('repository-unreadable', `object ${oid} is ${object ? `a ${object.type}` : 'missing'}, not a tree`);
       this.stats.treesRead += 1;
-      return this.parseTree(data);
+      return this.parseTree(object.data);
     });
     tree.catch(() => this.trees.delete(oid));
     this.trees.set(oid, tree);
@@ -150,15 +140,11 @@ export class GitRepo {
   }
 
   async readBlob(oid: string): Promise<Buffer> {
-    try {
-      const { data } = await this.batch.read(oid);
-      this.stats.filesRead += 1;
-      this.stats.blobBytesRead += data.length;
-      return data;
-    } catch (err) {
-      if (err instanceof ObjectMissingError) throw new DeciderError('repository-unreadable', err.message);
-      throw err;
-    }
+    const object = await this.batch.read(oid);
+    if (!object) throw new DeciderError('repository-unreadable', `git object ${oid} is missing`);
+    this.stats.filesRead += 1;
+    this.stats.blobBytesRead += object.data.length;
+    return object.data;
   }
 
   async close(): Promise<void> {

@@ -45,7 +45,7 @@ export class GitTree implements TreeSource {
 
   async list(dir: string): Promise<TreeEntry[]> {
     const entry = await this.lstat(dir);
-    if (!entry || entry.kind !== 'dir') throw new Error(`${printableName(dir)} is not a folder in ${this.description}`);
+    if (!entry || entry.kind !== 'dir') throw new DeciderError('not-found', `${printableName(dir)} is not a folder in ${this.description}`);
     return [...(await this.repo.readTree(entry.oid!)).values()];
   }
 
@@ -61,7 +61,7 @@ export class GitTree implements TreeSource {
     const out = new SinkReadable();
     void this.lstat(path)
       .then((entry) => {
-        if (!entry || entry.kind !== 'file') throw new Error(`${printableName(path)} is not a file in ${this.description}`);
+        if (!entry || entry.kind !== 'file') throw new DeciderError('not-found', `${printableName(path)} is not a file in ${this.description}`);
         return this.sendFile(path, entry, out.sink());
       })
       .catch((err: Error) => out.destroy(err));
@@ -91,7 +91,7 @@ export class GitTree implements TreeSource {
   private async blobOid(path: string): Promise<string> {
     const entry = await this.lstat(path);
     if (!entry || (entry.kind !== 'file' && entry.kind !== 'symlink')) {
-      throw new Error(`${printableName(path)} is not a file in ${this.description}`);
+      throw new DeciderError('not-found', `${printableName(path)} is not a file in ${this.description}`);
     }
     return entry.oid!;
   }

@@ -1,5 +1,6 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
+import { DeciderError, isDeciderError } from '../../errors.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -20,23 +21,18 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 const LOST = /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/;
 
 /**
- * The database cannot be reached (restarting, refusing, connection lost): worth retrying.
- * Not a DeciderError, so decision code never mistakes it for a Queue answer; `statusCode`
- * makes the HTTP error handling answer 503 `unavailable`.
+ * The database cannot be reached (restarting, refusing, connection lost): `unavailable`,
+ * worth retrying, and answered 503.
  */
-export class StoreUnavailableError extends Error {
-  readonly statusCode = 503;
-
-  constructor(cause: Error & { code?: unknown; severity?: unknown }) {
-    // The server's own words, or the system error code: never an address or a URL.
-    const reason = cause.severity ? `${String(cause.code)} ${cause.message}` : typeof cause.code === 'string' ? cause.code : cause.message;
-    super(`the store (PostgreSQL) is unavailable: ${reason}`, { cause });
-    this.name = 'StoreUnavailableError';
-  }
+function storeUnavailable(cause: Error & { code?: unknown; severity?: unknown }): DeciderError {
+  // The server's own words, or the system error code: never an address or a URL.
+  const reason = cause.severity ? `${String(cause.code)} ${cause.message}` : typeof cause.code === 'string' ? cause.code : cause.message;
+  return new DeciderError('unavailable', `the store (PostgreSQL) is unavailable: ${reason}`, { cause });
 }
 
-export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
-  return err instanceof StoreUnavailableError;
+/** Whether a store call failed for an outage (the only `unavailable` a store raises). */
+export function isStoreUnavailable(err: unknown): boolean {
+  return isDeciderError(err) && err.code === 'unavailable';
 }
 
 function lostConnection(err: unknown): err is Error {
@@ -50,7 +46,7 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw lostConnection(err) ? new StoreUnavailableError(err) : err;
+    throw lostConnection(err) ? storeUnavailable(err) : err;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ImageError } from '../../catalog/types.ts';
+import { DeciderError } from '../../errors.ts';
 import { parseLevel, type BuildQuery, type DecisionRecord, type DecisionStore, type PlanResult, type PlannedTask, type PlannedTaskState } from '../../domain/index.ts';
 import type { TaskDefinition } from '../../taskcluster/types.ts';
 import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from '../decision-json.ts';
@@ -80,21 +81,21 @@ export class SqlDecisionStore implements DecisionStore {
   }
 
   async markSubmitted(taskId: string, at: string): Promise<void> {
-    if (!(await this.update(taskId, "state = 'submitted', submitted_at = $2", [at]))) throw new Error(`no planned task ${taskId}`);
+    if (!(await this.update(taskId, "state = 'submitted', submitted_at = $2", [at]))) throw new DeciderError('not-found', `no planned task ${taskId}`);
   }
 
   async replaceDefinition(taskId: string, definition: TaskDefinition): Promise<void> {
     if (!(await this.update(taskId, 'definition = $2', [JSON.stringify(definition)], "AND state = 'planned'"))) {
-      throw new Error(`task ${taskId} is not planned`);
+      throw new DeciderError('conflict', `task ${taskId} is not planned`);
     }
   }
 
   async markRejected(taskId: string, error: ImageError): Promise<void> {
-    if (!(await this.update(taskId, "state = 'rejected', active = false, error = $2", [JSON.stringify(error)]))) throw new Error(`no planned task ${taskId}`);
+    if (!(await this.update(taskId, "state = 'rejected', active = false, error = $2", [JSON.stringify(error)]))) throw new DeciderError('not-found', `no planned task ${taskId}`);
   }
 
   async deactivate(taskId: string): Promise<void> {
-    if (!(await this.update(taskId, 'active = false', []))) throw new Error(`no planned task ${taskId}`);
+    if (!(await this.update(taskId, 'active = false', []))) throw new DeciderError('not-found', `no planned task ${taskId}`);
   }
 
   async saveDecision(record: DecisionRecord): Promise<void> {
