@@ -4,7 +4,7 @@ import { DeciderError, isDeciderError } from '../errors.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { LookAhead } from './look-ahead.ts';
-import type { Prefetch } from './lookup.ts';
+import { CompletedRuns, type Prefetch } from './lookup.ts';
 import { Planner } from './planner.ts';
 import type { DecisionSettings } from './settings.ts';
 import { Submitter } from './submitter.ts';
@@ -57,9 +57,10 @@ export class Decider {
   constructor(private readonly deps: DeciderDeps) {
     deps.template.check(deps.settings);
     this.clock = deps.clock ?? (() => new Date());
-    this.planner = new Planner({ ...deps, newTaskId: deps.newId });
+    const completedRuns = new CompletedRuns();
+    this.planner = new Planner({ ...deps, newTaskId: deps.newId, completedRuns });
     this.submitter = deps.taskcluster ? new Submitter({ ...deps, taskcluster: deps.taskcluster, clock: this.clock }) : null;
-    this.ahead = deps.taskcluster ? new LookAhead(deps.taskcluster) : null;
+    this.ahead = deps.taskcluster ? new LookAhead(deps.taskcluster, completedRuns) : null;
   }
 
   /**

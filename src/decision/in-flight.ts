@@ -1,7 +1,7 @@
 import type { ImageNode } from '../graph/types.ts';
 import type { DecisionStore, LookupFact, PlannedTask, PushContext } from '../domain/index.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
-import { type TaskFacts, fetchTaskFacts, judgeTask } from './lookup.ts';
+import { type CompletedRuns, type TaskFacts, fetchTaskFacts, judgeTask } from './lookup.ts';
 
 export interface InFlightCheck {
   readonly reuse: { readonly decision: 'in-flight' | 'indexed'; readonly taskId: string; readonly reason: string } | null;
@@ -19,11 +19,12 @@ export async function checkInFlight(
   nodes: readonly ImageNode[],
   push: PushContext,
   deadline: Date,
+  runs?: CompletedRuns,
 ): Promise<Map<string, InFlightCheck>> {
   const builds = await Promise.all(
     nodes.map((n) => store.findActiveBuild({ digest: n.digest!, level: push.level, pullRequest: push.pullRequest })),
   );
-  const facts = await fetchTaskFacts(tc, builds.filter((b) => b !== null).map((b) => b.taskId));
+  const facts = await fetchTaskFacts(tc, builds.filter((b) => b !== null).map((b) => b.taskId), runs);
   const checks = new Map<string, InFlightCheck>();
   await Promise.all(
     nodes.map(async (node, i) => {

@@ -1,7 +1,7 @@
 import type { Level } from '../domain/index.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
-import { type Prefetch, lookUp } from './lookup.ts';
+import { type CompletedRuns, type Prefetch, lookUp } from './lookup.ts';
 
 /**
  * Index lookups started before a push's graph is known. A push's index paths come from
@@ -14,7 +14,10 @@ import { type Prefetch, lookUp } from './lookup.ts';
 export class LookAhead {
   private readonly recent = new Map<string, readonly string[]>();
 
-  constructor(private readonly tc: Taskcluster) {}
+  constructor(
+    private readonly tc: Taskcluster,
+    private readonly runs: CompletedRuns,
+  ) {}
 
   /** Keeps the paths of a graph's builds as the next guess for its level. */
   remember(graph: ImageGraph, level: Level, pullRequest: boolean): void {
@@ -27,7 +30,7 @@ export class LookAhead {
     const paths = this.recent.get(key(level, pullRequest));
     if (!paths?.length) return null;
     // A failure here is no failure of the push: the plan looks the paths up again.
-    return { paths: new Set(paths), snapshot: lookUp(this.tc, paths).catch(() => null) };
+    return { paths: new Set(paths), snapshot: lookUp(this.tc, paths, this.runs).catch(() => null) };
   }
 }
 

@@ -27,19 +27,33 @@ interface CompletedRun {
   readonly artifacts: readonly Artifact[];
 }
 
-const MAX_REMEMBERED_RUNS = 10_000;
-
 /**
- * Completed runs' artifacts, per Taskcluster client (a client is one deployment): a push
- * that changes no image asks about the same sixty tasks as the one before, and listing each
- * one's artifacts was 60 of its 62 requests.
+ * Completed runs' artifacts by task id, oldest first out: a push that changes no image asks
+ * about the same sixty tasks as the one before, and listing each one's artifacts was 60 of
+ * its 62 requests. One per decider, so it lives and goes with the service that made it.
  */
-const completedRuns = new WeakMap<Taskcluster, Map<string, CompletedRun>>();
+export class CompletedRuns {
+  private readonly runs = new Map<string, CompletedRun>();
 
-function runsOf(tc: Taskcluster): Map<string, CompletedRun> {
-  let runs = completedRuns.get(tc);
-  if (!runs) completedRuns.set(tc, (runs = new Map()));
-  return runs;
+  constructor(private readonly maxRuns = 10_000) {}
+
+  get(taskId: string): CompletedRun | undefined {
+    return this.runs.get(taskId);
+  }
+
+  has(taskId: string): boolean {
+    return this.runs.has(taskId);
+  }
+
+  set(taskId: string, run: CompletedRun): void {
+    this.runs.delete(taskId);
+    this.runs.set(taskId, run);
+    if (this.runs.size > this.maxRuns) this.runs.delete(this.runs.keys().next().value!);
+  }
+
+  delete(taskId: string): void {
+    this.runs.delete(taskId);
+  }
 }
 
 /**
@@ -48,10 +62,9 @@ function runsOf(tc: Taskcluster): Map<string, CompletedRun> {
  * run is used only while the status still names it as the latest, completed run; otherwise
  * (a rerun since) its artifacts are listed again.
  */
-export async function fetchTaskFacts(tc: Taskcluster, taskIds: Iterable<string>): Promise<Map<string, TaskFacts>> {
+export async function fetchTaskFacts(tc: Taskcluster, taskIds: Iterable<string>, runs: CompletedRuns = new CompletedRuns()): Promise<Map<string, TaskFacts>> {
   const ids = [...new Set(taskIds)];
   if (ids.length === 0) return new Map();
-  const runs = runsOf(tc);
   const listed = new Map(ids.filter((id) => !runs.has(id)).map((id) => [id, handled(tc.queue.listLatestArtifacts(id))]));
   const statuses = await tc.queue.statuses(ids);
   const facts = await Promise.all(
@@ -63,10 +76,7 @@ export async function fetchTaskFacts(tc: Taskcluster, taskIds: Iterable<string>)
       if (known && completed && known.runId === latest) return { status, artifacts: known.artifacts };
       const artifacts = await (listed.get(id) ?? tc.queue.listLatestArtifacts(id));
       runs.delete(id);
-      if (completed && artifacts.some((a) => a.name === IMAGE_ARTIFACT)) {
-        runs.set(id, { runId: latest, artifacts });
-        if (runs.size > MAX_REMEMBERED_RUNS) runs.delete(runs.keys().next().value!);
-      }
+      if (completed && artifacts.some((a) => a.name === IMAGE_ARTIFACT)) runs.set(id, { runId: latest, artifacts });
       return { status, artifacts };
     }),
   );
@@ -88,9 +98,9 @@ export interface Prefetch {
 }
 
 /** The entries at `paths`, then the facts of every task found: two rounds of concurrent requests. */
-export async function lookUp(tc: Taskcluster, paths: readonly string[]): Promise<LookupSnapshot> {
+export async function lookUp(tc: Taskcluster, paths: readonly string[], runs?: CompletedRuns): Promise<LookupSnapshot> {
   const entries = await tc.index.findTasks(paths);
-  const tasks = await fetchTaskFacts(tc, [...entries.values()].map((e) => e.taskId));
+  const tasks = await fetchTaskFacts(tc, [...entries.values()].map((e) => e.taskId), runs);
   return { entries, tasks };
 }
 
@@ -98,14 +108,14 @@ export async function lookUp(tc: Taskcluster, paths: readonly string[]): Promise
  * The same, reusing a prefetch: only the paths it did not ask about and the tasks it did not
  * see cost requests, the former asked while it is still in flight.
  */
-async function lookUpWith(tc: Taskcluster, paths: readonly string[], prefetch: Prefetch | null | undefined): Promise<LookupSnapshot> {
-  if (!prefetch) return lookUp(tc, paths);
+async function lookUpWith(tc: Taskcluster, paths: readonly string[], prefetch: Prefetch | null | undefined, runs?: CompletedRuns): Promise<LookupSnapshot> {
+  if (!prefetch) return lookUp(tc, paths, runs);
   const unasked = paths.filter((p) => !prefetch.paths.has(p));
   const [known, found] = await Promise.all([prefetch.snapshot, tc.index.findTasks(unasked)]);
-  if (!known) return lookUp(tc, paths);
+  if (!known) return lookUp(tc, paths, runs);
   const entries = new Map([...known.entries, ...found]);
   const unseen = paths.map((p) => entries.get(p)?.taskId).filter((id): id is string => id !== undefined && !known.tasks.has(id));
-  const tasks = await fetchTaskFacts(tc, unseen);
+  const tasks = await fetchTaskFacts(tc, unseen, runs);
   return { entries, tasks: new Map([...known.tasks, ...tasks]) };
 }
 
@@ -126,8 +136,9 @@ export async function checkIndex(
   pathsByImage: ReadonlyMap<string, readonly string[]>,
   times: { readonly now: Date; readonly deadline: Date },
   prefetch?: Prefetch | null,
+  runs?: CompletedRuns,
 ): Promise<Map<string, IndexCheck>> {
-  const { entries, tasks } = await lookUpWith(tc, [...pathsByImage.values()].flat(), prefetch);
+  const { entries, tasks } = await lookUpWith(tc, [...pathsByImage.values()].flat(), prefetch, runs);
   const checks = new Map<string, IndexCheck>();
   for (const [image, paths] of pathsByImage) checks.set(image, judgePaths(paths, entries, tasks, times));
   return checks;

@@ -3,7 +3,7 @@ import type { ImageGraph, ImageNode } from '../graph/types.ts';
 import type { DecisionStore, ImageDecision, LookupFact, PlannedTask, PushContext } from '../domain/index.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 import { type InFlightCheck, checkInFlight } from './in-flight.ts';
-import { IMAGE_ARTIFACT, type IndexCheck, type Prefetch, checkIndex, describeFact } from './lookup.ts';
+import { type CompletedRuns, IMAGE_ARTIFACT, type IndexCheck, type Prefetch, checkIndex, describeFact } from './lookup.ts';
 import type { DecisionSettings } from './settings.ts';
 import { storableNode, unstorableProblem } from './storable.ts';
 import { taskInput } from './task-input.ts';
@@ -26,6 +26,8 @@ export interface PlannerDeps {
   readonly template: TaskTemplate;
   readonly settings: DecisionSettings;
   readonly newTaskId: () => string;
+  /** The decider's memory of completed runs' artifacts, shared with its look-ahead. */
+  readonly completedRuns: CompletedRuns;
 }
 
 export interface PlanInput {
@@ -59,9 +61,9 @@ export class Planner {
     // One an earlier attempt of this decision planned is decided already: built by that task.
     const candidates = graph.images.filter((n) => n.kind === 'build' && n.cache !== false && !forced.has(n.name) && !own.has(n.name));
     const pathsByImage = new Map(candidates.map((n) => [n.name, n.indexPaths]));
-    const indexed = tc ? await checkIndex(tc, pathsByImage, { now, deadline }, input.prefetch) : new Map<string, IndexCheck>();
+    const indexed = tc ? await checkIndex(tc, pathsByImage, { now, deadline }, input.prefetch, this.deps.completedRuns) : new Map<string, IndexCheck>();
     const notIndexed = candidates.filter((n) => !indexed.get(n.name)?.hit);
-    const inFlight = tc ? await checkInFlight(tc, this.deps.store, notIndexed, input.push, deadline) : new Map<string, InFlightCheck>();
+    const inFlight = tc ? await checkInFlight(tc, this.deps.store, notIndexed, input.push, deadline, this.deps.completedRuns) : new Map<string, InFlightCheck>();
 
     const decided = new Map<string, ImageDecision>();
     for (const node of graph.images) {
