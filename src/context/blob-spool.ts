@@ -1,27 +1,10 @@
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileHeader } from './tar.ts';
 
-/** Where one blob's bytes are in the spool file. */
-export interface SpoolRange {
-  readonly offset: number;
-  readonly length: number;
-}
-
-/**
- * A spooled blob, with the tar header it was last written under: an included file has the
- * same name and mode in every context that includes it, so its header is made once.
- */
-export class SpooledBlob implements SpoolRange {
-  header: Buffer | null = null;
-  headerName: string | null = null;
-  headerMode = 0;
-
-  constructor(
-    readonly offset: number,
-    readonly length: number,
-  ) {}
-}
+const BLOCK = 512;
+const ZEROS = Buffer.alloc(BLOCK);
 
 export interface BlobSpoolOptions {
   /** Folder of the spool file (removed from it at once: the file lives while it is open). Default: the system's temporary folder. */
@@ -33,12 +16,31 @@ export interface BlobSpoolOptions {
 export const DEFAULT_SPOOL_BYTES = 1024 ** 3;
 
 /**
- * Included blobs, by object id, in one unlinked file: the files several images `%include` are
- * read from git once and then from the page cache (by the hashing threads themselves), not
- * inflated again for each image. Append-only: a blob is written once, whole, then never
- * changes while any hash holds a lease. Past `maxBytes` no more blobs are added (they are read
- * from git as before), and the spool is emptied at the next lease taken when none is held.
- * A blob being written is `pending`: another context that wants it waits for that one read.
+ * One included file as tar bytes in the spool: its header (name, mode, size), the blob and the
+ * padding. An included file has the same name and mode in every context that includes it, so
+ * its whole entry is the same bytes in each, and entries spooled one after the other (a folder,
+ * in archive order) are one range of the file: a context's include is a few references.
+ */
+export class SpoolEntry {
+  offset = -1;
+  length = 0;
+  /** The write in progress; null once the entry is spooled. */
+  pending: SpoolWrite | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly mode: number,
+  ) {}
+}
+
+/**
+ * Included files by blob id, name and mode, as tar entries in one unlinked file: the files
+ * several images `%include` are read from git once and then from the page cache (by the
+ * hashing threads themselves), not inflated again for each image. Append-only: an entry is
+ * written once, whole, and never changes while any lease is held. Past `maxBytes` nothing more
+ * is added (those files are read from git as before), and the spool is emptied at the next
+ * lease taken while none is held. An entry being written is pending: another context that
+ * wants it waits for that one read.
  */
 export class BlobSpool {
   /** Lookups answered from the spool. */
@@ -50,8 +52,9 @@ export class BlobSpool {
   readonly maxBytes: number;
   private readonly dir: string;
   private file: number | null = null;
-  private readonly ranges = new Map<string, SpooledBlob>();
-  private readonly pending = new Map<string, SpoolWrite>();
+  /** Entries by blob id: almost always one (the same blob under another name or mode is another entry). */
+  private readonly entries = new Map<string, SpoolEntry[]>();
+  private pendingWrites = 0;
   private end = 0;
   private full = false;
   private leases = 0;
@@ -69,35 +72,39 @@ export class BlobSpool {
     return this.file;
   }
 
-  /** Bytes of the file in use, blobs and the holes of abandoned writes. */
+  /** Bytes of the file in use: entries, and the holes of writes given up. */
   get size(): number {
     return this.end;
   }
 
-  get blobs(): number {
-    return this.ranges.size;
+  /** Entries spooled (not pending). */
+  get count(): number {
+    let n = 0;
+    for (const list of this.entries.values()) for (const e of list) if (!e.pending) n += 1;
+    return n;
   }
 
-  /** Where blob `oid` is, if it is here. */
-  lookup(oid: string): SpooledBlob | undefined {
-    const range = this.ranges.get(oid);
-    if (range) this.hits += 1;
-    return range;
-  }
-
-  /** The write in progress of `oid`, if one is: its `done` settles when it is spooled or given up. */
-  pendingFor(oid: string): SpoolWrite | undefined {
-    return this.pending.get(oid);
+  /** The entry of blob `oid` under `name` and `mode`, spooled or pending, if there is one. */
+  find(oid: string, name: string, mode: number): SpoolEntry | undefined {
+    const list = this.entries.get(oid);
+    if (!list) return undefined;
+    for (const entry of list) if (entry.name === name && entry.mode === mode) return entry;
+    return undefined;
   }
 
   /**
-   * Starts spooling `oid` for `owner`; null when it cannot be (spooled or pending already,
-   * the spool full, closed or unusable). The caller must commit or abort it.
+   * Starts spooling blob `oid` as the entry `name`, `mode`, for `owner`; null when it cannot be
+   * (there already, the spool full, closed or unusable). The caller must commit or abort it.
    */
-  begin(oid: string, owner: object): SpoolWrite | null {
-    if (this.closed || this.full || this.ranges.has(oid) || this.pending.has(oid) || !this.open()) return null;
-    const write = new SpoolWrite(this, oid, owner);
-    this.pending.set(oid, write);
+  begin(oid: string, name: string, mode: number, owner: object): SpoolWrite | null {
+    if (this.closed || this.full || this.find(oid, name, mode) || !this.open()) return null;
+    const entry = new SpoolEntry(name, mode);
+    const write = new SpoolWrite(this, oid, entry, owner);
+    entry.pending = write;
+    const list = this.entries.get(oid);
+    if (list) list.push(entry);
+    else this.entries.set(oid, [entry]);
+    this.pendingWrites += 1;
     return write;
   }
 
@@ -107,7 +114,7 @@ export class BlobSpool {
    * none is held.
    */
   acquire(): () => void {
-    if (this.leases === 0 && this.full && this.pending.size === 0) this.clear();
+    if (this.leases === 0 && this.full && this.pendingWrites === 0) this.clear();
     this.leases += 1;
     let held = true;
     return () => {
@@ -118,12 +125,12 @@ export class BlobSpool {
     };
   }
 
-  /** Reads `length` bytes of a spooled range from `at` into `into` (for outputs that take bytes, not references). */
-  read(range: SpoolRange, at: number, into: Buffer): void {
+  /** Reads `into.length` bytes of the spool from `position` (for outputs that take bytes, not references). */
+  read(position: number, into: Buffer): void {
     let done = 0;
     while (done < into.length) {
-      const n = readSync(this.fd, into, done, into.length - done, range.offset + at + done);
-      if (n <= 0) throw new Error(`the spool ended at ${range.offset + at + done}`);
+      const n = readSync(this.fd, into, done, into.length - done, position + done);
+      if (n <= 0) throw new Error(`the spool ended at ${position + done}`);
       done += n;
     }
   }
@@ -133,8 +140,8 @@ export class BlobSpool {
     this.closed = true;
     while (this.leases > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.idle = null;
-    for (const write of [...this.pending.values()]) write.abort();
-    this.ranges.clear();
+    for (const list of [...this.entries.values()]) for (const entry of list) entry.pending?.abort();
+    this.entries.clear();
     if (this.file !== null) closeSync(this.file);
     this.file = null;
   }
@@ -150,23 +157,34 @@ export class BlobSpool {
     return offset;
   }
 
-  /** @internal */
-  writeAt(chunk: Buffer, position: number): void {
-    let done = 0;
-    while (done < chunk.length) done += writeSync(this.fd, chunk, done, chunk.length - done, position + done);
-    this.bytesWritten += chunk.length;
+  /**
+   * @internal Writes `chunk` at `position` (synchronously: the page cache takes it at once; on
+   * the thread pool it cost more in all, in callbacks and allocations, than it saved here).
+   * False when the write failed (the disk full, say): nothing more is spooled until emptied.
+   */
+  writeAt(chunk: Buffer, position: number): boolean {
+    try {
+      let done = 0;
+      while (done < chunk.length) done += writeSync(this.fd, chunk, done, chunk.length - done, position + done);
+      this.bytesWritten += chunk.length;
+      return true;
+    } catch {
+      this.full = true;
+      return false;
+    }
   }
 
-  /** @internal A write that could not go on (the disk full, say): spool nothing more until emptied. */
-  failed(): void {
-    this.full = true;
-  }
-
   /** @internal */
-  settle(write: SpoolWrite, range: SpooledBlob | null): void {
-    if (this.pending.get(write.oid) !== write) return;
-    this.pending.delete(write.oid);
-    if (range && !this.closed) this.ranges.set(write.oid, range);
+  settle(write: SpoolWrite, spooled: boolean): void {
+    const { entry, oid } = write;
+    if (entry.pending !== write) return;
+    entry.pending = null;
+    this.pendingWrites -= 1;
+    if (spooled && !this.closed) return;
+    const list = this.entries.get(oid);
+    const at = list?.indexOf(entry) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
+    if (list?.length === 0) this.entries.delete(oid);
   }
 
   private open(): boolean {
@@ -174,7 +192,7 @@ export class BlobSpool {
     if (this.unusable) return false;
     try {
       const dir = mkdtempSync(join(this.dir, 'image-decider-spool-'));
-      const path = join(dir, 'blobs');
+      const path = join(dir, 'entries');
       try {
         this.file = openSync(path, 'w+', 0o600);
       } finally {
@@ -193,7 +211,7 @@ export class BlobSpool {
   }
 
   private clear(): void {
-    this.ranges.clear();
+    this.entries.clear();
     this.end = 0;
     this.full = false;
     if (this.file !== null) ftruncateSync(this.file, 0);
@@ -201,13 +219,16 @@ export class BlobSpool {
 }
 
 /**
- * One blob being copied into the spool as it streams past: `start` with its size, `write`
- * each chunk, `commit` once all arrived (or `abort`). Only a whole blob of the announced size
- * is ever looked up.
+ * One included file being copied into the spool as its entry streams past: `start` with the
+ * blob's size (writes the header, which the caller also sends: the same bytes), `write` each
+ * chunk, `commit` once all arrived (writes the padding), or `abort`. Only an entry that
+ * arrived whole and as announced is ever found.
  */
 export class SpoolWrite {
-  /** Settles when the blob is spooled or given up. */
+  /** Settles when the entry is spooled or given up. */
   readonly done: Promise<void>;
+  /** The entry's tar header, made by `start`. */
+  header: Buffer | null = null;
   private resolve!: () => void;
   private offset: number | null = null;
   private size = 0;
@@ -217,50 +238,66 @@ export class SpoolWrite {
   constructor(
     private readonly spool: BlobSpool,
     readonly oid: string,
+    readonly entry: SpoolEntry,
     readonly owner: object,
   ) {
     this.done = new Promise((resolve) => (this.resolve = resolve));
   }
 
-  /** Reserves room for `size` bytes; false (and given up) when the spool has none. */
+  /** Reserves room for the whole entry and writes its header; false (and given up) when the spool has none. */
   start(size: number): boolean {
     if (this.over) return false;
-    this.offset = this.spool.reserve(size);
+    const header = fileHeader(this.entry.name, this.entry.mode, size);
+    this.offset = this.spool.reserve(header.length + size + padding(size));
     this.size = size;
-    if (this.offset === null) this.abort();
+    this.header = header;
+    if (this.offset === null || !this.spool.writeAt(header, this.offset)) this.abort();
     return !this.over;
   }
 
-  write(chunk: Buffer): void {
-    if (this.over || this.offset === null) return;
-    if (this.written + chunk.length > this.size) {
+  /** Copies the next chunk of the blob; false (and given up) when it could not be. */
+  write(chunk: Buffer): boolean {
+    if (this.over || this.offset === null) return false;
+    if (this.written + chunk.length > this.size || !this.spool.writeAt(chunk, this.offset + this.header!.length + this.written)) {
       this.abort();
-      return;
+      return false;
     }
-    try {
-      this.spool.writeAt(chunk, this.offset + this.written);
-      this.written += chunk.length;
-    } catch {
-      this.spool.failed();
-      this.abort();
-    }
+    this.written += chunk.length;
+    return true;
   }
 
-  commit(): void {
-    if (this.over) return;
-    if (this.offset === null || this.written !== this.size) {
+  /** Ends the entry: true when it is spooled whole (`entry` says where), false when given up. */
+  commit(): boolean {
+    if (this.over) return false;
+    const pad = padding(this.size);
+    if (this.offset === null || this.written !== this.size || (pad > 0 && !this.spool.writeAt(ZEROS.subarray(0, pad), this.offset + this.header!.length + this.size))) {
       this.abort();
-      return;
+      return false;
     }
     this.over = true;
-    this.spool.settle(this, new SpooledBlob(this.offset, this.size));
+    this.entry.offset = this.offset;
+    this.entry.length = this.header!.length + this.size + pad;
+    this.spool.settle(this, true);
     this.resolve();
+    return true;
   }
 
+  /** The blob's bytes written so far (after a failed write, for a reader that sent none yet). */
+  readBack(): Buffer {
+    const bytes = Buffer.allocUnsafe(this.written);
+    if (this.written > 0) this.spool.read(this.offset! + this.header!.length, bytes);
+    return bytes;
+  }
+
+  /** Gives up (no-op once committed or given up). */
   abort(): void {
     if (this.over) return;
     this.over = true;
-    this.spool.settle(this, null);
+    this.spool.settle(this, false);
     this.resolve();
   }
+}
+
+function padding(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
 }

@@ -6,7 +6,7 @@ const STAGE = 256 * 1024;
 /** Messages one hash may have queued on its thread before its writer is asked to wait. */
 const AHEAD = 8;
 /** File references one message carries at most, and the bytes they name. */
-const MAX_REFS = 4096;
+const MAX_REFS = 1024;
 const REF_BYTES = 8 * 1024 * 1024;
 
 export interface DigestSink extends ByteSink {
@@ -139,7 +139,8 @@ export class HashThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    // No execArgv: the worker is plain JavaScript, and a `--import tsx` it would inherit costs ~15 MB a thread.
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] });
     worker.unref(); // referenced only while a hash is open: an idle thread must not hold the process
     this.known = new Set();
     this.queued = 0;
@@ -230,6 +231,14 @@ class ThreadHashSink implements DigestSink {
     if (this.refCount > 0 && fd !== this.refFd) this.ship();
     this.stage ??= this.take();
     this.refs ??= new Float64Array(MAX_REFS * 3);
+    const last = (this.refCount - 1) * 3;
+    if (this.refCount > 0 && this.refs[last] === this.used && this.refs[last + 1]! + this.refs[last + 2]! === offset) {
+      // Right after the previous reference in the file, with nothing written between: one read.
+      this.refs[last + 2]! += length;
+      this.refBytes += length;
+      if (this.refBytes >= REF_BYTES) this.ship();
+      return this.state.inflight < AHEAD;
+    }
     const at = this.refCount * 3;
     this.refs[at] = this.used;
     this.refs[at + 1] = offset;

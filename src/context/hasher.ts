@@ -33,9 +33,15 @@ export interface HasherOptions {
    * by that builder. Without one the hasher makes its own, closed by `close()`.
    */
   readonly pool?: HashPool;
-  /** Folder of the spool of included blobs (default: the system's temporary folder). */
+  /**
+   * The spool of included files, likewise: its builder's (the service's, shared by its hashers:
+   * entries are named by blob id, so repositories can share it), closed by that builder; null
+   * for none. Without one the hasher makes its own (`spoolDir`, `spoolMaxBytes`).
+   */
+  readonly spool?: BlobSpool | null;
+  /** Folder of the hasher's own spool (default: the system's temporary folder, TMPDIR). */
   readonly spoolDir?: string;
-  /** Bytes the spool holds at most (default 1 GiB); 0 turns it off. */
+  /** Bytes the hasher's own spool holds at most (default 1 GiB); 0 turns it off. */
   readonly spoolMaxBytes?: number;
 }
 
@@ -64,6 +70,7 @@ export class ContextHasher {
   private readonly maxBytes: number;
   private readonly pool: HashPool;
   private readonly ownPool: boolean;
+  private readonly ownSpool: boolean;
 
   constructor(options: HasherOptions = {}) {
     this.runTask = options.runTaskDir ? new DirectoryTree(options.runTaskDir) : null;
@@ -71,7 +78,9 @@ export class ContextHasher {
     this.maxBytes = options.maxContextBytes ?? 4 * 1024 ** 3;
     this.ownPool = !options.pool;
     this.pool = options.pool ?? new HashPool();
-    this.spool = options.spoolMaxBytes === 0 ? null : new BlobSpool({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes });
+    this.ownSpool = options.spool === undefined;
+    if (options.spool !== undefined) this.spool = options.spool;
+    else this.spool = options.spoolMaxBytes === 0 ? null : new BlobSpool({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes });
   }
 
   get counters(): HasherCounters {
@@ -84,9 +93,9 @@ export class ContextHasher {
     };
   }
 
-  /** Closes the spool once no hash uses it, and the pool if the hasher made it. */
+  /** Closes what the hasher made itself: its spool (once no hash uses it) and its pool. */
   async close(): Promise<void> {
-    await this.spool?.close();
+    if (this.ownSpool) await this.spool?.close();
     if (this.ownPool) await this.pool.close();
   }
 

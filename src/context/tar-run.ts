@@ -1,8 +1,8 @@
-import type { ContentSink, FileToSend } from '../tree/types.ts';
-import type { BlobSpool, SpooledBlob, SpoolWrite } from './blob-spool.ts';
-import type { TreePlanEntry } from './plan.ts';
 import { printableName } from '../tree/name-bytes.ts';
-import { fileHeader, refuseSetuid, type TarWriter } from './tar.ts';
+import type { ContentSink, FileToSend } from '../tree/types.ts';
+import { type BlobSpool, SpoolEntry, SpoolWrite } from './blob-spool.ts';
+import type { TreePlanEntry } from './plan.ts';
+import { refuseSetuid, type TarWriter } from './tar.ts';
 
 /**
  * Spooled bytes a run writes at most without waiting for its sink, where the sink takes bytes
@@ -10,14 +10,15 @@ import { fileHeader, refuseSetuid, type TarWriter } from './tar.ts';
  */
 const SPOOLED_BYTES = 1024 * 1024;
 /** The same where the sink takes references (the hashing thread reads them): only numbers are queued. */
-const SPOOLED_REF_BYTES = 8 * 1024 * 1024;
+const SPOOLED_REF_BYTES = 16 * 1024 * 1024;
 /** Spooled bytes are read into buffers of at most this size, for sinks that take bytes. */
 const READ_CHUNK = 1024 * 1024;
 
 /**
  * Consecutive entries of a context read from one tree, written through one sink: the files
  * the spool lacks are read in one `sendFiles` call, and the spooled ones are written in their
- * places between them. A context has up to a hundred thousand small files; a promise and a
+ * places between them (whole tar entries: header, content and padding, by reference where the
+ * sink takes references). A context has up to a hundred thousand small files; a promise and a
  * sink for each cost more than reading them. An included file read here is also copied into
  * the spool, for the other contexts that include it.
  */
@@ -26,141 +27,183 @@ export class TarRun implements ContentSink {
   readonly reads: FileToSend[] = [];
   /**
    * Set when the first candidate is being spooled by another reader: the run is empty, and
-   * the caller waits for that read (one read of a blob per graph) and plans the run again.
+   * the caller waits for that read (one read of a file per graph) and plans the run again.
    */
   wait: Promise<void> | null = null;
-  private readonly known: (SpooledBlob | undefined)[] = [];
-  /** Per entry: the spool write its read feeds, if any. */
-  private readonly writes: (SpoolWrite | null)[] = [];
+  /** Settles when the run's reads are done (`settle`): what a context waiting for one of its files waits for. */
+  readonly finished: Promise<void>;
+  private finish!: () => void;
+  /** Per entry: its spooled tar entry (written from the spool), the spool write its read feeds, or null (read only). */
+  private readonly slots: (SpoolEntry | SpoolWrite | null)[] = [];
   private writing: SpoolWrite | null = null;
-  /** The entry being read, or the next to write. */
+  /**
+   * True while the entry being read goes only to the spool, to be sent as one reference once
+   * whole (where the sink takes references): its bytes never reach the sink from here.
+   */
+  private deferred = false;
+  /** The sink's last answer: false asks the source to wait (for `drained`). */
+  private ready = true;
+  /** A failure to report at the entry's end (a source's `data` must not throw). */
+  private failure: Error | null = null;
+  /** The entry being read, or the next to write (from `start`). */
   private next = 0;
   private expected = 0;
   private seen = 0;
 
-  private readonly entries: readonly TreePlanEntry[] = [];
-
   /**
-   * Takes as many of `candidates` as make one run: all of them, or fewer once the spooled
-   * blobs among them pass the sink's bound, or before one that another reader is spooling
-   * now. `length` says how many.
+   * Takes as many of `plan`'s entries from `first` (up to `limit`, all from one tree) as make
+   * one run: all of them, or fewer once the spooled entries among them pass the sink's bound,
+   * or before one that another reader is spooling now. `length` says how many.
    */
   constructor(
     private readonly tar: TarWriter,
-    candidates: readonly TreePlanEntry[],
+    private readonly plan: readonly TreePlanEntry[],
+    private readonly first: number,
+    limit: number,
     private readonly spool: BlobSpool | null,
   ) {
+    this.finished = new Promise((resolve) => (this.finish = resolve));
     try {
-      this.take(candidates, tar.takesRefs ? SPOOLED_REF_BYTES : SPOOLED_BYTES);
+      this.take(limit, tar.takesRefs ? SPOOLED_REF_BYTES : SPOOLED_BYTES);
     } catch (err) {
       this.settle(); // a refused entry: the writes begun for the ones before it are given up
       throw err;
     }
-    this.entries = candidates.slice(0, this.known.length);
   }
 
-  private take(candidates: readonly TreePlanEntry[], bound: number): void {
+  private take(limit: number, bound: number): void {
     const spool = this.spool;
     let spooledBytes = 0;
-    for (const e of candidates) {
+    for (let i = this.first; i < limit; i++) {
       if (spooledBytes > bound) break;
+      const e = this.plan[i]!;
       refuseSetuid(e.name, e.mode);
       // Only included files are spooled: a context's own files are rarely another's.
       const oid = spool && e.source.included ? e.source.entry.oid : null;
       let write: SpoolWrite | null = null;
       if (oid) {
-        const range = spool!.lookup(oid);
-        if (range) {
-          spooledBytes += range.length;
-          this.known.push(range);
-          this.writes.push(null);
+        const found = spool!.find(oid, e.name, e.mode);
+        if (found && !found.pending) {
+          spool!.hits += 1;
+          spooledBytes += found.length;
+          this.slots.push(found);
           continue;
         }
-        const other = spool!.pendingFor(oid);
-        if (other && other.owner !== this) {
-          if (this.known.length === 0) this.wait = other.done;
+        const owner = found?.pending!.owner;
+        if (found && owner !== this) {
+          // Wait for the whole run reading it (its other files are spooled by then too), not
+          // file by file: one wake-up per run of the reader's, not one per file.
+          if (this.slots.length === 0) this.wait = owner instanceof TarRun ? owner.finished : found.pending!.done;
           break;
         }
-        // The same blob twice in this run is read twice: it is not spooled before this run ends.
-        if (!other) write = spool!.begin(oid, this);
+        // The same file twice in this run is read twice: it is not spooled before this run ends.
+        if (!found) write = spool!.begin(oid, e.name, e.mode, this);
       }
       this.reads.push({ path: e.source.path, entry: e.source.entry });
-      this.known.push(undefined);
-      this.writes.push(write);
+      this.slots.push(write);
     }
   }
 
   get length(): number {
-    return this.entries.length;
+    return this.slots.length;
   }
 
   /** Writes the spooled entries up to the next one to read: all that remain once the reads are done. */
   writeKnown(): void {
-    for (let range = this.known[this.next]; range !== undefined; range = this.known[this.next]) {
-      const entry = this.entries[this.next]!;
-      if (range.headerName !== entry.name || range.headerMode !== entry.mode) {
-        range.header = fileHeader(entry.name, entry.mode, range.length);
-        range.headerName = entry.name;
-        range.headerMode = entry.mode;
-      }
-      this.tar.emit(range.header!);
-      if (range.length > 0) this.emitSpooled(range);
-      this.tar.pad();
+    for (let slot = this.slots[this.next]; slot instanceof SpoolEntry; slot = this.slots[this.next]) {
+      this.emitSpooled(slot);
       this.next += 1;
       this.tar.checkSize();
     }
   }
 
-  /** Gives up the spool writes that did not finish (a failed read): other readers read those blobs themselves. */
+  /** Gives up the spool writes that did not finish (a failed read): other readers read those files themselves. */
   settle(): void {
-    for (const write of this.writes) write?.abort();
+    for (const slot of this.slots) if (slot instanceof SpoolWrite) slot.abort();
     this.writing = null;
+    this.deferred = false;
+    this.finish();
   }
 
   start(size: number): void {
     // Answers come in request order: the first of this run means the runs before it are written.
     this.writeKnown();
-    const entry = this.entries[this.next]!;
+    const entry = this.plan[this.first + this.next]!;
     this.expected = size;
     this.seen = 0;
-    const write = this.writes[this.next] ?? null;
-    this.writing = write && write.start(size) ? write : null;
-    this.tar.header(entry.name, entry.mode, size);
+    const slot = this.slots[this.next];
+    this.writing = slot instanceof SpoolWrite && slot.start(size) ? slot : null;
+    this.deferred = this.writing !== null && this.tar.takesRefs;
+    if (this.deferred) return;
+    // A spooled entry's header is the spool's: the same bytes go to both.
+    if (this.writing) this.tar.emit(this.writing.header!);
+    else this.tar.header(entry.name, entry.mode, size);
   }
 
   data(chunk: Buffer): boolean {
     this.seen += chunk.length;
-    this.writing?.write(chunk);
-    return this.tar.emit(chunk);
+    if (this.failure) return true;
+    if (this.deferred) {
+      // Into the spool, not the sink: the source need not wait (and would hold up every other
+      // reader of the repository); the caller bounds what is queued at run boundaries.
+      if (this.writing!.write(chunk)) return true;
+      this.undefer();
+      if (this.failure) return true;
+    } else this.writing?.write(chunk);
+    return (this.ready = this.tar.emit(chunk));
   }
 
-  drained(): Promise<void> {
-    return this.tar.drained();
+  async drained(): Promise<void> {
+    await this.tar.drained();
+    this.ready = true;
   }
 
   end(): void {
-    const entry = this.entries[this.next]!;
+    const entry = this.plan[this.first + this.next]!;
     if (this.seen !== this.expected) throw new Error(`${printableName(entry.name)} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
-    this.tar.pad();
-    this.writing?.commit();
+    if (this.deferred && this.writing!.commit()) {
+      this.ready = this.tar.emitRef(this.spool!.fd, this.writing!.entry.offset, this.writing!.entry.length);
+    } else {
+      if (this.deferred) this.undefer(); // the padding could not be spooled: the entry goes as bytes
+      if (this.failure) {
+        const failure = this.failure;
+        this.failure = null;
+        throw failure;
+      }
+      this.tar.pad();
+      this.writing?.commit();
+    }
     this.writing = null;
+    this.deferred = false;
     this.next += 1;
     this.tar.checkSize();
     this.writeKnown();
   }
 
-  /** A spooled blob's bytes: a reference where the sink takes them (the hashing thread reads the file), else read here. */
-  private emitSpooled(range: SpooledBlob): void {
+  /** The spool could not take the rest of a deferred entry: what it took goes to the sink as bytes, and so does the rest. */
+  private undefer(): void {
+    const write = this.writing!;
+    this.deferred = false;
+    this.writing = null;
+    try {
+      this.tar.emit(write.header!);
+      this.tar.emit(write.readBack());
+    } catch (err) {
+      this.failure = err as Error;
+    }
+  }
+
+  /** A spooled tar entry: a reference where the sink takes them (the hashing thread reads the file), else read here. */
+  private emitSpooled(spooled: SpoolEntry): void {
     const spool = this.spool!;
     if (this.tar.takesRefs) {
-      this.tar.emitRef(spool.fd, range.offset, range.length);
+      this.ready = this.tar.emitRef(spool.fd, spooled.offset, spooled.length);
       return;
     }
-    for (let at = 0; at < range.length; at += READ_CHUNK) {
-      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, range.length - at));
-      spool.read(range, at, chunk);
+    for (let at = 0; at < spooled.length; at += READ_CHUNK) {
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, spooled.length - at));
+      spool.read(spooled.offset + at, chunk);
       this.tar.emit(chunk);
     }
   }
 }
-

@@ -46,9 +46,12 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
       if (source.tree !== lastTree) await drain();
       lastTree = source.tree;
       if (source.tree.sendFiles) {
+        // Spooled entries go to a sink that takes references without asking the source to
+        // wait: what is queued is bounded here, a run at a time (the runs in flight go on).
+        if (tar.takesRefs) await tar.drained();
         let end = i + 1;
         while (end - i < RUN && isTreeEntry(plan[end], source.tree)) end += 1;
-        const run = new TarRun(tar, plan.slice(i, end) as TreePlanEntry[], spool);
+        const run = new TarRun(tar, plan as readonly TreePlanEntry[], i, end, spool);
         if (run.wait) {
           // Another context is reading this blob into the spool now: wait for it (one read).
           await run.wait;

@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import type { Config, RepositoryConfig } from '../config/load.ts';
+import type { BlobSpool } from '../context/blob-spool.ts';
 import type { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher } from '../context/hasher.ts';
 import type { Level, PushContext } from '../domain/index.ts';
@@ -18,6 +19,12 @@ import type { CommitInfo } from '../tree/git-repo.ts';
 import { GitTree } from '../tree/git-tree.ts';
 import { UpstreamBreaker } from './breaker.ts';
 
+/** What every repository's hasher shares: built and closed by the service. */
+export interface Hashing {
+  readonly pool: HashPool;
+  readonly spool: BlobSpool;
+}
+
 /** A configured repository with its mirror, hasher and decider. */
 export class RepositoryRuntime {
   readonly hasher: ContextHasher;
@@ -33,10 +40,10 @@ export class RepositoryRuntime {
     /** Same settings, reading the real store but writing nothing: for previews. */
     readonly previewDecider: Decider,
     catalogLimits: CatalogLimits,
-    /** The service's hashing threads, shared by every repository's hasher. */
-    pool: HashPool,
+    /** The service's hashing threads and spool of included files, shared by every repository's hasher. */
+    hashing: Hashing,
   ) {
-    this.hasher = new ContextHasher({ runTaskDir: config.runTaskDir, pool });
+    this.hasher = new ContextHasher({ runTaskDir: config.runTaskDir, pool: hashing.pool, spool: hashing.spool });
     this.builder = new GraphBuilder(this.hasher, catalogLimits);
     this.matchers = config.levels.map(([glob, level]) => [picomatch(glob), level]);
   }
@@ -77,7 +84,7 @@ export async function openRepositories(
   config: Config,
   store: ServiceStore,
   taskcluster: Taskcluster | null,
-  pool: HashPool,
+  hashing: Hashing,
   /** The deciders' time: tasks' created/deadline/expires and what is judged against them. */
   clock?: () => Date,
 ): Promise<Map<string, RepositoryRuntime>> {
@@ -100,7 +107,7 @@ export async function openRepositories(
     breaker.probeWith(() => mirror.fetch(null, { probe: true }));
     runtimes.set(
       repo.name,
-      new RepositoryRuntime(repo, mirror, breaker, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits, pool),
+      new RepositoryRuntime(repo, mirror, breaker, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits, hashing),
     );
   }
   return runtimes;

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
+import { BlobSpool } from '../context/blob-spool.ts';
 import { HashPool } from '../context/hash-thread.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ServiceStore } from '../store/service-store.ts';
@@ -50,10 +51,12 @@ export async function createService(config: Config, log: Logger, options: Servic
   const taskcluster = raw
     ? instrumentTaskcluster(raw, (method, outcome, seconds) => metrics.taskclusterSeconds.observe({ method, outcome }, seconds))
     : null;
-  // SHA-256 of every repository's contexts runs on these threads (one per core); closed with the service.
+  // SHA-256 of every repository's contexts runs on these threads (one per core), and included
+  // files are read from git once into this spool (TMPDIR, at most 1 GiB); closed with the service.
   const pool = new HashPool();
+  const spool = new BlobSpool();
   const clock = options.clock ?? (() => new Date());
-  const repos = await openRepositories(config, store, taskcluster, pool, clock);
+  const repos = await openRepositories(config, store, taskcluster, { pool, spool }, clock);
   const contexts = new ContextCache(config.dataDir, store, repos, log);
   const worker = new Worker(store, repos, metrics, log.child({ component: 'worker' }), {
     id: options.workerId ?? process.env.IMAGE_DECIDER_WORKER_ID ?? `${hostname()}:${config.port}`,
@@ -95,6 +98,7 @@ export async function createService(config: Config, log: Logger, options: Servic
       await worker.stop();
       await Promise.all([...repos.values()].map((r) => r.mirror.close()));
       await Promise.all([...repos.values()].map((r) => r.hasher.close()));
+      await spool.close();
       await pool.close();
       if (!options.store) await store.close();
     },

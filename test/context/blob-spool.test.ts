@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createGunzip } from 'node:zlib';
 import { BlobSpool } from '../../src/context/blob-spool.ts';
+import { fileHeader } from '../../src/context/tar.ts';
 import { DEFAULT_BUILDER_IMAGE } from '../../src/context/digest.ts';
 import { GraphBuilder } from '../../src/graph/build-graph.ts';
 import { DirectoryTree } from '../../src/tree/directory-tree.ts';
@@ -53,7 +54,9 @@ describe('blob spool', () => {
     // Each image's Dockerfile and own.txt, the catalog's two files, and every shared blob once.
     assert.equal(read.files, IMAGES.length * 2 + 2 + Object.keys(SHARED).length);
     assert.equal(read.bytes, sum(IMAGES.flatMap((n) => Object.values(OWN(n)))) + catalogBytes + sharedBytes);
-    assert.equal(hasher.counters.spoolBytes, sharedBytes);
+    // Each shared file once, as a tar entry (a header, the content, padding to 512 bytes).
+    const entryBytes = Object.values(SHARED).reduce((n, b) => n + 512 + Math.ceil(b.length / 512) * 512, 0);
+    assert.equal(hasher.counters.spoolBytes, entryBytes);
     assert.equal(hasher.counters.spoolHits, (IMAGES.length - 1) * Object.keys(SHARED).length);
 
     const disk = testHasher();
@@ -75,13 +78,13 @@ describe('blob spool', () => {
     const hasher = testHasher({ spoolMaxBytes: 100_000 });
     const spool = hasher.spool!;
     const a = await hasher.hash(tree, spec('a'));
-    assert.equal(spool.blobs, 2, 'two blobs of 40 kB fit in 100 kB');
+    assert.equal(spool.count, 2, 'two blobs of 40 kB fit in 100 kB');
     assert.ok(spool.size <= 100_000);
     const before = tree.stats.filesRead;
     // The spool was full and nothing held it: b empties it and spools the first two again.
     const b = await hasher.hash(tree, spec('b'));
     assert.equal(tree.stats.filesRead - before, 2 + 10, 'own.txt, the Dockerfile and all ten blobs from git');
-    assert.equal(spool.blobs, 2);
+    assert.equal(spool.count, 2);
     assert.ok(spool.size <= 100_000);
     const disk = testHasher({ spoolMaxBytes: 0 });
     assert.equal(disk.spool, null);
@@ -90,7 +93,7 @@ describe('blob spool', () => {
 
     // Taken when none is held, a lease empties the full spool; held, it keeps the spool as it is.
     const release = spool.acquire();
-    assert.equal(spool.blobs, 0);
+    assert.equal(spool.count, 0);
     const reads = async (args: Record<string, string>) => {
       const start = tree.stats.filesRead;
       await hasher.hash(tree, { contextDir: 'taskcluster/docker/a', args });
@@ -113,57 +116,80 @@ describe('blob spool', () => {
     for (const r of results) assert.equal(r.status === 'rejected' && (r.reason as { code?: string }).code, 'repository-unreadable');
     const release = spool.acquire();
     try {
-      assert.equal(spool.lookup(missing), undefined);
       for (const path of Object.keys(SHARED)) {
         const oid = git(dir, 'rev-parse', `HEAD:${path}`).trim();
-        assert.equal(spool.pendingFor(oid), undefined, path);
-        const range = spool.lookup(oid);
-        if (!range) continue;
-        const bytes = Buffer.alloc(range.length);
-        spool.read(range, 0, bytes);
-        assert.deepEqual(bytes, await readFile(join(dir, path)), path);
+        const entry = spool.find(oid, `topsrcdir/${path}`, 0o644);
+        if (oid === missing) assert.equal(entry, undefined);
+        if (!entry) continue;
+        assert.equal(entry.pending, null, path);
+        // A whole tar entry: header, content, padding.
+        const bytes = Buffer.alloc(entry.length);
+        spool.read(entry.offset, bytes);
+        const content = await readFile(join(dir, path));
+        const header = fileHeader(`topsrcdir/${path}`, 0o644, content.length);
+        assert.deepEqual(bytes.subarray(0, header.length), header, path);
+        assert.deepEqual(bytes.subarray(header.length, header.length + content.length), content, path);
+        assert.equal(entry.length, header.length + Math.ceil(content.length / 512) * 512, path);
       }
     } finally {
       release();
     }
   });
 
-  it('keeps only a blob that arrived whole and as announced', async () => {
+  it('a spool that fails to write part-way (a full disk) leaves the hashes exact', async () => {
+    const dir = await writeTree(await tempDir(), files);
+    const tree = await sourceFor('git', dir);
+    const expected = (await testHasher().hash(new DirectoryTree(dir), spec('a'))).contextHash;
+    // The n-th write fails: a header, a chunk of content or a padding, in the middle of a context.
+    for (const n of [0, 1, 2, 3, 10, 25, 40, 61, 62, 63]) {
+      const hasher = testHasher();
+      const spool = hasher.spool!;
+      const writeAt = spool.writeAt.bind(spool);
+      let calls = 0;
+      spool.writeAt = (chunk, position) => (calls++ === n ? false : writeAt(chunk, position));
+      assert.equal((await hasher.hash(tree, spec('a'))).contextHash, expected, `write ${n} failed`);
+      assert.equal((await hasher.hash(tree, spec('b'))).contextHash, (await testHasher().hash(new DirectoryTree(dir), spec('b'))).contextHash);
+    }
+  });
+
+  it('keeps only an entry that arrived whole and as announced', async () => {
     const spool = new BlobSpool({ dir: await tempDir() });
     const release = spool.acquire();
     const owner = {};
-    const whole = spool.begin('whole', owner)!;
-    assert.equal(spool.begin('whole', owner), null, 'one write of a blob at a time');
-    assert.equal(spool.pendingFor('whole'), whole);
+    const whole = spool.begin('whole', 'a/b.txt', 0o644, owner)!;
+    assert.equal(spool.begin('whole', 'a/b.txt', 0o644, owner), null, 'one write of an entry at a time');
+    assert.equal(spool.find('whole', 'a/b.txt', 0o644)!.pending, whole);
+    assert.equal(spool.find('whole', 'a/b.txt', 0o755), undefined, 'another mode is another entry');
     whole.start(4);
     const chunk = Buffer.from('xxabcdxx').subarray(2, 6);
     whole.write(chunk);
     chunk.fill(0); // the reader's buffer is reused: the spool has its own copy
     whole.commit();
     await whole.done;
-    const range = spool.lookup('whole')!;
-    const back = Buffer.alloc(4);
-    spool.read(range, 0, back);
-    assert.deepEqual(back, Buffer.from('abcd'));
+    const entry = spool.find('whole', 'a/b.txt', 0o644)!;
+    assert.equal(entry.pending, null);
+    const back = Buffer.alloc(entry.length);
+    spool.read(entry.offset, back);
+    assert.deepEqual(back, Buffer.concat([fileHeader('a/b.txt', 0o644, 4), Buffer.from('abcd'), Buffer.alloc(508)]));
 
-    const short = spool.begin('short', owner)!;
+    const short = spool.begin('short', 's', 0o644, owner)!;
     short.start(4);
     short.write(Buffer.from('ab'));
     short.commit();
-    const long = spool.begin('long', owner)!;
+    const long = spool.begin('long', 'l', 0o644, owner)!;
     long.start(2);
     long.write(Buffer.from('abc'));
     long.commit();
-    const dropped = spool.begin('dropped', owner)!;
+    const dropped = spool.begin('dropped', 'd', 0o644, owner)!;
     dropped.abort();
     await Promise.all([short.done, long.done, dropped.done]);
-    for (const oid of ['short', 'long', 'dropped']) {
-      assert.equal(spool.lookup(oid), undefined, oid);
-      assert.equal(spool.pendingFor(oid), undefined, oid);
-    }
+    assert.equal(spool.find('short', 's', 0o644), undefined);
+    assert.equal(spool.find('long', 'l', 0o644), undefined);
+    assert.equal(spool.find('dropped', 'd', 0o644), undefined);
+    assert.equal(spool.count, 1);
     release();
     await spool.close();
-    assert.equal(spool.begin('after', owner), null, 'a closed spool takes nothing');
+    assert.equal(spool.begin('after', 'x', 0o644, owner), null, 'a closed spool takes nothing');
   });
 
   it('an unusable folder turns spooling off, and hashing goes on', async () => {

@@ -151,6 +151,14 @@ describe('hashing thread', () => {
         ),
         { numRuns: 30 },
       );
+      // References that follow each other in the file, with nothing written between, are merged.
+      const merged = thread.sink();
+      merged.writeRef(fd, 0, 10);
+      merged.writeRef(fd, 10, 20);
+      merged.write(Buffer.from('x'));
+      merged.writeRef(fd, 30, 5);
+      merged.writeRef(fd, 100, 5);
+      assert.equal(await merged.digest(), sha256([file.subarray(0, 30), Buffer.from('x'), file.subarray(30, 35), file.subarray(100, 105)]));
       // Past the end of the file: that hash fails, the next is whole.
       const bad = thread.sink();
       bad.writeRef(fd, file.length - 10, 20);
