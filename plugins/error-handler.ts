@@ -6,7 +6,7 @@ import { DeciderError, type ErrorCode, isDeciderError } from '../src/errors.ts';
 const STATUS: Partial<Record<ErrorCode, number>> = {
   'bad-request': 400,
   'bad-argument': 400,
-  'unauthorized': 401,
+  unauthorized: 401,
   'not-found': 404,
   'unknown-repository': 404,
   'unknown-revision': 404,
@@ -18,8 +18,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'repository-unreadable': 502,
   'taskcluster-unavailable': 503,
   'insufficient-scopes': 502,
-  'conflict': 409,
-  'unavailable': 503,
+  conflict: 409,
+  unavailable: 503,
   // A preview of a revision over a limit: the request was fine, the revision is not.
   'limit-exceeded': 422,
   'context-too-large': 422,

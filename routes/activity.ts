@@ -26,25 +26,29 @@ function everyHour(since: number, hours: number, busy: readonly ActivityHour[]):
 }
 
 const activityRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
-  app.get('/activity', {
-    onRequest: app.readRateLimit,
-    schema: {
-      tags: ['operations'],
-      summary: 'Pushes decided, decision latency and builds per hour, over the last hours (the current one included)',
-      querystring: T.Object({
-        hours: T.Integer({ minimum: 1, maximum: 168, default: 24 }),
-        repo: T.Optional(T.String({ description: 'one repository; default all' })),
-      }),
-      response: { 200: T.Object({ since: T.String(), until: T.String(), hours: T.Array(Hour) }), ...errors(400, 404, 429) },
+  app.get(
+    '/activity',
+    {
+      onRequest: app.readRateLimit,
+      schema: {
+        tags: ['operations'],
+        summary: 'Pushes decided, decision latency and builds per hour, over the last hours (the current one included)',
+        querystring: T.Object({
+          hours: T.Integer({ minimum: 1, maximum: 168, default: 24 }),
+          repo: T.Optional(T.String({ description: 'one repository; default all' })),
+        }),
+        response: { 200: T.Object({ since: T.String(), until: T.String(), hours: T.Array(Hour) }), ...errors(400, 404, 429) },
+      },
     },
-  }, async (request) => {
-    const { hours, repo } = request.query;
-    const repository = repo === undefined ? undefined : repositoryParam(service, repo).config.name;
-    const until = (Math.floor(Date.now() / HOUR_MS) + 1) * HOUR_MS;
-    const since = until - hours * HOUR_MS;
-    const busy = await service.store.activity({ since: new Date(since), until: new Date(until), ...(repository ? { repository } : {}) });
-    return { since: new Date(since).toISOString(), until: new Date(until).toISOString(), hours: everyHour(since, hours, busy) };
-  });
+    async (request) => {
+      const { hours, repo } = request.query;
+      const repository = repo === undefined ? undefined : repositoryParam(service, repo).config.name;
+      const until = (Math.floor(Date.now() / HOUR_MS) + 1) * HOUR_MS;
+      const since = until - hours * HOUR_MS;
+      const busy = await service.store.activity({ since: new Date(since), until: new Date(until), ...(repository ? { repository } : {}) });
+      return { since: new Date(since).toISOString(), until: new Date(until).toISOString(), hours: everyHour(since, hours, busy) };
+    },
+  );
 };
 
 export default activityRoutes;

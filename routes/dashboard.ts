@@ -13,9 +13,19 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 const dashboardRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app) => {
   const assets = { html: read('page.html'), css: read('dashboard.css'), icon: read('icon.svg') };
   const serve = (path: string, type: string, body: string) =>
-    app.get(path, {
-      schema: { tags: ['dashboard'], hide: type !== 'text/html', summary: 'The dashboard: pushes, the image graph and each image’s history, latency and builds per hour, health (HTML)', produces: [type], response: { 200: T.String() } },
-    }, async (_request, reply) => reply.header('content-security-policy', CSP).header('cache-control', 'no-cache').type(`${type}; charset=utf-8`).send(body));
+    app.get(
+      path,
+      {
+        schema: {
+          tags: ['dashboard'],
+          hide: type !== 'text/html',
+          summary: 'The dashboard: pushes, the image graph and each image’s history, latency and builds per hour, health (HTML)',
+          produces: [type],
+          response: { 200: T.String() },
+        },
+      },
+      async (_request, reply) => reply.header('content-security-policy', CSP).header('cache-control', 'no-cache').type(`${type}; charset=utf-8`).send(body),
+    );
   serve('/dashboard', 'text/html', assets.html);
   serve('/dashboard/dashboard.css', 'text/css', assets.css);
   // The script's modules (dashboard.js imports the others), each read once at start.

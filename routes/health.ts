@@ -47,28 +47,38 @@ const HealthSchema = T.Object({
 });
 
 const healthRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
-  app.get('/health', {
-    schema: {
-      tags: ['operations'],
-      summary: 'Each dependency’s state: 200 when ok or degraded, 503 when down or overloaded',
-      response: {
-        200: HealthSchema,
-        // Every 503 must fit: one that did not (under-pressure's error) was answered as a 500.
-        503: T.Union([HealthSchema, T.Ref('Error')], {
-          description: 'The store is down (the health, status down), or the process is overloaded (Error `unavailable`, with Retry-After: nothing was checked)',
-        }),
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Each dependency’s state: 200 when ok or degraded, 503 when down or overloaded',
+        response: {
+          200: HealthSchema,
+          // Every 503 must fit: one that did not (under-pressure's error) was answered as a 500.
+          503: T.Union([HealthSchema, T.Ref('Error')], {
+            description: 'The store is down (the health, status down), or the process is overloaded (Error `unavailable`, with Retry-After: nothing was checked)',
+          }),
+        },
       },
     },
-  }, async (_request, reply) => {
-    const health = await checkHealth(service);
-    return reply.status(health.status === 'down' ? 503 : 200).send({ ...health, checks: [...health.checks], repositories: [...health.repositories], expiring: [...health.expiring] });
-  });
+    async (_request, reply) => {
+      const health = await checkHealth(service);
+      return reply
+        .status(health.status === 'down' ? 503 : 200)
+        .send({ ...health, checks: [...health.checks], repositories: [...health.repositories], expiring: [...health.expiring] });
+    },
+  );
 
-  app.get('/metrics', {
-    schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: T.String() } },
-  }, async (_request, reply) => {
-    return reply.type(service.metrics.registry.contentType).send(await service.metrics.registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: T.String() } },
+    },
+    async (_request, reply) => {
+      return reply.type(service.metrics.registry.contentType).send(await service.metrics.registry.metrics());
+    },
+  );
 };
 
 export default healthRoutes;

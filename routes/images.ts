@@ -37,7 +37,9 @@ const HistoryEntry = T.Object({
 
 /** A rate-limit bucket per bearer token (hashed: keys are kept in memory). */
 function tokenKey(request: FastifyRequest): string {
-  return createHash('sha256').update(request.headers.authorization ?? '').digest('hex');
+  return createHash('sha256')
+    .update(request.headers.authorization ?? '')
+    .digest('hex');
 }
 
 const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
@@ -49,126 +51,153 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
     return { repo, found, image };
   };
 
-  app.get('/images/:name', {
-    onRequest: app.readRateLimit,
-    schema: {
-      tags: ['images'],
-      summary: 'One image of a revision, with its decision',
-      params: Name,
-      querystring: ImageQuery,
-      response: { 200: T.Ref('Image'), ...errors(400, 404, 429, 502) },
+  app.get(
+    '/images/:name',
+    {
+      onRequest: app.readRateLimit,
+      schema: {
+        tags: ['images'],
+        summary: 'One image of a revision, with its decision',
+        params: Name,
+        querystring: ImageQuery,
+        response: { 200: T.Ref('Image'), ...errors(400, 404, 429, 502) },
+      },
     },
-  }, async (request) => {
-    const { image } = await find(request.params.name, request.query);
-    return imageView(image, service.config.publicUrl);
-  });
+    async (request) => {
+      const { image } = await find(request.params.name, request.query);
+      return imageView(image, service.config.publicUrl);
+    },
+  );
 
   // From the store only (no upstream fetch, no preview), so any stored name can be asked for,
   // one the Index cannot hold (an image in error) included.
-  app.get('/images/:name/history', {
-    onRequest: app.readRateLimit,
-    schema: {
-      tags: ['images'],
-      summary: 'The image’s decision in each recorded push, newest first',
-      params: T.Object({ name: T.String({ minLength: 1, maxLength: 1000 }) }),
-      querystring: T.Object({ repo: T.Optional(T.String()), limit: T.Integer({ minimum: 1, maximum: 200, default: 20 }) }),
-      response: {
-        200: T.Object({
-          repository: T.String(),
-          image: T.String(),
-          rootUrl: T.Union([T.String(), T.Null()], { description: 'the Taskcluster root URL; null in a dry run' }),
-          entries: T.Array(HistoryEntry),
-        }),
-        ...errors(400, 404, 429),
+  app.get(
+    '/images/:name/history',
+    {
+      onRequest: app.readRateLimit,
+      schema: {
+        tags: ['images'],
+        summary: 'The image’s decision in each recorded push, newest first',
+        params: T.Object({ name: T.String({ minLength: 1, maxLength: 1000 }) }),
+        querystring: T.Object({ repo: T.Optional(T.String()), limit: T.Integer({ minimum: 1, maximum: 200, default: 20 }) }),
+        response: {
+          200: T.Object({
+            repository: T.String(),
+            image: T.String(),
+            rootUrl: T.Union([T.String(), T.Null()], { description: 'the Taskcluster root URL; null in a dry run' }),
+            entries: T.Array(HistoryEntry),
+          }),
+          ...errors(400, 404, 429),
+        },
       },
     },
-  }, async (request) => {
-    const repo = repositoryParam(service, request.query.repo);
-    const entries = await service.store.imageHistory(repo.config.name, request.params.name, request.query.limit);
-    const rootUrl = service.taskcluster?.rootUrl.replace(/\/$/, '') ?? null;
-    return {
-      repository: repo.config.name,
-      image: request.params.name,
-      rootUrl,
-      entries: entries.map((e) => ({ ...e, taskUrl: rootUrl && e.taskId && !e.dryRun ? `${rootUrl}/tasks/${encodeURIComponent(e.taskId)}` : null })),
-    };
-  });
-
-  app.get('/images/:name/artifact', {
-    onRequest: app.readRateLimit,
-    schema: {
-      tags: ['images'],
-      summary: 'Redirects to the built image (`public/image.tar.zst`)',
-      description: 'So `curl -L …/artifact | zstd -d | docker load` loads it. The task may still be building.',
-      params: Name,
-      querystring: ImageQuery,
-      response: { 302: T.Null({ description: 'Location: the artifact on the Queue' }), ...errors(400, 404, 429, 502) },
+    async (request) => {
+      const repo = repositoryParam(service, request.query.repo);
+      const entries = await service.store.imageHistory(repo.config.name, request.params.name, request.query.limit);
+      const rootUrl = service.taskcluster?.rootUrl.replace(/\/$/, '') ?? null;
+      return {
+        repository: repo.config.name,
+        image: request.params.name,
+        rootUrl,
+        entries: entries.map((e) => ({ ...e, taskUrl: rootUrl && e.taskId && !e.dryRun ? `${rootUrl}/tasks/${encodeURIComponent(e.taskId)}` : null })),
+      };
     },
-  }, async (request, reply) => {
-    const { image } = await find(request.params.name, request.query);
-    if (!image.artifactUrl) throw new DeciderError('not-found', `${image.name} has no built image: ${image.reason}`);
-    return reply.redirect(image.artifactUrl, 302);
-  });
+  );
 
-  app.post('/images/:name/rebuild', {
-    // Authenticated first, before the body is read; then limited per token, so callers with
-    // a wrong token (or everyone behind one proxy) cannot use up an operator's allowance.
-    onRequest: async (request) => requireBearer(request, service.config.adminToken, 'rebuilding'),
-    // `curl -X POST -H 'Authorization: Bearer …'` sends no body: the defaults apply.
-    preValidation: async (request) => {
-      request.body ??= {};
+  app.get(
+    '/images/:name/artifact',
+    {
+      onRequest: app.readRateLimit,
+      schema: {
+        tags: ['images'],
+        summary: 'Redirects to the built image (`public/image.tar.zst`)',
+        description: 'So `curl -L …/artifact | zstd -d | docker load` loads it. The task may still be building.',
+        params: Name,
+        querystring: ImageQuery,
+        response: { 302: T.Null({ description: 'Location: the artifact on the Queue' }), ...errors(400, 404, 429, 502) },
+      },
     },
-    config: { rateLimit: { max: service.config.rateLimit.rebuildsPerMinute, hook: 'preHandler', keyGenerator: tokenKey } },
-    schema: {
-      tags: ['images'],
-      summary: 'Forces a fresh build of one image (and optionally its descendants)',
-      description: 'Bearer admin token. Queues a forced decision and waits up to 10 s for it; answers 202 with the new task ids known by then. The body may be left out.',
-      'x-optional-body': true,
-      params: Name,
-      headers: T.Object({ authorization: T.Optional(T.String()) }),
-      body: T.Optional(
-        T.Object(
-          {
-            repo: T.Optional(T.String()),
-            rev: T.Optional(T.String({ minLength: 1, maxLength: 250 })),
-            level: T.Optional(T.Integer({ minimum: 1, maximum: 3 })),
-            withDescendants: T.Optional(T.Boolean()),
-          },
-          { additionalProperties: false },
+    async (request, reply) => {
+      const { image } = await find(request.params.name, request.query);
+      if (!image.artifactUrl) throw new DeciderError('not-found', `${image.name} has no built image: ${image.reason}`);
+      return reply.redirect(image.artifactUrl, 302);
+    },
+  );
+
+  app.post(
+    '/images/:name/rebuild',
+    {
+      // Authenticated first, before the body is read; then limited per token, so callers with
+      // a wrong token (or everyone behind one proxy) cannot use up an operator's allowance.
+      onRequest: async (request) => requireBearer(request, service.config.adminToken, 'rebuilding'),
+      // `curl -X POST -H 'Authorization: Bearer …'` sends no body: the defaults apply.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      config: { rateLimit: { max: service.config.rateLimit.rebuildsPerMinute, hook: 'preHandler', keyGenerator: tokenKey } },
+      schema: {
+        tags: ['images'],
+        summary: 'Forces a fresh build of one image (and optionally its descendants)',
+        description: 'Bearer admin token. Queues a forced decision and waits up to 10 s for it; answers 202 with the new task ids known by then. The body may be left out.',
+        'x-optional-body': true,
+        params: Name,
+        headers: T.Object({ authorization: T.Optional(T.String()) }),
+        body: T.Optional(
+          T.Object(
+            {
+              repo: T.Optional(T.String()),
+              rev: T.Optional(T.String({ minLength: 1, maxLength: 250 })),
+              level: T.Optional(T.Integer({ minimum: 1, maximum: 3 })),
+              withDescendants: T.Optional(T.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
         ),
-      ),
-      response: {
-        202: T.Object({ push: T.Ref('Push'), taskIds: T.Record(T.String(), T.String()) }),
-        ...errors(400, 401, 404, 429, 502),
+        response: {
+          202: T.Object({ push: T.Ref('Push'), taskIds: T.Record(T.String(), T.String()) }),
+          ...errors(400, 401, 404, 429, 502),
+        },
       },
     },
-  }, async (request, reply) => {
-    const body = request.body ?? {};
-    const repo = repositoryParam(service, body.repo);
-    const commit = await repo.mirror.resolve(body.rev ?? 'HEAD');
-    const graph = await repo.graph(commit, 3, false);
-    if (!graph.images.some((i) => i.name === request.params.name)) {
-      throw new DeciderError('unknown-image', `no image named ${request.params.name} at ${commit.sha}`);
-    }
-    const id = randomUUID();
-    const receivedAt = new Date().toISOString();
-    const level = parseLevel(body.level ?? 3);
-    await service.store.recordDelivery(
-      { source: 'rebuild', deliveryId: id, event: 'rebuild', receivedAt, ignoredReason: null },
-      { id, source: 'rebuild', repository: repo.config.name, ref: null, rev: commit.sha, level, pullRequest: false, owner: null, force: { image: request.params.name, withDescendants: body.withDescendants ?? false }, receivedAt },
-    );
-    service.worker.wake();
-    const deadline = Date.now() + REBUILD_WAIT_MS;
-    let push = (await service.store.getPush(id))!;
-    while ((push.state === 'queued' || push.state === 'deciding') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      push = (await service.store.getPush(id))!;
-    }
-    const record = await service.store.getDecision(id);
-    const taskIds: Record<string, string> = {};
-    for (const image of record?.images ?? []) if (image.decision === 'build' && image.taskId) taskIds[image.name] = image.taskId;
-    return reply.status(202).send({ push: pushView(push) as never, taskIds });
-  });
+    async (request, reply) => {
+      const body = request.body ?? {};
+      const repo = repositoryParam(service, body.repo);
+      const commit = await repo.mirror.resolve(body.rev ?? 'HEAD');
+      const graph = await repo.graph(commit, 3, false);
+      if (!graph.images.some((i) => i.name === request.params.name)) {
+        throw new DeciderError('unknown-image', `no image named ${request.params.name} at ${commit.sha}`);
+      }
+      const id = randomUUID();
+      const receivedAt = new Date().toISOString();
+      const level = parseLevel(body.level ?? 3);
+      await service.store.recordDelivery(
+        { source: 'rebuild', deliveryId: id, event: 'rebuild', receivedAt, ignoredReason: null },
+        {
+          id,
+          source: 'rebuild',
+          repository: repo.config.name,
+          ref: null,
+          rev: commit.sha,
+          level,
+          pullRequest: false,
+          owner: null,
+          force: { image: request.params.name, withDescendants: body.withDescendants ?? false },
+          receivedAt,
+        },
+      );
+      service.worker.wake();
+      const deadline = Date.now() + REBUILD_WAIT_MS;
+      let push = (await service.store.getPush(id))!;
+      while ((push.state === 'queued' || push.state === 'deciding') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        push = (await service.store.getPush(id))!;
+      }
+      const record = await service.store.getDecision(id);
+      const taskIds: Record<string, string> = {};
+      for (const image of record?.images ?? []) if (image.decision === 'build' && image.taskId) taskIds[image.name] = image.taskId;
+      return reply.status(202).send({ push: pushView(push) as never, taskIds });
+    },
+  );
 };
 
 export default imageRoutes;

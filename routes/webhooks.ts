@@ -58,7 +58,10 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const findRepo = (names: string[], among: Iterable<RepositoryRuntime> = repos.values()): RepositoryRuntime => {
-    const config = matchRepository([...among].map((r) => r.config), names);
+    const config = matchRepository(
+      [...among].map((r) => r.config),
+      names,
+    );
     if (!config) throw new DeciderError('unknown-repository', `no configured repository matches ${names[0] ?? 'this payload'}`);
     return repos.get(config.name)!;
   };
@@ -82,7 +85,18 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
     const ignored = intake.kind === 'ignored' ? intake.reason : null;
     const push =
       intake.kind === 'push'
-        ? { id: randomUUID(), source, repository: repo.config.name, ref: intake.ref, rev: intake.rev, level: intake.level, pullRequest: intake.pullRequest, owner: intake.owner, force: null, receivedAt }
+        ? {
+            id: randomUUID(),
+            source,
+            repository: repo.config.name,
+            ref: intake.ref,
+            rev: intake.rev,
+            level: intake.level,
+            pullRequest: intake.pullRequest,
+            owner: intake.owner,
+            force: null,
+            receivedAt,
+          }
         : null;
     const result = await store.recordDelivery({ source, deliveryId, event, receivedAt, ignoredReason: ignored }, push);
     metrics.webhooks.inc({ source, outcome: result.outcome });
@@ -92,73 +106,85 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
 
   const reply = (result: IntakeResult) => ({ status: (result.outcome === 'duplicate' ? 200 : 202) as 200 | 202, body: result });
 
-  app.post('/webhooks/github', {
-    schema: webhookSchema(
-      'GitHub push and pull_request events',
-      'Signed with `X-Hub-Signature-256`; deduplicated by `X-GitHub-Delivery`. Answers at once; deciding is asynchronous.',
-      T.Object({ 'x-github-event': T.String(), 'x-github-delivery': T.String({ minLength: 1, maxLength: 200 }), 'x-hub-signature-256': T.Optional(T.String()) }),
-    ),
-  }, async (request, res) => {
-    const raw = request.body as unknown as Buffer;
-    const signature = header(request, 'x-hub-signature-256');
-    const signers = signature ? signedBy((secret) => githubSignatureValid(secret, raw, signature)) : [];
-    if (signers.length === 0) {
-      metrics.webhooks.inc({ source: 'github', outcome: 'bad-signature' });
-      throw new DeciderError('unauthorized', 'X-Hub-Signature-256 is missing or matches no configured webhook secret');
-    }
-    const event = request.headers['x-github-event'];
-    // A hook's first delivery: signed with one of our secrets, it is answered whatever it names
-    // (an organisation hook's ping names no configured repository, or none at all).
-    if (event === 'ping') return res.status(200).send({ outcome: 'pong' });
-    const body = parseJson(raw);
-    const repo = findRepo(githubRepositoryNames(body), signers);
-    const { status, body: out } = reply(await accept('github', request.headers['x-github-delivery'], event, repo, githubIntake(event, body, repo)));
-    return res.status(status).send(out);
-  });
+  app.post(
+    '/webhooks/github',
+    {
+      schema: webhookSchema(
+        'GitHub push and pull_request events',
+        'Signed with `X-Hub-Signature-256`; deduplicated by `X-GitHub-Delivery`. Answers at once; deciding is asynchronous.',
+        T.Object({ 'x-github-event': T.String(), 'x-github-delivery': T.String({ minLength: 1, maxLength: 200 }), 'x-hub-signature-256': T.Optional(T.String()) }),
+      ),
+    },
+    async (request, res) => {
+      const raw = request.body as unknown as Buffer;
+      const signature = header(request, 'x-hub-signature-256');
+      const signers = signature ? signedBy((secret) => githubSignatureValid(secret, raw, signature)) : [];
+      if (signers.length === 0) {
+        metrics.webhooks.inc({ source: 'github', outcome: 'bad-signature' });
+        throw new DeciderError('unauthorized', 'X-Hub-Signature-256 is missing or matches no configured webhook secret');
+      }
+      const event = request.headers['x-github-event'];
+      // A hook's first delivery: signed with one of our secrets, it is answered whatever it names
+      // (an organisation hook's ping names no configured repository, or none at all).
+      if (event === 'ping') return res.status(200).send({ outcome: 'pong' });
+      const body = parseJson(raw);
+      const repo = findRepo(githubRepositoryNames(body), signers);
+      const { status, body: out } = reply(await accept('github', request.headers['x-github-delivery'], event, repo, githubIntake(event, body, repo)));
+      return res.status(status).send(out);
+    },
+  );
 
-  app.post('/webhooks/gitlab', {
-    schema: webhookSchema(
-      'GitLab push and tag push hooks',
-      '`X-Gitlab-Token` must equal the repository’s secret; deduplicated by `X-Gitlab-Event-UUID` (or the body’s hash).',
-      T.Object({ 'x-gitlab-event': T.String(), 'x-gitlab-token': T.Optional(T.String()), 'x-gitlab-event-uuid': T.Optional(T.String({ maxLength: 200 })) }),
-    ),
-  }, async (request, res) => {
-    const raw = request.body as unknown as Buffer;
-    const token = header(request, 'x-gitlab-token');
-    const signers = token ? signedBy((secret) => secretsEqual(token, secret)) : [];
-    if (signers.length === 0) throw new DeciderError('unauthorized', 'X-Gitlab-Token is missing or matches no configured webhook secret');
-    const body = parseJson(raw);
-    const repo = findRepo(gitlabRepositoryNames(body), signers);
-    const deliveryId = header(request, 'x-gitlab-event-uuid') ?? createHash('sha256').update(raw).digest('hex');
-    const event = request.headers['x-gitlab-event'];
-    const { status, body: out } = reply(await accept('gitlab', deliveryId, event, repo, gitlabIntake(event, body, repo)));
-    return res.status(status).send(out);
-  });
+  app.post(
+    '/webhooks/gitlab',
+    {
+      schema: webhookSchema(
+        'GitLab push and tag push hooks',
+        '`X-Gitlab-Token` must equal the repository’s secret; deduplicated by `X-Gitlab-Event-UUID` (or the body’s hash).',
+        T.Object({ 'x-gitlab-event': T.String(), 'x-gitlab-token': T.Optional(T.String()), 'x-gitlab-event-uuid': T.Optional(T.String({ maxLength: 200 })) }),
+      ),
+    },
+    async (request, res) => {
+      const raw = request.body as unknown as Buffer;
+      const token = header(request, 'x-gitlab-token');
+      const signers = token ? signedBy((secret) => secretsEqual(token, secret)) : [];
+      if (signers.length === 0) throw new DeciderError('unauthorized', 'X-Gitlab-Token is missing or matches no configured webhook secret');
+      const body = parseJson(raw);
+      const repo = findRepo(gitlabRepositoryNames(body), signers);
+      const deliveryId = header(request, 'x-gitlab-event-uuid') ?? createHash('sha256').update(raw).digest('hex');
+      const event = request.headers['x-gitlab-event'];
+      const { status, body: out } = reply(await accept('gitlab', deliveryId, event, repo, gitlabIntake(event, body, repo)));
+      return res.status(status).send(out);
+    },
+  );
 
-  app.post('/webhooks/generic', {
-    schema: webhookSchema(
-      'A push from any other system (hg, scripts)',
-      'Bearer token; `level` defaults to the configured level of `ref`. Deduplicated by `X-Delivery-Id` (or the body’s hash).',
-      T.Object({ authorization: T.Optional(T.String()), 'x-delivery-id': T.Optional(T.String({ maxLength: 200 })) }),
-    ),
-  }, async (request, res) => {
-    requireBearer(request, service.config.genericToken, 'the generic webhook');
-    const raw = request.body as unknown as Buffer;
-    const body = parseJson(raw);
-    if (!Value.Check(GenericBody, body)) {
-      const problems = [...Value.Errors(GenericBody, body)].map((e) => `${e.path || '(body)'} ${e.message}`);
-      throw new DeciderError('bad-request', `invalid body: ${problems.join('; ')}`);
-    }
-    const repo = repos.get(body.repository) ?? findRepo([body.repository]);
-    const level = body.level ?? repo.levelFor(body.ref);
-    const intake: Intake =
-      level === null
-        ? { kind: 'ignored', reason: `no level is configured for ${quoted(body.ref)}` }
-        : { kind: 'push', ref: body.ref, rev: body.rev, level: level as 1 | 2 | 3, pullRequest: body.pullRequest ?? false, owner: null };
-    const deliveryId = header(request, 'x-delivery-id') ?? createHash('sha256').update(raw).digest('hex');
-    const { status, body: out } = reply(await accept('generic', deliveryId, 'push', repo, intake));
-    return res.status(status).send(out);
-  });
+  app.post(
+    '/webhooks/generic',
+    {
+      schema: webhookSchema(
+        'A push from any other system (hg, scripts)',
+        'Bearer token; `level` defaults to the configured level of `ref`. Deduplicated by `X-Delivery-Id` (or the body’s hash).',
+        T.Object({ authorization: T.Optional(T.String()), 'x-delivery-id': T.Optional(T.String({ maxLength: 200 })) }),
+      ),
+    },
+    async (request, res) => {
+      requireBearer(request, service.config.genericToken, 'the generic webhook');
+      const raw = request.body as unknown as Buffer;
+      const body = parseJson(raw);
+      if (!Value.Check(GenericBody, body)) {
+        const problems = [...Value.Errors(GenericBody, body)].map((e) => `${e.path || '(body)'} ${e.message}`);
+        throw new DeciderError('bad-request', `invalid body: ${problems.join('; ')}`);
+      }
+      const repo = repos.get(body.repository) ?? findRepo([body.repository]);
+      const level = body.level ?? repo.levelFor(body.ref);
+      const intake: Intake =
+        level === null
+          ? { kind: 'ignored', reason: `no level is configured for ${quoted(body.ref)}` }
+          : { kind: 'push', ref: body.ref, rev: body.rev, level: level as 1 | 2 | 3, pullRequest: body.pullRequest ?? false, owner: null };
+      const deliveryId = header(request, 'x-delivery-id') ?? createHash('sha256').update(raw).digest('hex');
+      const { status, body: out } = reply(await accept('generic', deliveryId, 'push', repo, intake));
+      return res.status(status).send(out);
+    },
+  );
 };
 
 export default webhookRoutes;

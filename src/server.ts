@@ -8,7 +8,15 @@ import { prepareExample } from './service/example.ts';
 import { createService } from './service/service.ts';
 
 /** Headers and fields that carry secrets: never logged. */
-export const REDACT = ['req.headers.authorization', 'req.headers["x-hub-signature-256"]', 'req.headers["x-gitlab-token"]', '*.accessToken', '*.webhookSecret', '*.adminToken', '*.genericToken'];
+export const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["x-gitlab-token"]',
+  '*.accessToken',
+  '*.webhookSecret',
+  '*.adminToken',
+  '*.genericToken',
+];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });

@@ -128,10 +128,12 @@ export function contextFiles(gitArgs: readonly string[], rev: string): ContextFi
     // The includes as the Dockerfile names them (the generated ones are plain folder paths).
     const dockerfile = run('cat-file', 'blob', `${rev}:${dir}/Dockerfile`);
     const includes = [...dockerfile.matchAll(/^# %include (.+)$/gm)].map((m) => `${m[1]}/`);
-    return run('ls-tree', '-r', '-l', rev, `${dir}/`, ...includes).split('\n').map((line) => {
-      const [meta, path] = line.split('\t');
-      const [, , oid, size] = meta!.trim().split(/\s+/);
-      return { oid: oid!, path: path!, size: Number(size) };
-    });
+    return run('ls-tree', '-r', '-l', rev, `${dir}/`, ...includes)
+      .split('\n')
+      .map((line) => {
+        const [meta, path] = line.split('\t');
+        const [, , oid, size] = meta!.trim().split(/\s+/);
+        return { oid: oid!, path: path!, size: Number(size) };
+      });
   });
 }

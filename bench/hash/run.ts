@@ -41,7 +41,10 @@ const MB = 1024 * 1024;
 const CLI = join(import.meta.dirname, '../../bin/image-decider.js');
 
 const s = (seconds: number) => `${seconds.toFixed(2)} s`;
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 function timeShell(command: string, cwd: string): number {
   const start = performance.now();

@@ -71,8 +71,10 @@ try {
 
   // Cold: the tarball is made from the mirror's objects, gzipped, streamed and cached at once.
   const cold = await sampled(() => download(url, { verifyTar: image.contextHash }));
-  say(`cold (built while streamed): ${mib(cold.value.bytes)} MiB gzip in ${(cold.value.ms / 1000).toFixed(2)} s (${rate(cold.value)}), first byte after ${cold.value.firstByteMs.toFixed(0)} ms; ` +
-    `tar of ${mib(cold.value.tarBytes!)} MiB hashes to the context hash; server RSS ${cold.before.toFixed(0)} -> max ${cold.max.toFixed(0)} MiB`);
+  say(
+    `cold (built while streamed): ${mib(cold.value.bytes)} MiB gzip in ${(cold.value.ms / 1000).toFixed(2)} s (${rate(cold.value)}), first byte after ${cold.value.firstByteMs.toFixed(0)} ms; ` +
+      `tar of ${mib(cold.value.tarBytes!)} MiB hashes to the context hash; server RSS ${cold.before.toFixed(0)} -> max ${cold.max.toFixed(0)} MiB`,
+  );
 
   // The cached file is renamed into place once the hash is checked: HEAD says so with a length.
   for (let tries = 0; !(await fetch(url, { method: 'HEAD' })).headers.get('content-length'); tries++) {
@@ -91,9 +93,11 @@ try {
   });
   const seqBytes = sequential.value.reduce((a, d) => a + d.bytes, 0);
   const seqMs = sequential.value.map((d) => d.ms).sort((a, b) => a - b);
-  say(`cached, ${SEQUENTIAL} sequential: ${mib(seqBytes)} MiB, each ${(seqMs[0]! / 1000).toFixed(2)}-${(seqMs.at(-1)! / 1000).toFixed(2)} s ` +
-    `(median ${rate(sequential.value.find((d) => d.ms === seqMs[Math.floor(seqMs.length / 2)])!)}); ` +
-    `server RSS ${sequential.before.toFixed(0)} -> max ${sequential.max.toFixed(0)} MiB (+${(sequential.max - sequential.before).toFixed(1)})`);
+  say(
+    `cached, ${SEQUENTIAL} sequential: ${mib(seqBytes)} MiB, each ${(seqMs[0]! / 1000).toFixed(2)}-${(seqMs.at(-1)! / 1000).toFixed(2)} s ` +
+      `(median ${rate(sequential.value.find((d) => d.ms === seqMs[Math.floor(seqMs.length / 2)])!)}); ` +
+      `server RSS ${sequential.before.toFixed(0)} -> max ${sequential.max.toFixed(0)} MiB (+${(sequential.max - sequential.before).toFixed(1)})`,
+  );
 
   const concurrent = await sampled(async () => {
     const started = performance.now();
@@ -103,15 +107,24 @@ try {
     }
     return { bytes, ms: performance.now() - started };
   });
-  say(`cached, ${CONCURRENT} at once x ${CONCURRENT_ROUNDS}: ${mib(concurrent.value.bytes)} MiB in ${(concurrent.value.ms / 1000).toFixed(1)} s ` +
-    `(${(concurrent.value.bytes / 1024 ** 2 / (concurrent.value.ms / 1000)).toFixed(0)} MiB/s in all); ` +
-    `server RSS ${concurrent.before.toFixed(0)} -> max ${concurrent.max.toFixed(0)} MiB (+${(concurrent.max - concurrent.before).toFixed(1)})`);
+  say(
+    `cached, ${CONCURRENT} at once x ${CONCURRENT_ROUNDS}: ${mib(concurrent.value.bytes)} MiB in ${(concurrent.value.ms / 1000).toFixed(1)} s ` +
+      `(${(concurrent.value.bytes / 1024 ** 2 / (concurrent.value.ms / 1000)).toFixed(0)} MiB/s in all); ` +
+      `server RSS ${concurrent.before.toFixed(0)} -> max ${concurrent.max.toFixed(0)} MiB (+${(concurrent.max - concurrent.before).toFixed(1)})`,
+  );
   const growth = Math.max(sequential.max - sequential.before, concurrent.max - concurrent.before);
-  say(`every download checked: size and sha256 equal to the verified tarball's; ` +
-    `target (RSS grows less than 50 MB while 1 GB is streamed): ${growth * 1.048576 < 50 ? 'met' : 'not met'} (at most +${growth.toFixed(1)} MiB)`);
+  say(
+    `every download checked: size and sha256 equal to the verified tarball's; ` +
+      `target (RSS grows less than 50 MB while 1 GB is streamed): ${growth * 1.048576 < 50 ? 'met' : 'not met'} (at most +${growth.toFixed(1)} MiB)`,
+  );
   await appendFile(join(WORK, 'results-contexts.txt'), `${new Date().toISOString()}\n${lines.join('\n')}\n`);
 } catch (err) {
-  console.error(`the server's warnings:\n${server.output.split('\n').filter((l) => /"level":[456]0/.test(l)).join('\n')}`);
+  console.error(
+    `the server's warnings:\n${server.output
+      .split('\n')
+      .filter((l) => /"level":[456]0/.test(l))
+      .join('\n')}`,
+  );
   throw err;
 } finally {
   await service.close();

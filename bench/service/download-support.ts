@@ -53,7 +53,8 @@ export function download(url: string, checks: DownloadChecks = {}): Promise<Down
         const finish = () => {
           const sha256 = gzipHash.digest('hex');
           if (declared !== null && declared !== bytes) return reject(new Error(`${bytes} bytes arrived, ${declared} were declared`));
-          if (checks.expect && (checks.expect.size !== bytes || checks.expect.sha256 !== sha256)) return reject(new Error(`the download differs: ${bytes} bytes, sha256 ${sha256}`));
+          if (checks.expect && (checks.expect.size !== bytes || checks.expect.sha256 !== sha256))
+            return reject(new Error(`the download differs: ${bytes} bytes, sha256 ${sha256}`));
           if (tarHash) {
             const digest = tarHash.digest('hex');
             if (digest !== checks.verifyTar) return reject(new Error(`the tar hashes to ${digest}, not ${checks.verifyTar}`));

@@ -49,7 +49,12 @@ const run = promisify(execFile);
  */
 async function plainPipeline(gitDir: string, rev: string): Promise<number> {
   const oids = join(WORK, 'hashing-oids.txt');
-  writeFileSync(oids, contextFiles(['--git-dir', gitDir], rev).map((f) => `${f.oid}\n`).join(''));
+  writeFileSync(
+    oids,
+    contextFiles(['--git-dir', gitDir], rev)
+      .map((f) => `${f.oid}\n`)
+      .join(''),
+  );
   const command = `git --git-dir ${gitDir} cat-file --batch < ${oids} | openssl dgst -sha256 > /dev/null`;
   await run('/bin/bash', ['-c', command]); // warm the page cache, as the service's mirror is warm
   const start = performance.now();
@@ -77,4 +82,10 @@ for (let round = 1; round <= ROUNDS; round++) {
     await service.close();
   }
 }
-console.log(['| round | first push after start (ratio) | shared include changed | plain pipeline | ratio | warm graph | blob bytes read warm |', '|---|---|---|---|---|---|---|', ...rows].join('\n'));
+console.log(
+  [
+    '| round | first push after start (ratio) | shared include changed | plain pipeline | ratio | warm graph | blob bytes read warm |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n'),
+);

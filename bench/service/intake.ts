@@ -50,20 +50,22 @@ async function round(seconds: number, label: string): Promise<string> {
     url: `${target.url}/webhooks/github`,
     connections: CONNECTIONS,
     duration: seconds,
-    requests: [{
-      method: 'POST',
-      body,
-      setupRequest: (request, context) => {
-        const delivery = `${prefix}-${++sent}`;
-        (context as { delivery?: string }).delivery = delivery;
-        return { ...request, headers: { ...signed, 'x-github-delivery': delivery } };
+    requests: [
+      {
+        method: 'POST',
+        body,
+        setupRequest: (request, context) => {
+          const delivery = `${prefix}-${++sent}`;
+          (context as { delivery?: string }).delivery = delivery;
+          return { ...request, headers: { ...signed, 'x-github-delivery': delivery } };
+        },
+        onResponse: (status, text, context) => {
+          const delivery = (context as { delivery?: string }).delivery!;
+          if (status === 202) accepted.set(delivery, (JSON.parse(text) as { pushId: string }).pushId);
+          else refused++;
+        },
       },
-      onResponse: (status, text, context) => {
-        const delivery = (context as { delivery?: string }).delivery!;
-        if (status === 202) accepted.set(delivery, (JSON.parse(text) as { pushId: string }).pushId);
-        else refused++;
-      },
-    }],
+    ],
   });
   if (process.env.PROF_DIR) server.child.kill('SIGWINCH');
   const serverCpu = (cpuSeconds(pid) - serverBefore) / result.duration;
@@ -72,10 +74,12 @@ async function round(seconds: number, label: string): Promise<string> {
   const busy = 1 - (machine.idle - machineBefore.idle) / (machine.total - machineBefore.total);
   const ok = result.requests.average >= 1000 && result.latency.p99 <= 50;
   if (ok && label !== 'warm-up') met++;
-  return `${label}: ${result.requests.average.toFixed(0)} req/s (slowest second ${result.requests.min}), latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
+  return (
+    `${label}: ${result.requests.average.toFixed(0)} req/s (slowest second ${result.requests.min}), latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
     `max ${result.latency.max} ms${ok ? ' [target met]' : ''}; non-2xx ${result.non2xx}, errors ${result.errors}; ${(await decided()) - decidedBefore} pushes decided meanwhile; ` +
     `server CPU ${(serverCpu * 100).toFixed(0)}% of a core (${((serverCpu * result.duration * 1000) / result.requests.total).toFixed(2)} ms per request), ` +
-    `this process ${(((bench.user + bench.system) / 1e6 / result.duration) * 100).toFixed(0)}%, machine ${(busy * 100).toFixed(0)}% busy`;
+    `this process ${(((bench.user + bench.system) / 1e6 / result.duration) * 100).toFixed(0)}%, machine ${(busy * 100).toFixed(0)}% busy`
+  );
 }
 
 async function phase(title: string): Promise<string[]> {
@@ -103,8 +107,15 @@ try {
 
   // Two processes: intake only, and the first one deciding at a lower CPU priority.
   const intakeOnly = await ServerProcess.start({
-    dir: WORK, port: await freePort(), repoDir: repo, databaseUrl: service.databaseUrl, rootUrl: service.fake.rootUrl,
-    workerId: 'bench-intake-only', dataDir: `${service.dataDir}-intake-only`, compiled: true, env: { IMAGE_DECIDER_WORKER_CONCURRENCY: '0' },
+    dir: WORK,
+    port: await freePort(),
+    repoDir: repo,
+    databaseUrl: service.databaseUrl,
+    rootUrl: service.fake.rootUrl,
+    workerId: 'bench-intake-only',
+    dataDir: `${service.dataDir}-intake-only`,
+    compiled: true,
+    env: { IMAGE_DECIDER_WORKER_CONCURRENCY: '0' },
   });
   execFileSync('renice', ['-n', '10', '-p', String(server.child.pid)]);
   target = intakeOnly;
@@ -134,7 +145,13 @@ try {
   if (missing.length > 0) throw new Error(`deliveries missing, e.g. ${missing.slice(0, 3).join(', ')}`);
   if (refused > 0) throw new Error(`${refused} requests were not accepted`);
 } catch (err) {
-  console.error(`the server said, last:\n${server.output.split('\n').filter((l) => !l.includes('"level":30')).slice(-30).join('\n')}`);
+  console.error(
+    `the server said, last:\n${server.output
+      .split('\n')
+      .filter((l) => !l.includes('"level":30'))
+      .slice(-30)
+      .join('\n')}`,
+  );
   throw err;
 } finally {
   await db.end();

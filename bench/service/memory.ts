@@ -25,7 +25,7 @@ const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@exam
 
 /** Commits push `i`'s change (asynchronously: the fake Taskcluster shares this event loop). */
 async function commit(i: number): Promise<string> {
-  const path = i % 100 === 99 ? 'python/shared/m0/bench.py' : i % 10 === 9 ? `taskcluster/docker/image-${String((i / 10) % 60 | 0).padStart(2, '0')}/leaf.txt` : 'unrelated.txt';
+  const path = i % 100 === 99 ? 'python/shared/m0/bench.py' : i % 10 === 9 ? `taskcluster/docker/image-${String(((i / 10) % 60) | 0).padStart(2, '0')}/leaf.txt` : 'unrelated.txt';
   await writeFile(join(repo, path), `push ${i} ${Date.now()}\n`);
   await run('git', ['add', path], { cwd: repo, env: gitEnv });
   await run('git', ['commit', '-q', '-m', `push ${i}`], { cwd: repo, env: gitEnv });
@@ -60,7 +60,9 @@ try {
       inFlight.delete(done);
       if (++decided % 100 === 0) {
         if (process.env.PROF_DIR) server.child.kill('SIGWINCH'); // a diagnostic preload may record the heap (bench/README.md)
-        say(`${String(decided).padStart(5)} pushes decided: RSS ${rssMiB(pid).toFixed(0)} MiB (peak so far ${peak.toFixed(0)}), ${((performance.now() - started) / 1000).toFixed(0)} s`);
+        say(
+          `${String(decided).padStart(5)} pushes decided: RSS ${rssMiB(pid).toFixed(0)} MiB (peak so far ${peak.toFixed(0)}), ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        );
       }
     });
     inFlight.add(done);

@@ -38,7 +38,11 @@ if (REMOTE === 'https') {
   const key = join(WORK, 'tls.key');
   const cert = join(WORK, 'tls.crt');
   if (!existsSync(cert)) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      { stdio: 'ignore' },
+    );
   }
   forge = await GitHttpServer.start({ projectRoot: WORK, tls: { key: await readFile(key), cert: await readFile(cert) } });
   remoteUrl = `${forge.url}/repo`;
@@ -48,7 +52,15 @@ console.log(`remote: ${REMOTE === 'https' ? `${remoteUrl} (git http-backend behi
 const fake = await FakeTaskcluster.start();
 fake.delayMs = 20;
 const server = await ServerProcess.start({
-  dir: WORK, port: await freePort(), repoDir: remoteUrl, env: serverEnv, databaseUrl: await freshDatabase(), rootUrl: fake.rootUrl, workerId: 'bench', dataDir: join(WORK, `data-${Date.now()}`), compiled: true,
+  dir: WORK,
+  port: await freePort(),
+  repoDir: remoteUrl,
+  env: serverEnv,
+  databaseUrl: await freshDatabase(),
+  rootUrl: fake.rootUrl,
+  workerId: 'bench',
+  dataDir: join(WORK, `data-${Date.now()}`),
+  compiled: true,
 });
 
 let delivery = 0;
@@ -78,7 +90,7 @@ async function push(): Promise<{ ms: number; created: number; lookups: Record<st
 }
 
 function completeAll(): void {
-  for (let left = true; left; ) {
+  for (let left = true; left;) {
     const pending = [...fake.services.tasks.values()].filter((t) => t.state === 'pending');
     pending.forEach((t) => fake.services.complete(t.taskId));
     left = pending.length > 0;
@@ -94,10 +106,21 @@ function commit(path: string, text: string): void {
 const results: string[] = [];
 /** Medians of the phase timings the service logs in its "push decided" lines, from the `skip`-th on. */
 function phaseMedians(skip: number): string {
-  const lines = server.output.split('\n').filter((l) => l.includes('push decided')).slice(skip);
+  const lines = server.output
+    .split('\n')
+    .filter((l) => l.includes('push decided'))
+    .slice(skip);
   const phases = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const names = ['revisionMs', 'graphMs', 'planMs', 'submitMs'];
-  return names.map((n) => `${n} ${percentile(phases.map((p) => Number(p[n] ?? 0)), 50)}`).join(', ');
+  return names
+    .map(
+      (n) =>
+        `${n} ${percentile(
+          phases.map((p) => Number(p[n] ?? 0)),
+          50,
+        )}`,
+    )
+    .join(', ');
 }
 
 async function scenario(name: string, change: (i: number) => void, runs: number): Promise<void> {

@@ -46,7 +46,10 @@ export async function startService(name: string, repoDir: string, options: { emb
   const dataDir = join(WORK, `data-${name}-${Date.now()}`);
   const server = await ServerProcess.start({ dir: WORK, port: await freePort(), repoDir, databaseUrl, rootUrl: fake.rootUrl, workerId: `bench-${name}`, dataDir, compiled: true });
   return {
-    server, fake, databaseUrl, dataDir,
+    server,
+    fake,
+    databaseUrl,
+    dataDir,
     async close(signal = 'SIGTERM') {
       await server.kill(signal);
       await fake.close();
@@ -92,7 +95,7 @@ export async function waitDecided(url: string, pushId: string, timeoutMs = 120_0
 /** Completes every pending task in the fake, as workers would, so later pushes find them built. */
 export function completeAll(fake: FakeTaskcluster): number {
   let completed = 0;
-  for (let left = true; left; ) {
+  for (let left = true; left;) {
     const pending = [...fake.services.tasks.values()].filter((t) => t.state === 'pending');
     pending.forEach((t) => fake.services.complete(t.taskId));
     completed += pending.length;

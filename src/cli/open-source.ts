@@ -19,7 +19,10 @@ export interface OpenedSource {
  */
 export async function openSource(path: string, rev: string | undefined): Promise<OpenedSource> {
   const abs = resolve(path);
-  const isDir = await stat(abs).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(abs).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new DeciderError('repository-unreadable', `${path} is not a folder`);
   if (rev === undefined && !(await GitRepo.isRepository(abs))) {
     return { tree: new DirectoryTree(abs), date: new Date(), close: async () => undefined };

@@ -180,11 +180,15 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
   const workerConcurrency = envInt(env, 'IMAGE_DECIDER_WORKER_CONCURRENCY') ?? file.workerConcurrency ?? 2;
   if (workerConcurrency > 64) throw new DeciderError('bad-config', `IMAGE_DECIDER_WORKER_CONCURRENCY must be at most 64, got ${workerConcurrency}`);
   // The embedded store belongs to one process: one that decides nothing would leave every push queued.
-  if (workerConcurrency === 0 && !databaseUrl) throw new DeciderError('bad-config', 'an intake-only process (workerConcurrency 0) needs DATABASE_URL: the processes that decide share its database');
+  if (workerConcurrency === 0 && !databaseUrl)
+    throw new DeciderError('bad-config', 'an intake-only process (workerConcurrency 0) needs DATABASE_URL: the processes that decide share its database');
   // Within the deadline a task is no longer reused (expires-too-soon): any push rebuilds it, so a refresh must come before.
   const deadlineMinutes = file.deadlineMinutes ?? DEFAULT_DECISION_SETTINGS.deadlineMinutes;
   if (file.refresh?.windowDays !== undefined && file.refresh.windowDays * 24 * 60 <= deadlineMinutes) {
-    throw new DeciderError('bad-config', `refresh.windowDays (${file.refresh.windowDays}) must be longer than deadlineMinutes (${deadlineMinutes}): within the deadline pushes rebuild an image anyway`);
+    throw new DeciderError(
+      'bad-config',
+      `refresh.windowDays (${file.refresh.windowDays}) must be longer than deadlineMinutes (${deadlineMinutes}): within the deadline pushes rebuild an image anyway`,
+    );
   }
   return {
     port,

@@ -48,8 +48,12 @@ export const ConfigFileSchema = T.Object(
         {
           kindFileBytes: T.Optional(T.Integer({ minimum: 1024, description: 'a kind file or config.yml larger than this fails its push (limit-exceeded)' })),
           imagesPerGraph: T.Optional(T.Integer({ minimum: 1, description: 'a revision declaring more images fails its push (limit-exceeded)' })),
-          includesPerDockerfile: T.Optional(T.Integer({ minimum: 1, description: 'a Dockerfile with more `# %include` lines fails its push (limit-exceeded), before any include is read' })),
-          contextBytesPerPush: T.Optional(T.Integer({ minimum: 1024, description: 'the tar bytes of all of a graph\'s contexts together; over it, hashing stops and the push fails (limit-exceeded)' })),
+          includesPerDockerfile: T.Optional(
+            T.Integer({ minimum: 1, description: 'a Dockerfile with more `# %include` lines fails its push (limit-exceeded), before any include is read' }),
+          ),
+          contextBytesPerPush: T.Optional(
+            T.Integer({ minimum: 1024, description: "the tar bytes of all of a graph's contexts together; over it, hashing stops and the push fails (limit-exceeded)" }),
+          ),
           decisionBytes: T.Optional(T.Integer({ minimum: 1024, description: 'a decision record (JSON) larger than this is not stored: its push fails (limit-exceeded)' })),
         },
         { additionalProperties: false },
@@ -61,7 +65,9 @@ export const ConfigFileSchema = T.Object(
     rateLimit: T.Optional(
       T.Object(
         {
-          readsPerMinute: T.Optional(T.Integer({ minimum: 1, description: 'GET /graph and /images/* together, per client address: they can fetch from upstream and build a preview graph' })),
+          readsPerMinute: T.Optional(
+            T.Integer({ minimum: 1, description: 'GET /graph and /images/* together, per client address: they can fetch from upstream and build a preview graph' }),
+          ),
           rebuildsPerMinute: T.Optional(T.Integer({ minimum: 1, description: 'POST /images/<name>/rebuild, per admin token' })),
         },
         { additionalProperties: false },
@@ -70,8 +76,16 @@ export const ConfigFileSchema = T.Object(
     upstreamBreaker: T.Optional(
       T.Object(
         {
-          failures: T.Optional(T.Integer({ minimum: 1, maximum: 100, description: 'fetch failures in a row after which a repository is unreachable: its pushes wait, unclaimed, using no attempt' })),
-          probeIntervalSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'while a repository is unreachable, one fetch tries its upstream this often; the first that succeeds makes it reachable' })),
+          failures: T.Optional(
+            T.Integer({ minimum: 1, maximum: 100, description: 'fetch failures in a row after which a repository is unreachable: its pushes wait, unclaimed, using no attempt' }),
+          ),
+          probeIntervalSeconds: T.Optional(
+            T.Integer({
+              minimum: 1,
+              maximum: 3600,
+              description: 'while a repository is unreachable, one fetch tries its upstream this often; the first that succeeds makes it reachable',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -80,13 +94,27 @@ export const ConfigFileSchema = T.Object(
       T.Object(
         {
           intervalMinutes: T.Optional(T.Number({ exclusiveMinimum: 0, maximum: 24 * 60, description: 'how often (and at start) level-3 images close to expiry are looked for' })),
-          windowDays: T.Optional(T.Number({ minimum: 1, maximum: 300, description: 'a level-3 image whose task or image artifact expires within this many days is rebuilt, once per digest and expiring task' })),
+          windowDays: T.Optional(
+            T.Number({
+              minimum: 1,
+              maximum: 300,
+              description: 'a level-3 image whose task or image artifact expires within this many days is rebuilt, once per digest and expiring task',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
     ),
-    maxAttempts: T.Optional(T.Integer({ minimum: 1, maximum: 1000, description: 'attempts of one push before a transient failure (outage, missing scopes) fails it; POST /pushes/<id>/retry tries again' })),
-    keepAliveTimeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 3600, description: 'idle keep-alive connections are closed after this; keep it above the load balancer idle timeout' })),
+    maxAttempts: T.Optional(
+      T.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'attempts of one push before a transient failure (outage, missing scopes) fails it; POST /pushes/<id>/retry tries again',
+      }),
+    ),
+    keepAliveTimeoutSeconds: T.Optional(
+      T.Integer({ minimum: 1, maximum: 3600, description: 'idle keep-alive connections are closed after this; keep it above the load balancer idle timeout' }),
+    ),
     workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),
     deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
     owner: T.Optional(T.String({ minLength: 3 })),

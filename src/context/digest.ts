@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { pyJsonDumps } from './py-compat.ts';
 
 /** taskgraph's current default builder image; it is part of every digest. */
-export const DEFAULT_BUILDER_IMAGE =
-  'mozillareleases/image_builder:6.2.0@sha256:f7df722770d6caadea79b2de458e072d8b3d93e59675b34dffb32c3e7e30f5b9';
+export const DEFAULT_BUILDER_IMAGE = 'mozillareleases/image_builder:6.2.0@sha256:f7df722770d6caadea79b2de458e072d8b3d93e59675b34dffb32c3e7e30f5b9';
 
 export const CACHE_TYPE = 'docker-images.v2';
 

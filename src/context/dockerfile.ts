@@ -38,12 +38,7 @@ function pythonLines(text: string): string[] {
  * `# %include` (list an extra path) and `# %include-run-task`. More than `maxIncludes`
  * includes is `limit-exceeded`, raised while parsing: none of them has been walked yet.
  */
-export function processDockerfile(
-  raw: Buffer,
-  args: Readonly<Record<string, string>>,
-  where = 'Dockerfile',
-  maxIncludes = DEFAULT_MAX_INCLUDES,
-): ProcessedDockerfile {
+export function processDockerfile(raw: Buffer, args: Readonly<Record<string, string>>, where = 'Dockerfile', maxIncludes = DEFAULT_MAX_INCLUDES): ProcessedDockerfile {
   let text: string;
   try {
     text = utf8.decode(raw);
@@ -79,7 +74,10 @@ export function processDockerfile(
       out.push(...RUN_TASK_SNIPPET);
     } else if (line.startsWith('# %include ')) {
       if (includes.length === maxIncludes) {
-        throw new DeciderError('limit-exceeded', `${where}:${lineNo}: # %include number ${maxIncludes + 1}, over the limit of ${maxIncludes} includes per Dockerfile (limits.includesPerDockerfile)`);
+        throw new DeciderError(
+          'limit-exceeded',
+          `${where}:${lineNo}: # %include number ${maxIncludes + 1}, over the limit of ${maxIncludes} includes per Dockerfile (limits.includesPerDockerfile)`,
+        );
       }
       includes.push({ path: pyStrip(line.slice('# %include '.length)), line: lineNo });
     }

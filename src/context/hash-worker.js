@@ -39,7 +39,7 @@ function inline(hash, bytes, from, to) {
     hash.update(bytes.subarray(from, to));
     return;
   }
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     const take = Math.min(to - at, STAGING - staged);
     staging.set(bytes.subarray(at, at + take), staged);
     staged += take;

@@ -103,7 +103,13 @@ export class ContextHasher {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
     if (known) return { ...known, memoHit: true };
-    const { result, trace } = await computeContextHash(tree, spec, algorithm, { runTask: this.runTask, maxFiles: this.maxFiles, maxBytes: this.maxBytes, pool: this.pool, spool: this.spool });
+    const { result, trace } = await computeContextHash(tree, spec, algorithm, {
+      runTask: this.runTask,
+      maxFiles: this.maxFiles,
+      maxBytes: this.maxBytes,
+      pool: this.pool,
+      spool: this.spool,
+    });
     this.bytesHashed += result.bytes;
     this.memo.store(key, trace, result);
     return { ...result, memoHit: false };

@@ -3,9 +3,7 @@ import { CACHE_TYPE } from './digest.ts';
 import type { Level } from '../domain/index.ts';
 
 /** How an image's builds are named in the Index. */
-export type IndexNaming =
-  | { readonly scheme: 'taskgraph'; readonly prefix: string }
-  | { readonly scheme: 'seed-v1'; readonly project: string; readonly integrationProject: string };
+export type IndexNaming = { readonly scheme: 'taskgraph'; readonly prefix: string } | { readonly scheme: 'seed-v1'; readonly project: string; readonly integrationProject: string };
 
 export interface IndexQuery {
   readonly name: string;

@@ -125,7 +125,10 @@ export class TraceMemo<T> {
   misses = 0;
   private readonly entries = new Map<string, MemoEntry<T>[]>();
 
-  constructor(private readonly maxKeys = 10_000, private readonly tracesPerKey = 4) {}
+  constructor(
+    private readonly maxKeys = 10_000,
+    private readonly tracesPerKey = 4,
+  ) {}
 
   async lookup(key: string, tree: TreeSource): Promise<T | null> {
     const candidates = this.entries.get(key);

@@ -64,12 +64,7 @@ export async function resolveContextDir(tree: TreeSource, contextDir: string): P
  * `stream_context_tar` assembles it: the context folder, its Dockerfile's
  * includes, the run-task files, and the processed Dockerfile.
  */
-export async function planContext(
-  tree: TreeSource,
-  spec: ContextSpec,
-  runTask: TreeSource | null,
-  limits: PlanOptions,
-): Promise<PlanEntry[]> {
+export async function planContext(tree: TreeSource, spec: ContextSpec, runTask: TreeSource | null, limits: PlanOptions): Promise<PlanEntry[]> {
   const content = limits.contentTree ?? tree;
   const contextDir = await resolveContextDir(tree, spec.contextDir);
   const entries = new Map<string, PlanEntry>();
@@ -124,10 +119,7 @@ export async function planContext(
 
   if (processed.runTask) {
     if (!runTask) {
-      throw new DeciderError(
-        'include-run-task-unconfigured',
-        `${spec.contextDir}/Dockerfile uses # %include-run-task but no run-task folder is configured`,
-      );
+      throw new DeciderError('include-run-task-unconfigured', `${spec.contextDir}/Dockerfile uses # %include-run-task but no run-task folder is configured`);
     }
     for (const name of RUN_TASK_FILES) {
       const file = await resolvePath(runTask, name);

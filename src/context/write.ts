@@ -12,8 +12,7 @@ const RUN = 128;
 /** Runs in flight at once: the next is asked for while one is written, so git never waits. */
 const RUNS_AHEAD = 3;
 
-const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is TreePlanEntry =>
-  entry !== undefined && 'tree' in entry.source && entry.source.tree === tree;
+const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is TreePlanEntry => entry !== undefined && 'tree' in entry.source && entry.source.tree === tree;
 
 /**
  * Writes a planned context as a tar stream. Reads are pipelined: a source serves its calls
@@ -33,7 +32,7 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
     await runs.drain();
   };
   try {
-    for (let i = 0; i < plan.length; ) {
+    for (let i = 0; i < plan.length;) {
       const entry = plan[i]!;
       const { source } = entry;
       if (!('tree' in source)) {

@@ -35,11 +35,20 @@ function frame(label, hours, max, format) {
 export function latencyChart(hours) {
   const max = niceMax(Math.max(0, ...hours.map((h) => h.latencyP95 ?? 0)));
   const { root, x, y } = frame('decision latency per hour, p50 and p95', hours, max, (v) => (v === 0 ? '0' : seconds(v)));
-  for (const [key, series] of [['latencyP95', 'p95'], ['latencyP50', 'p50']]) {
+  for (const [key, series] of [
+    ['latencyP95', 'p95'],
+    ['latencyP50', 'p50'],
+  ]) {
     const points = hours.map((h, i) => [h, i]).filter(([h]) => h[key] !== null);
     if (points.length > 1) root.append(svg('polyline', { className: `line ${series}`, points: points.map(([h, i]) => `${x(i)},${y(h[key])}`).join(' ') }));
     for (const [h, i] of points) {
-      root.append(svg('circle', { className: `point ${series}`, cx: x(i), cy: y(h[key]), r: 3.5, 'data-hour': h.hour, 'data-seconds': h[key] }, svg('title', {}, `${hourLabel(h.hour)}: ${series} ${seconds(h[key])} over ${h.decided} push${h.decided === 1 ? '' : 'es'}`)));
+      root.append(
+        svg(
+          'circle',
+          { className: `point ${series}`, cx: x(i), cy: y(h[key]), r: 3.5, 'data-hour': h.hour, 'data-seconds': h[key] },
+          svg('title', {}, `${hourLabel(h.hour)}: ${series} ${seconds(h[key])} over ${h.decided} push${h.decided === 1 ? '' : 'es'}`),
+        ),
+      );
     }
   }
   root.append(svg('text', { className: 'key p50', x: PAD.left + 4, y: PAD.top + 2 }, '● p50'), svg('text', { className: 'key p95', x: PAD.left + 54, y: PAD.top + 2 }, '● p95'));
@@ -52,7 +61,13 @@ export function buildsChart(hours) {
   hours.forEach((h, i) => {
     if (h.builds === 0) return;
     const top = y(h.builds);
-    root.append(svg('rect', { className: 'bar', x: x(i) - slot * 0.35, y: top, width: slot * 0.7, height: PAD.top + PLOT_H - top, 'data-hour': h.hour, 'data-builds': h.builds }, svg('title', {}, `${hourLabel(h.hour)}: ${h.builds} build${h.builds === 1 ? '' : 's'}`)));
+    root.append(
+      svg(
+        'rect',
+        { className: 'bar', x: x(i) - slot * 0.35, y: top, width: slot * 0.7, height: PAD.top + PLOT_H - top, 'data-hour': h.hour, 'data-builds': h.builds },
+        svg('title', {}, `${hourLabel(h.hour)}: ${h.builds} build${h.builds === 1 ? '' : 's'}`),
+      ),
+    );
   });
   return root;
 }

@@ -36,7 +36,11 @@ function drawPush(detail) {
   const { push, images } = detail;
   $('graph-at').textContent = `at ${push.repository} ${short(push.resolvedRev ?? push.rev)} (${ago(push.receivedAt)})`;
   const count = Object.keys(images).length;
-  $('graph').replaceChildren(count ? drawGraph(images, { hrefOf: (name) => imageHref(push, name), onSelect: selectImage, selected: selection.image }) : el('p', { className: 'muted' }, 'This push has no images.'));
+  $('graph').replaceChildren(
+    count
+      ? drawGraph(images, { hrefOf: (name) => imageHref(push, name), onSelect: selectImage, selected: selection.image })
+      : el('p', { className: 'muted' }, 'This push has no images.'),
+  );
 }
 
 async function drawHistory() {

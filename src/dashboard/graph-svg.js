@@ -52,19 +52,40 @@ export function drawGraph(images, { hrefOf, onSelect, selected }) {
   const width = 2 * MARGIN + (depth + 1) * NODE_W + depth * COLUMN_GAP;
   const height = 2 * MARGIN + Math.max(1, rows) * (NODE_H + ROW_GAP) - ROW_GAP;
   const root = svg('svg', { className: 'graph', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `image graph: ${list.length} images` });
-  root.append(svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 8 8', refX: 8, refY: 4, markerWidth: 7, markerHeight: 7, orient: 'auto' }, svg('path', { d: 'M0,0 L8,4 L0,8 z', className: 'arrow' }))));
+  root.append(
+    svg(
+      'defs',
+      {},
+      svg(
+        'marker',
+        { id: 'arrow', viewBox: '0 0 8 8', refX: 8, refY: 4, markerWidth: 7, markerHeight: 7, orient: 'auto' },
+        svg('path', { d: 'M0,0 L8,4 L0,8 z', className: 'arrow' }),
+      ),
+    ),
+  );
   for (const { parent, child } of edges) {
     const a = place.get(parent);
     const b = place.get(child);
     const [x1, y1, x2, y2] = [nodeX(a) + NODE_W, nodeY(a) + NODE_H / 2, nodeX(b), nodeY(b) + NODE_H / 2];
     const mid = (x1 + x2) / 2;
-    root.append(svg('path', { className: 'edge', 'data-parent': parent, 'data-child': child, d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, 'marker-end': 'url(#arrow)' }));
+    root.append(
+      svg('path', { className: 'edge', 'data-parent': parent, 'data-child': child, d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, 'marker-end': 'url(#arrow)' }),
+    );
   }
   for (const { name, image } of list) {
     const p = place.get(name);
     const kind = decisionClass(image.decision);
-    const link = svg('a', { className: 'node-link', href: hrefOf(name), 'data-name': name },
-      svg('g', { className: `node decision-${kind}${name === selected ? ' selected' : ''}`, 'data-name': name, 'data-decision': image.decision, transform: `translate(${nodeX(p)},${nodeY(p)})` },
+    const link = svg(
+      'a',
+      { className: 'node-link', href: hrefOf(name), 'data-name': name },
+      svg(
+        'g',
+        {
+          className: `node decision-${kind}${name === selected ? ' selected' : ''}`,
+          'data-name': name,
+          'data-decision': image.decision,
+          transform: `translate(${nodeX(p)},${nodeY(p)})`,
+        },
         svg('title', {}, `${name}: ${image.decision} — ${image.error ? `${image.error.code}: ${image.error.message}` : image.reason}`),
         svg('rect', { width: NODE_W, height: NODE_H, rx: 7 }),
         svg('text', { x: 10, y: 17, className: 'name' }, label(name)),

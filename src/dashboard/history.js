@@ -17,7 +17,9 @@ function artifactCell(entry) {
 export function historyRows(history) {
   if (history.entries.length === 0) return [el('tr', {}, el('td', { colspan: 7, className: 'muted' }, 'No recorded decision of this image yet.'))];
   return history.entries.map((e) =>
-    el('tr', { 'data-push': e.pushId },
+    el(
+      'tr',
+      { 'data-push': e.pushId },
       el('td', { title: e.receivedAt }, ago(e.receivedAt)),
       el('td', {}, el('code', { title: e.rev }, short(e.rev))),
       el('td', {}, chip(e.decision), e.forced ? el('span', { className: 'muted' }, ' forced') : null),

@@ -13,7 +13,15 @@ export function drawHealth(health) {
   status.className = `pill ${health.status}`;
   $('mode').hidden = !health.dryRun;
   $('checks').replaceChildren(
-    ...health.checks.map((c) => el('li', { title: c.detail }, el('span', { className: 'name' }, c.name), chip(c.status === 'ok' ? 'indexed' : c.status === 'degraded' ? 'in-flight' : 'error', c.status), el('span', { className: 'muted' }, ` ${c.detail}`))),
+    ...health.checks.map((c) =>
+      el(
+        'li',
+        { title: c.detail },
+        el('span', { className: 'name' }, c.name),
+        chip(c.status === 'ok' ? 'indexed' : c.status === 'degraded' ? 'in-flight' : 'error', c.status),
+        el('span', { className: 'muted' }, ` ${c.detail}`),
+      ),
+    ),
   );
   $('repositories').replaceChildren(...(health.repositories || []).map(drawRepository));
   const b = health.backlog;
@@ -30,7 +38,13 @@ function drawRepository(r) {
   const detail = r.reachable
     ? ` ${fetched}${r.failures ? `; ${r.failures} failed fetch${r.failures > 1 ? 'es' : ''} in a row: ${r.lastError}` : ''}`
     : ` since ${ago(r.since)}, its pushes wait; ${fetched}; ${r.failures} failed fetches in a row, the last: ${r.lastError}`;
-  return el('li', { title: r.lastError ?? '' }, el('span', { className: 'name' }, r.name), chip(r.reachable ? 'indexed' : 'error', r.reachable ? 'reachable' : 'unreachable'), el('span', { className: 'muted' }, detail));
+  return el(
+    'li',
+    { title: r.lastError ?? '' },
+    el('span', { className: 'name' }, r.name),
+    chip(r.reachable ? 'indexed' : 'error', r.reachable ? 'reachable' : 'unreachable'),
+    el('span', { className: 'muted' }, detail),
+  );
 }
 
 export function drawPushes(pushes, { limit, selected, onSelect }) {
@@ -53,15 +67,39 @@ export function drawPushes(pushes, { limit, selected, onSelect }) {
   if (pushes.length === 0) return;
   $('pushes').replaceChildren(
     ...pushes.map((p) =>
-      el('tr', { className: p.id === selected ? 'selected' : null, 'data-push': p.id },
+      el(
+        'tr',
+        { className: p.id === selected ? 'selected' : null, 'data-push': p.id },
         el('td', { title: p.receivedAt }, ago(p.receivedAt)),
         el('td', {}, p.repository),
         el('td', {}, el('code', {}, p.ref ?? (p.force ? `rebuild ${p.force.image}` : '–'))),
-        el('td', {},
-          p.state === 'decided' ? selectButton(el('code', {}, short(p.resolvedRev ?? p.rev)), 'show this push’s graph', () => onSelect(p.id)) : el('code', {}, short(p.resolvedRev ?? p.rev)),
-          ' ', el('a', { href: `/graph?rev=${encodeURIComponent(p.resolvedRev ?? p.rev)}&repo=${encodeURIComponent(p.repository)}`, className: 'muted', title: 'the graph as JSON' }, 'json')),
+        el(
+          'td',
+          {},
+          p.state === 'decided'
+            ? selectButton(el('code', {}, short(p.resolvedRev ?? p.rev)), 'show this push’s graph', () => onSelect(p.id))
+            : el('code', {}, short(p.resolvedRev ?? p.rev)),
+          ' ',
+          el(
+            'a',
+            { href: `/graph?rev=${encodeURIComponent(p.resolvedRev ?? p.rev)}&repo=${encodeURIComponent(p.repository)}`, className: 'muted', title: 'the graph as JSON' },
+            'json',
+          ),
+        ),
         el('td', {}, p.pullRequest ? `${p.level} (PR)` : String(p.level)),
-        el('td', { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' }, chip(p.state), p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null, p.lastError && (p.state === 'failed' || p.state === 'queued') ? el('span', { className: p.lastError.code === 'insufficient-scopes' ? 'config' : 'muted', title: p.lastError.message }, p.lastError.code === 'insufficient-scopes' ? ` configuration: ${p.lastError.message}` : ` ${p.lastError.code}`) : null),
+        el(
+          'td',
+          { title: p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : '' },
+          chip(p.state),
+          p.attempts > 1 ? el('span', { className: 'muted' }, ` ×${p.attempts}`) : null,
+          p.lastError && (p.state === 'failed' || p.state === 'queued')
+            ? el(
+                'span',
+                { className: p.lastError.code === 'insufficient-scopes' ? 'config' : 'muted', title: p.lastError.message },
+                p.lastError.code === 'insufficient-scopes' ? ` configuration: ${p.lastError.message}` : ` ${p.lastError.code}`,
+              )
+            : null,
+        ),
         el('td', {}, ...Object.entries(p.counts || {}).map(([k, n]) => chip(k, `${n} ${k}`))),
         el('td', { className: 'num' }, seconds(p.seconds)),
       ),
@@ -87,15 +125,28 @@ export function drawImages(detail, { onSelect }) {
   $('images-at').textContent = `at ${push.repository} ${short(push.resolvedRev ?? push.rev)} (${ago(push.receivedAt)})`;
   $('images').replaceChildren(
     ...Object.entries(images).map(([name, i]) =>
-      el('tr', {},
-        el('td', {}, selectButton(el('strong', {}, name), 'show this image’s history', () => onSelect(name))),
+      el(
+        'tr',
+        {},
+        el(
+          'td',
+          {},
+          selectButton(el('strong', {}, name), 'show this image’s history', () => onSelect(name)),
+        ),
         el('td', {}, chip(i.decision), i.dryRun ? el('span', { className: 'muted' }, ' dry run') : null),
         el('td', {}, taskCell(i)),
-        el('td', {}, i.contextUrl ? el('a', { href: i.contextUrl }, el('code', {}, short(i.contextHash))) : i.reference ? el('code', { className: 'ref', title: i.reference }, i.reference) : '–'),
+        el(
+          'td',
+          {},
+          i.contextUrl
+            ? el('a', { href: i.contextUrl }, el('code', {}, short(i.contextHash)))
+            : i.reference
+              ? el('code', { className: 'ref', title: i.reference }, i.reference)
+              : '–',
+        ),
         el('td', {}, i.parent ?? '–'),
         el('td', { className: 'reason' }, i.error ? `${i.error.code}: ${i.error.message}` : i.reason),
       ),
     ),
   );
 }
-

@@ -103,7 +103,15 @@ export class Decider {
 
   private async planAndSave(request: DecideRequest, id: string, taskGroupId: string, forced: Set<string>, now: Date): Promise<DecisionRecord> {
     const images = await this.planner.plan({
-      decisionId: id, taskGroupId, push: request.push, graph: request.graph, pushDate: request.pushDate, forced, forceReason: request.force?.reason, now, prefetch: request.prefetch,
+      decisionId: id,
+      taskGroupId,
+      push: request.push,
+      graph: request.graph,
+      pushDate: request.pushDate,
+      forced,
+      forceReason: request.force?.reason,
+      now,
+      prefetch: request.prefetch,
     });
     // With no task to create (a dry run, or every image reused), the plan is the decision.
     const decided = this.dryRun || !images.some((i) => i.decision === 'build');

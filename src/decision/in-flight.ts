@@ -21,10 +21,12 @@ export async function checkInFlight(
   deadline: Date,
   runs?: CompletedRuns,
 ): Promise<Map<string, InFlightCheck>> {
-  const builds = await Promise.all(
-    nodes.map((n) => store.findActiveBuild({ digest: n.digest!, level: push.level, pullRequest: push.pullRequest })),
+  const builds = await Promise.all(nodes.map((n) => store.findActiveBuild({ digest: n.digest!, level: push.level, pullRequest: push.pullRequest })));
+  const facts = await fetchTaskFacts(
+    tc,
+    builds.filter((b) => b !== null).map((b) => b.taskId),
+    runs,
   );
-  const facts = await fetchTaskFacts(tc, builds.filter((b) => b !== null).map((b) => b.taskId), runs);
   const checks = new Map<string, InFlightCheck>();
   await Promise.all(
     nodes.map(async (node, i) => {
@@ -35,12 +37,7 @@ export async function checkInFlight(
   return checks;
 }
 
-async function judgeBuild(
-  store: DecisionStore,
-  build: PlannedTask,
-  facts: TaskFacts,
-  deadline: Date,
-): Promise<InFlightCheck> {
+async function judgeBuild(store: DecisionStore, build: PlannedTask, facts: TaskFacts, deadline: Date): Promise<InFlightCheck> {
   const path = `in-flight:${build.digest}`;
   const { taskId } = build;
   const state = facts.status?.state;

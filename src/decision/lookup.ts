@@ -100,7 +100,11 @@ export interface Prefetch {
 /** The entries at `paths`, then the facts of every task found: two rounds of concurrent requests. */
 export async function lookUp(tc: Taskcluster, paths: readonly string[], runs?: CompletedRuns): Promise<LookupSnapshot> {
   const entries = await tc.index.findTasks(paths);
-  const tasks = await fetchTaskFacts(tc, [...entries.values()].map((e) => e.taskId), runs);
+  const tasks = await fetchTaskFacts(
+    tc,
+    [...entries.values()].map((e) => e.taskId),
+    runs,
+  );
   return { entries, tasks };
 }
 

@@ -68,9 +68,7 @@ export class Planner {
     const decided = new Map<string, ImageDecision>();
     for (const node of graph.images) {
       const earlier = own.get(node.name);
-      const decision = earlier
-        ? this.planned(node, earlier, input)
-        : await this.decideImage(node, decided, input, indexed.get(node.name), inFlight.get(node.name));
+      const decision = earlier ? this.planned(node, earlier, input) : await this.decideImage(node, decided, input, indexed.get(node.name), inFlight.get(node.name));
       decided.set(node.name, decision);
     }
     return [...decided.values()];
@@ -144,8 +142,8 @@ export class Planner {
       : node.cache === false
         ? UNCACHED_REASON
         : !this.deps.taskcluster
-        ? 'dry run: the Index was not consulted'
-        : `no reusable build: ${facts.map(describeFact).join('; ') || 'no index paths'}`;
+          ? 'dry run: the Index was not consulted'
+          : `no reusable build: ${facts.map(describeFact).join('; ') || 'no index paths'}`;
     return this.build(node, base, parent, facts, why, forced, input);
   }
 
@@ -185,8 +183,14 @@ export class Planner {
     const rank = Math.floor((forced ? now : input.pushDate).getTime() / 1000);
     const trustDomain = graph.trustDomain ?? push.repository;
     const task = taskInput({
-      node, push, settings: this.deps.settings, trustDomain, taskGroupId: input.taskGroupId,
-      parentTaskId, dependencies: waitsOnParent ? [parentTaskId] : [], rank,
+      node,
+      push,
+      settings: this.deps.settings,
+      trustDomain,
+      taskGroupId: input.taskGroupId,
+      parentTaskId,
+      dependencies: waitsOnParent ? [parentTaskId] : [],
+      rank,
     });
     let definition;
     try {
@@ -198,9 +202,19 @@ export class Planner {
     const decision = { ...base, decision: 'build' as const, reason, facts, taskId, parentTaskId, definition, ...(forced ? { forced } : {}) };
     if (!this.deps.taskcluster) return { ...decision, dryRun: true };
     const plannedTask = {
-      taskId, decisionId: input.decisionId, image: node.name, digest: buildKey(node, input.decisionId), level: push.level,
-      pullRequest: push.pullRequest, definition, input: task, state: 'planned' as const, active: true,
-      createdAt: now.toISOString(), submittedAt: null, error: null,
+      taskId,
+      decisionId: input.decisionId,
+      image: node.name,
+      digest: buildKey(node, input.decisionId),
+      level: push.level,
+      pullRequest: push.pullRequest,
+      definition,
+      input: task,
+      state: 'planned' as const,
+      active: true,
+      createdAt: now.toISOString(),
+      submittedAt: null,
+      error: null,
     };
     let planned = await this.deps.store.planTask(plannedTask, { reuse: !forced });
     // A build planned meanwhile that would expire before this decision's deadline cannot be

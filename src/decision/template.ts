@@ -94,7 +94,11 @@ export class TaskTemplate {
   /** Renders sample tasks with these settings; throws `bad-template` if the Queue would refuse one. */
   check(settings: DecisionSettings): void {
     const now = new Date();
-    for (const [parent, level, pr] of [[false, 3, false], [true, 1, false], [true, 1, true]] as const) {
+    for (const [parent, level, pr] of [
+      [false, 3, false],
+      [true, 1, false],
+      [true, 1, true],
+    ] as const) {
       this.render(sampleInput(parent, level, pr, settings), taskTimes(now, level, settings.deadlineMinutes));
     }
     // An image with `cache: false`: no digest, no routes.

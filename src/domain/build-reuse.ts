@@ -7,11 +7,5 @@ import type { BuildQuery } from './store.ts';
  * build only serves pull requests, since it is indexed only under the PR path.
  */
 export function buildServes(task: PlannedTask, query: BuildQuery): boolean {
-  return (
-    task.active &&
-    task.state !== 'rejected' &&
-    task.digest === query.digest &&
-    task.level >= query.level &&
-    (!task.pullRequest || query.pullRequest)
-  );
+  return task.active && task.state !== 'rejected' && task.digest === query.digest && task.level >= query.level && (!task.pullRequest || query.pullRequest);
 }

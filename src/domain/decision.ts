@@ -7,16 +7,7 @@ export type DecisionKind = 'indexed' | 'in-flight' | 'build' | 'registry' | 'err
 
 /** Why one candidate build was or was not reused. */
 export type LookupOutcome =
-  | 'hit'
-  | 'not-indexed'
-  | 'failed'
-  | 'exception'
-  | 'expires-too-soon'
-  | 'artifact-missing'
-  | 'artifact-expired'
-  | 'task-missing'
-  | 'in-flight'
-  | 'lower-level';
+  'hit' | 'not-indexed' | 'failed' | 'exception' | 'expires-too-soon' | 'artifact-missing' | 'artifact-expired' | 'task-missing' | 'in-flight' | 'lower-level';
 
 /** One thing looked at: an index path, or a build this service has in flight. */
 export interface LookupFact {

@@ -131,13 +131,7 @@ export class GraphBuilder {
     };
   }
 
-  private node(
-    spec: ImageSpec,
-    hashed: Hashed,
-    done: ReadonlyMap<string, ImageNode>,
-    naming: IndexNaming | null,
-    options: GraphOptions,
-  ): ImageNode {
+  private node(spec: ImageSpec, hashed: Hashed, done: ReadonlyMap<string, ImageNode>, naming: IndexNaming | null, options: GraphOptions): ImageNode {
     const base = {
       name: spec.name,
       contextDir: spec.contextDir,
@@ -150,9 +144,7 @@ export class GraphBuilder {
       ...(spec.symbol ? { symbol: spec.symbol } : {}),
     };
     if (spec.kind === 'registry') {
-      return spec.error
-        ? { ...base, kind: 'error', error: spec.error }
-        : { ...base, kind: 'registry', reference: spec.reference! };
+      return spec.error ? { ...base, kind: 'error', error: spec.error } : { ...base, kind: 'registry', reference: spec.reference! };
     }
     if (spec.error) return { ...base, kind: 'error', error: spec.error };
     const parent = spec.parent ? done.get(spec.parent) : undefined;

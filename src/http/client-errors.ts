@@ -6,7 +6,12 @@ const ANSWERS: Record<string, [status: number, reason: string, code: ErrorCode, 
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request-timeout', 'the request was not received whole in time'],
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'payload-too-large', 'the request headers are too large'],
 };
-const MALFORMED: (typeof ANSWERS)[string] = [400, 'Bad Request', 'bad-request', 'the request is not valid HTTP (a header holds a character HTTP does not allow, or the framing is broken)'];
+const MALFORMED: (typeof ANSWERS)[string] = [
+  400,
+  'Bad Request',
+  'bad-request',
+  'the request is not valid HTTP (a header holds a character HTTP does not allow, or the framing is broken)',
+];
 
 /**
  * Answers what Node's HTTP parser refuses (a NUL in a header, broken framing, a request that

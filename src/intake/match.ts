@@ -10,10 +10,7 @@ function normalise(value: string): string {
 }
 
 /** The configured repository that one of `names` (a full name or URL from a payload) designates. */
-export function matchRepository<R extends { readonly name: string; readonly url: string; readonly webUrl: string | null }>(
-  repos: Iterable<R>,
-  names: readonly string[],
-): R | null {
+export function matchRepository<R extends { readonly name: string; readonly url: string; readonly webUrl: string | null }>(repos: Iterable<R>, names: readonly string[]): R | null {
   const wanted = names.map(normalise);
   for (const repo of repos) {
     const own = [repo.name, repo.url, repo.webUrl].filter((v): v is string => v !== null).map(normalise);

@@ -14,7 +14,10 @@ export interface GitRun {
  * leave running. `config` reaches git through its environment (`GIT_CONFIG_COUNT`), as do
  * `env`'s secrets: neither is on a command line for `ps` to show.
  */
-export async function runGit(args: readonly string[], options: { timeoutMs: number; config?: ReadonlyArray<readonly [string, string]>; env?: Record<string, string> }): Promise<GitRun> {
+export async function runGit(
+  args: readonly string[],
+  options: { timeoutMs: number; config?: ReadonlyArray<readonly [string, string]>; env?: Record<string, string> },
+): Promise<GitRun> {
   const entries = options.config ?? [];
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: String(entries.length) };
   entries.forEach(([key, value], i) => {

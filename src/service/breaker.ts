@@ -57,7 +57,10 @@ export class UpstreamBreaker implements FetchGate {
 
   refusal(): DeciderError | null {
     if (!this.openedAt) return null;
-    return new DeciderError('unavailable', `${this.repository} is unreachable since ${this.openedAt.toISOString()} (${this.failuresInARow} fetches failed in a row; the last: ${this.lastError})`);
+    return new DeciderError(
+      'unavailable',
+      `${this.repository} is unreachable since ${this.openedAt.toISOString()} (${this.failuresInARow} fetches failed in a row; the last: ${this.lastError})`,
+    );
   }
 
   record(failure: string | null): void {

@@ -67,14 +67,19 @@ export async function checkHealth(service: Service): Promise<Health> {
   if (!service.taskcluster) checks.push({ name: 'taskcluster', status: 'ok', detail: 'dry run: no TASKCLUSTER_ROOT_URL' });
   else {
     const detail = service.taskcluster.rootUrl;
-    const reachable = await timed(service.taskcluster.ping(), 5000).then(() => null, (err: Error) => err.message);
+    const reachable = await timed(service.taskcluster.ping(), 5000).then(
+      () => null,
+      (err: Error) => err.message,
+    );
     checks.push({ name: 'taskcluster', status: reachable ? 'degraded' : 'ok', detail: reachable ? `${detail}: ${reachable}` : detail });
   }
   const scopes = service.scopes.report;
   const refused = service.worker.scopeProblem;
   if (service.taskcluster) {
     const problem = scopes.status === 'missing' || refused !== null;
-    const detail = [scopes.status === 'ok' && refused ? null : scopes.detail, refused ? `configuration problem: ${refused.message} (at ${refused.at})` : null].filter(Boolean).join('; ');
+    const detail = [scopes.status === 'ok' && refused ? null : scopes.detail, refused ? `configuration problem: ${refused.message} (at ${refused.at})` : null]
+      .filter(Boolean)
+      .join('; ');
     checks.push({ name: 'taskcluster-scopes', status: problem ? 'degraded' : 'ok', detail });
   }
   const repositories: RepositoryHealth[] = [];

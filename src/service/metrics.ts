@@ -4,7 +4,12 @@ import type { DecisionRecord } from '../domain/index.ts';
 /** The service's Prometheus metrics, on a registry of its own (no process-wide singleton). */
 export class Metrics {
   readonly registry = new Registry();
-  readonly webhooks = new Counter({ name: 'image_decider_webhooks_total', help: 'Webhook deliveries by source and outcome', labelNames: ['source', 'outcome'], registers: [this.registry] });
+  readonly webhooks = new Counter({
+    name: 'image_decider_webhooks_total',
+    help: 'Webhook deliveries by source and outcome',
+    labelNames: ['source', 'outcome'],
+    registers: [this.registry],
+  });
   readonly decisionSeconds = new Histogram({
     name: 'image_decider_decision_seconds',
     help: 'Time from claiming a push to its last task submitted',
@@ -25,7 +30,12 @@ export class Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
-  readonly contextsServed = new Counter({ name: 'image_decider_contexts_served_total', help: 'Context tarballs served, by cache outcome', labelNames: ['cache'], registers: [this.registry] });
+  readonly contextsServed = new Counter({
+    name: 'image_decider_contexts_served_total',
+    help: 'Context tarballs served, by cache outcome',
+    labelNames: ['cache'],
+    registers: [this.registry],
+  });
 
   observeDecision(seconds: number, record: DecisionRecord): void {
     this.decisionSeconds.observe(seconds);

@@ -129,7 +129,12 @@ export class Refresher {
     }
     // The Queue's answer where there is one (a task may have been rerun or its artifact
     // replaced since); in a dry run, what the decision saw.
-    const facts = taskcluster ? await fetchTaskFacts(taskcluster, [...served.values()].map((s) => s.taskId)) : null;
+    const facts = taskcluster
+      ? await fetchTaskFacts(
+          taskcluster,
+          [...served.values()].map((s) => s.taskId),
+        )
+      : null;
     const recorded = taskcluster ? new Map<string, RefreshEntry>() : new Map((await store.listRefreshes({ expiresAfter: new Date(0) })).map((r) => [key(r), r]));
     const found: ExpiringImage[] = [];
     for (const image of served.values()) {
@@ -153,8 +158,16 @@ export class Refresher {
     const outcome = await this.deps.store.queueRefresh(
       { repository, image: image.image, digest, taskId, expires, pushId, queuedAt: at },
       {
-        id: pushId, source: 'rebuild', repository, ref, rev, level: LEVEL, pullRequest: false, owner: null,
-        force: { image: image.image, withDescendants: false, reason: refreshReason(expires) }, receivedAt: at,
+        id: pushId,
+        source: 'rebuild',
+        repository,
+        ref,
+        rev,
+        level: LEVEL,
+        pullRequest: false,
+        owner: null,
+        force: { image: image.image, withDescendants: false, reason: refreshReason(expires) },
+        receivedAt: at,
       },
     );
     const base = { repository, image: image.image, digest, taskId, expires };

@@ -107,7 +107,15 @@ export async function openRepositories(
     breaker.probeWith(() => mirror.fetch(null, { probe: true }));
     runtimes.set(
       repo.name,
-      new RepositoryRuntime(repo, mirror, breaker, new Decider({ ...deps, store }), new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }), config.catalogLimits, hashing),
+      new RepositoryRuntime(
+        repo,
+        mirror,
+        breaker,
+        new Decider({ ...deps, store }),
+        new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }),
+        config.catalogLimits,
+        hashing,
+      ),
     );
   }
   return runtimes;

@@ -37,7 +37,8 @@ export function neededScopes(config: Config): { scopes: string[]; notes: string[
       taskQueueId: fill(repo.taskQueueId),
       schedulerId: fill(repo.schedulerId),
       priority: repo.priority,
-    })) scopes.add(scope);
+    }))
+      scopes.add(scope);
   }
   return { scopes: [...scopes], notes };
 }

@@ -48,9 +48,7 @@ export async function createService(config: Config, log: Logger, options: Servic
   const metrics = new Metrics();
   const store = options.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxDecisionBytes: config.maxDecisionBytes }));
   const raw = options.taskcluster !== undefined ? options.taskcluster : config.taskcluster ? createTaskcluster(config.taskcluster) : null;
-  const taskcluster = raw
-    ? instrumentTaskcluster(raw, (method, outcome, seconds) => metrics.taskclusterSeconds.observe({ method, outcome }, seconds))
-    : null;
+  const taskcluster = raw ? instrumentTaskcluster(raw, (method, outcome, seconds) => metrics.taskclusterSeconds.observe({ method, outcome }, seconds)) : null;
   // SHA-256 of every repository's contexts runs on these threads (one per core), and included
   // files are read from git once into this spool (TMPDIR, at most 1 GiB); closed with the service.
   const pool = new HashPool();
@@ -90,7 +88,17 @@ export async function createService(config: Config, log: Logger, options: Servic
   // At start-up and every interval; its first pass does not hold up start-up.
   refresher.start();
   return {
-    config, store, taskcluster, repos, metrics, contexts, worker, scopes, refresher, log, startedAt: new Date(),
+    config,
+    store,
+    taskcluster,
+    repos,
+    metrics,
+    contexts,
+    worker,
+    scopes,
+    refresher,
+    log,
+    startedAt: new Date(),
     async close() {
       await refresher.stop();
       await scopesChecked;

@@ -123,9 +123,15 @@ export class Worker {
     }, this.options.leaseMs / 3);
     const phases: Record<string, number> = {};
     try {
-      const record = await processPush(push, this.repos, this.store, async (sha) => {
-        await this.store.updatePush(push.id, this.options.id, { resolvedRev: sha });
-      }, phases);
+      const record = await processPush(
+        push,
+        this.repos,
+        this.store,
+        async (sha) => {
+          await this.store.updatePush(push.id, this.options.id, { resolvedRev: sha });
+        },
+        phases,
+      );
       this.scopeProblem = null;
       const counts = decisionCounts(record);
       await this.store.updatePush(push.id, this.options.id, { state: 'decided', counts, lastError: null, finishedAt: new Date().toISOString() });

@@ -40,7 +40,10 @@ export function missingScopes(message: string): string[] {
   try {
     return strings(JSON.parse(block));
   } catch {
-    return block.split('\n').map((l) => l.trim()).filter(Boolean);
+    return block
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 }
 
@@ -87,11 +90,7 @@ async function callOrNull<T>(limit: LimitFunction, what: string, fn: () => Promi
  * asked for being absent is no 404 (it is left out of the answer), so a 404 means the
  * route itself is missing.
  */
-async function allPages<P>(
-  limit: LimitFunction,
-  what: string,
-  fetchPage: (query: { continuationToken?: string }) => Promise<unknown>,
-): Promise<P[] | null> {
+async function allPages<P>(limit: LimitFunction, what: string, fetchPage: (query: { continuationToken?: string }) => Promise<unknown>): Promise<P[] | null> {
   const pages: P[] = [];
   let continuationToken: string | undefined;
   do {
@@ -132,9 +131,7 @@ class QueueClient implements QueueApi {
     const found = new Map<string, TaskStatus>();
     if (wanted.length === 0) return found;
     if (this.batchSupported !== false) {
-      const pages = await allPages<{ statuses: Array<{ taskId: string; status: TaskStatus }> }>(this.limit, 'statuses', (query) =>
-        this.queue.statuses({ taskIds: wanted }, query),
-      );
+      const pages = await allPages<{ statuses: Array<{ taskId: string; status: TaskStatus }> }>(this.limit, 'statuses', (query) => this.queue.statuses({ taskIds: wanted }, query));
       this.batchSupported = pages !== null;
       if (pages) {
         for (const page of pages) for (const { taskId, status } of page.statuses) found.set(taskId, status);
@@ -184,9 +181,7 @@ class IndexClient implements IndexApi {
     const found = new Map<string, IndexedTask>();
     if (wanted.length === 0) return found;
     if (this.batchSupported !== false) {
-      const pages = await allPages<{ tasks: IndexedTask[] }>(this.limit, 'findTasksAtIndex', (query) =>
-        this.index.findTasksAtIndex({ indexes: wanted }, query),
-      );
+      const pages = await allPages<{ tasks: IndexedTask[] }>(this.limit, 'findTasksAtIndex', (query) => this.index.findTasksAtIndex({ indexes: wanted }, query));
       this.batchSupported = pages !== null;
       if (pages) {
         for (const page of pages) for (const task of page.tasks) found.set(task.namespace, task);
@@ -205,8 +200,7 @@ class IndexClient implements IndexApi {
 
 /** Queue and Index clients over taskcluster-client, with bounded concurrency and our error codes. */
 export function createTaskcluster(options: TaskclusterOptions): Taskcluster {
-  const credentials =
-    options.clientId && options.accessToken ? { clientId: options.clientId, accessToken: options.accessToken } : undefined;
+  const credentials = options.clientId && options.accessToken ? { clientId: options.clientId, accessToken: options.accessToken } : undefined;
   const clientOptions = {
     rootUrl: options.rootUrl,
     ...(credentials ? { credentials } : {}),

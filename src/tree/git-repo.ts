@@ -49,9 +49,7 @@ export class GitRepo {
   static async open(path: string, options: { maxCachedTrees?: number } = {}): Promise<GitRepo> {
     let out: string;
     try {
-      ({ stdout: out } = await execFileAsync('git', [
-        '-C', path, 'rev-parse', '--absolute-git-dir', '--show-object-format',
-      ]));
+      ({ stdout: out } = await execFileAsync('git', ['-C', path, 'rev-parse', '--absolute-git-dir', '--show-object-format']));
     } catch (err) {
       throw new DeciderError('repository-unreadable', `${path} is not a readable git repository`, { cause: err });
     }
@@ -88,7 +86,15 @@ export class GitRepo {
     }
     try {
       const { stdout } = await execFileAsync('git', [
-        '--git-dir', this.gitDir, 'show', '-s', '--no-show-signature', '--format=%H %T %ct', '--end-of-options', `${rev}^{commit}`, '--',
+        '--git-dir',
+        this.gitDir,
+        'show',
+        '-s',
+        '--no-show-signature',
+        '--format=%H %T %ct',
+        '--end-of-options',
+        `${rev}^{commit}`,
+        '--',
       ]);
       const [sha, tree, time] = stdout.trim().split(' ');
       return { sha: sha!, tree: tree!, time: Number(time) };

@@ -14,7 +14,7 @@ export function decodeName(bytes: Buffer, start = 0, end = bytes.length): string
   if (isUtf8(slice)) return slice.toString('utf8');
   let out = '';
   let run = 0; // start of the well-formed run not yet copied out
-  for (let i = 0; i < slice.length; ) {
+  for (let i = 0; i < slice.length;) {
     const length = sequenceLength(slice, i);
     if (length > 0) {
       i += length;

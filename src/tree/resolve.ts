@@ -66,11 +66,7 @@ export interface WalkedFile {
  * to files are followed, symlinks to folders are not descended, and `__pycache__`
  * folders are skipped when asked.
  */
-export async function walkFiles(
-  tree: TreeSource,
-  dir: string,
-  options: { skipPycache: boolean },
-): Promise<WalkedFile[]> {
+export async function walkFiles(tree: TreeSource, dir: string, options: { skipPycache: boolean }): Promise<WalkedFile[]> {
   const out: WalkedFile[] = [];
   // Files are taken in a plain loop; only folders and symlinks wait on the tree (a context
   // has thousands of files, and a promise for each showed in profiles).

@@ -13,8 +13,15 @@ const byName = async (files: Parameters<typeof writeTree>[1]) => {
 describe('image catalog', () => {
   it('reads jobs: with job-defaults, and flags cycles, unknown parents and missing Dockerfiles', async () => {
     const kind = [
-      'job-defaults:', '  args: {A: "1"}', 'jobs:',
-      '  a: {parent: b}', '  b: {parent: a}', '  c: {parent: a}', '  d: {parent: nowhere}', '  e: {}', '  f: {definition: gone}',
+      'job-defaults:',
+      '  args: {A: "1"}',
+      'jobs:',
+      '  a: {parent: b}',
+      '  b: {parent: a}',
+      '  c: {parent: a}',
+      '  d: {parent: nowhere}',
+      '  e: {}',
+      '  f: {definition: gone}',
     ].join('\n');
     const files: Record<string, string> = {};
     for (const n of ['a', 'b', 'c', 'd', 'e']) files[`taskcluster/docker/${n}/Dockerfile`] = 'FROM x\n';
@@ -58,7 +65,7 @@ describe('image catalog', () => {
       '.hidden': /empty word/,
       'trailing.': /empty word/,
       'with space': /not "with space"/,
-      'café': /not "café"/,
+      café: /not "café"/,
       [`long${'x'.repeat(160)}`]: /over the Queue's 249/,
     };
     const names = [...ok, ...Object.keys(refused)];

@@ -13,10 +13,17 @@ import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 import { commitAll, git, initRepo, materialise, readJson, writeTree } from '../support/vectors.ts';
 
-interface Expected { images: Record<string, { contextHash: string; digest: string }> }
+interface Expected {
+  images: Record<string, { contextHash: string; digest: string }>;
+}
 interface GraphDoc {
-  repo: string; rev: string | null; level: number;
-  images: Record<string, { kind: string; contextHash: string | null; digest: string | null; indexPaths: string[]; routes: string[]; parent: string | null; reference?: string; error?: { code: string } }>;
+  repo: string;
+  rev: string | null;
+  level: number;
+  images: Record<
+    string,
+    { kind: string; contextHash: string | null; digest: string | null; indexPaths: string[]; routes: string[]; parent: string | null; reference?: string; error?: { code: string } }
+  >;
 }
 
 describe('image-decider CLI', () => {
@@ -53,7 +60,12 @@ describe('image-decider CLI', () => {
   it('reads a revision by branch, tag or sha, a bare clone, and a plain folder from disk', async () => {
     const bare = join(await tempDir(), 'bare.git');
     execFileSync('git', ['clone', '-q', '--bare', repo, bare]);
-    for (const [path, rev] of [[repo, 'main'], [repo, 'v1'], [repo, sha.slice(0, 10)], [bare, 'main']] as const) {
+    for (const [path, rev] of [
+      [repo, 'main'],
+      [repo, 'v1'],
+      [repo, sha.slice(0, 10)],
+      [bare, 'main'],
+    ] as const) {
       const result = await runCli(['graph', '--repo', path, '--rev', rev, '--json', '--level', '1']);
       assert.equal(result.code, 0, result.stderr);
       const doc = JSON.parse(result.stdout.toString()) as GraphDoc;
@@ -117,10 +129,15 @@ describe('image-decider CLI', () => {
     it('is listed and extracted by GNU tar', async () => {
       const dir = await tempDir();
       await writeFile(join(dir, 'c.tar.gz'), tarball);
-      const listing = execFileSync('tar', ['-tzf', join(dir, 'c.tar.gz')], { encoding: 'utf8' }).trim().split('\n');
+      const listing = execFileSync('tar', ['-tzf', join(dir, 'c.tar.gz')], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
       assert.ok(listing.includes('Dockerfile'));
       assert.ok(listing.includes('café.txt'));
-      assert.ok(listing.some((n) => n.length > 100), 'the long name survives');
+      assert.ok(
+        listing.some((n) => n.length > 100),
+        'the long name survives',
+      );
       assert.ok(!listing.some((n) => n.includes('__pycache__')));
       await mkdir(join(dir, 'x'));
       execFileSync('tar', ['-xzf', join(dir, 'c.tar.gz'), '-C', join(dir, 'x')]);
@@ -147,7 +164,10 @@ describe('image-decider CLI', () => {
       initRepo(gitRepo);
       commitAll(gitRepo);
       const plain = await materialise(`${set}/tree`, join(root, 'folder'));
-      for (const [source, level] of [[gitRepo, '3'], [plain, '1']] as const) {
+      for (const [source, level] of [
+        [gitRepo, '3'],
+        [plain, '1'],
+      ] as const) {
         const result = await runCli(['graph', '--repo', source, '--level', level, '--json']);
         assert.equal(result.code, 0, result.stderr);
         const doc = JSON.parse(result.stdout.toString()) as GraphDoc;
@@ -182,7 +202,9 @@ describe('image-decider CLI', () => {
       assert.deepEqual(listing.trim().split('\n'), ['Dockerfile', 'n\\376', 'n\\377']);
       await mkdir(join(dir, 'x'));
       execFileSync('tar', ['-xzf', join(dir, 'c.tar.gz'), '-C', join(dir, 'x')]);
-      const extracted = readdirSync(join(dir, 'x'), { encoding: 'buffer' }).map((n) => n.toString('hex')).sort();
+      const extracted = readdirSync(join(dir, 'x'), { encoding: 'buffer' })
+        .map((n) => n.toString('hex'))
+        .sort();
       assert.deepEqual(extracted, ['446f636b657266696c65', '6efe', '6eff']);
       assert.equal(readFileSync(Buffer.from(`${dir}/x/n\xff`, 'latin1')).toString(), 'a');
       assert.equal(readFileSync(Buffer.from(`${dir}/x/n\xfe`, 'latin1')).toString(), 'b');

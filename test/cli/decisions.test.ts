@@ -56,7 +56,7 @@ describe('image-decider graph with decisions', () => {
     const baseTask = submitted.images.base!.taskId!;
     assert.ok(fake.services.tasks.has(baseTask));
 
-    for (let pending = true; pending; ) {
+    for (let pending = true; pending;) {
       const ready = [...fake.services.tasks.values()].filter((t) => t.state === 'pending');
       ready.forEach((t) => fake.services.complete(t.taskId));
       pending = ready.length > 0;

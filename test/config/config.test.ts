@@ -30,7 +30,14 @@ describe('configuration', () => {
       'good.yml',
       'port: 9000\ndataDir: state\nrepositories:\n  - name: gecko\n    url: ./gecko\n    webhookSecretEnv: GECKO_SECRET\n    levels: {main: 3, "release/*": 3}\n    defaultLevel: null\n    provisionerId: gecko-3\n    workerType: images\n',
     );
-    const env = { GECKO_SECRET: 's3cret', PORT: '9100', PUBLIC_URL: 'https://images.example.com/', DATABASE_URL: 'postgres://db/x', IMAGE_DECIDER_ADMIN_TOKEN: 'adm', IMAGE_DECIDER_WORKER_CONCURRENCY: '0' };
+    const env = {
+      GECKO_SECRET: 's3cret',
+      PORT: '9100',
+      PUBLIC_URL: 'https://images.example.com/',
+      DATABASE_URL: 'postgres://db/x',
+      IMAGE_DECIDER_ADMIN_TOKEN: 'adm',
+      IMAGE_DECIDER_WORKER_CONCURRENCY: '0',
+    };
     const config = await loadConfig({ file: path, env });
     assert.equal(config.port, 9100);
     assert.equal(config.publicUrl, 'https://images.example.com');
@@ -44,7 +51,10 @@ describe('configuration', () => {
     assert.equal(repo!.webhookSecret, 's3cret');
     assert.equal(repo!.taskQueueId, 'gecko-3/images');
     assert.equal(repo!.defaultLevel, null);
-    assert.deepEqual(repo!.levels, [['main', 3], ['release/*', 3]]);
+    assert.deepEqual(repo!.levels, [
+      ['main', 3],
+      ['release/*', 3],
+    ]);
     assert.equal(config.example, false);
   });
 
@@ -86,7 +96,10 @@ describe('configuration', () => {
   it('without a file, serves the bundled example', async () => {
     const config = await loadConfig({ file: null, env: {}, exampleRepository: '/data/examples/acme' });
     assert.equal(config.example, true);
-    assert.deepEqual(config.repositories.map((r) => [r.name, r.url]), [['acme', '/data/examples/acme']]);
+    assert.deepEqual(
+      config.repositories.map((r) => [r.name, r.url]),
+      [['acme', '/data/examples/acme']],
+    );
     assert.equal(config.port, 8080);
   });
 });

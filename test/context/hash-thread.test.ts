@@ -27,14 +27,19 @@ describe('hashing thread', () => {
   it('digests exactly what was written, for writes of any size and hashes interleaved', async () => {
     const thread = new HashThread();
     try {
-      const chunk = fc.oneof(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 700_000 }).map((n) => new Uint8Array(randomBytes(n))));
+      const chunk = fc.oneof(
+        fc.uint8Array({ maxLength: 600 }),
+        fc.integer({ min: 0, max: 700_000 }).map((n) => new Uint8Array(randomBytes(n))),
+      );
       await fc.assert(
         fc.asyncProperty(fc.array(fc.array(chunk, { maxLength: 12 }), { minLength: 1, maxLength: 4 }), async (streams) => {
-          const digests = await Promise.all(streams.map(async (chunks) => {
-            const sink = thread.sink();
-            await feed(sink, chunks);
-            return sink.digest();
-          }));
+          const digests = await Promise.all(
+            streams.map(async (chunks) => {
+              const sink = thread.sink();
+              await feed(sink, chunks);
+              return sink.digest();
+            }),
+          );
           assert.deepEqual(digests, streams.map(sha256));
         }),
         { numRuns: 40 },
@@ -107,7 +112,9 @@ describe('hashing thread', () => {
 
   it('holds the process open only while a hash is in progress (finished or discarded)', async () => {
     const script = join(await tempDir(), 'script.mts');
-    await writeFile(script, `
+    await writeFile(
+      script,
+      `
       import { HashThread } from ${JSON.stringify(new URL('../../src/context/hash-thread.ts', import.meta.url).href)};
       const thread = new HashThread();
       const done = thread.sink();
@@ -116,7 +123,8 @@ describe('hashing thread', () => {
       const dropped = thread.sink();
       dropped.write(Buffer.alloc(300 * 1024, 2));
       dropped.discard();
-    `);
+    `,
+    );
     const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(run.error, undefined, 'the process ended by itself');
     assert.equal(run.status, 0, run.stderr);
@@ -186,15 +194,28 @@ describe('hashing thread', () => {
         sink.write(d);
         return sink;
       });
-      assert.deepEqual(pool.threads.map((t) => [t.running, t.load.hashes]), [[true, 1], [true, 1]], 'one hash on each thread');
-      assert.deepEqual(await Promise.all(sinks.map((s) => s.digest())), data.map((d) => sha256([d])));
+      assert.deepEqual(
+        pool.threads.map((t) => [t.running, t.load.hashes]),
+        [
+          [true, 1],
+          [true, 1],
+        ],
+        'one hash on each thread',
+      );
+      assert.deepEqual(
+        await Promise.all(sinks.map((s) => s.digest())),
+        data.map((d) => sha256([d])),
+      );
       const third = pool.sink();
       third.write(data[0]!);
       assert.equal(await third.digest(), sha256([data[0]!]));
     } finally {
       await pool.close();
     }
-    assert.deepEqual(pool.threads.map((t) => t.running), [false, false]);
+    assert.deepEqual(
+      pool.threads.map((t) => t.running),
+      [false, false],
+    );
   });
 
   it('pools share nothing: closing one leaves the other hashing', async () => {

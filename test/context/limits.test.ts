@@ -74,7 +74,10 @@ describe('context limits and failed reads', () => {
     let settled = false;
     let late = 0;
     const sink: ByteSink = { write: () => (settled && late++, true), drained: () => Promise.resolve() };
-    await rejectsWith(writeContextTar(plan, sink).finally(() => (settled = true)), 'repository-unreadable');
+    await rejectsWith(
+      writeContextTar(plan, sink).finally(() => (settled = true)),
+      'repository-unreadable',
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(late, 0, 'writes after the failure was reported');
   });

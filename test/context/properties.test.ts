@@ -80,7 +80,11 @@ describe('context hash properties', () => {
 describe('archive order', () => {
   it("is Python's str order (code points) for any names, surrogates and lone halves included", () => {
     // A lone half is its own code point, as a name's escaped byte is in Python (surrogateescape).
-    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.constantFrom('a', '\uffff', '\ud800', '\udc00', '\udcff', '\ud83d\ude00', '\ue000') }));
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: fc.constantFrom('a', '\uffff', '\ud800', '\udc00', '\udcff', '\ud83d\ude00', '\ue000') }),
+    );
     const codePoints = (s: string): number[] => [...s].map((c) => c.codePointAt(0)!);
     const pyOrder = (a: number[], b: number[]): number => {
       for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;

@@ -15,26 +15,53 @@ import { VECTORS, materialise, readJson, writeTree } from '../support/vectors.ts
 interface AcmeExpected {
   trustDomain: string;
   imageBuilderImage: string;
-  images: Record<string, {
-    contextDir: string; args: Record<string, string>; parent: string | null; contextHash: string; digest: string;
-    indexSearch: Record<'level-3' | 'level-1', string[]>; hashRoute: Record<'level-3' | 'level-1', string>;
-  }>;
+  images: Record<
+    string,
+    {
+      contextDir: string;
+      args: Record<string, string>;
+      parent: string | null;
+      contextHash: string;
+      digest: string;
+      indexSearch: Record<'level-3' | 'level-1', string[]>;
+      hashRoute: Record<'level-3' | 'level-1', string>;
+    }
+  >;
 }
 interface CacheCase {
   layout: string;
-  images: Record<string, {
-    cache?: boolean; parent?: string | null; contextHash?: string; digest?: string | null; indexPaths?: string[];
-    hashRoute?: string; expectError?: string; message?: string; blockedBy?: string;
-  }>;
+  images: Record<
+    string,
+    {
+      cache?: boolean;
+      parent?: string | null;
+      contextHash?: string;
+      digest?: string | null;
+      indexPaths?: string[];
+      hashRoute?: string;
+      expectError?: string;
+      message?: string;
+      blockedBy?: string;
+    }
+  >;
 }
 interface EdgeCase {
-  contextDir: string; args: Record<string, string>; contextHash?: string; digest?: string;
-  indexPaths?: string[]; expectError?: string; runTaskDir?: string;
+  contextDir: string;
+  args: Record<string, string>;
+  contextHash?: string;
+  digest?: string;
+  indexPaths?: string[];
+  expectError?: string;
+  runTaskDir?: string;
 }
 
 const options = (over: Partial<GraphOptions> = {}): GraphOptions => ({
-  level: 3, pullRequest: false, algorithm: 'taskgraph', builderImage: DEFAULT_BUILDER_IMAGE,
-  pushDate: new Date('2026-03-04T05:06:07Z'), ...over,
+  level: 3,
+  pullRequest: false,
+  algorithm: 'taskgraph',
+  builderImage: DEFAULT_BUILDER_IMAGE,
+  pushDate: new Date('2026-03-04T05:06:07Z'),
+  ...over,
 });
 
 const byName = (graph: ImageGraph) => new Map(graph.images.map((i) => [i.name, i]));
@@ -213,10 +240,7 @@ for (const kind of SOURCE_KINDS) {
       const img = byName(graph).get('my-image')!;
       assert.equal(img.contextDir, want.contextDir);
       assert.equal(img.contextHash, want.contextHash);
-      assert.deepEqual(img.indexPaths, [
-        `docker.images.v1.mozilla-central.my-image.hash.${want.contextHash}`,
-        `docker.images.v1.try.my-image.hash.${want.contextHash}`,
-      ]);
+      assert.deepEqual(img.indexPaths, [`docker.images.v1.mozilla-central.my-image.hash.${want.contextHash}`, `docker.images.v1.try.my-image.hash.${want.contextHash}`]);
     });
 
     it('hashes the same folder with the taskgraph algorithm', async () => {

@@ -10,7 +10,6 @@ interface Expected {
   images: Record<string, { contextHash: string; digest: string; parent: string | null; hashRoute: Record<string, string> }>;
 }
 
-
 describe('deciding the acme repository against the Queue and Index', () => {
   let h: DecisionHarness;
   let expected: Expected;
@@ -55,7 +54,10 @@ describe('deciding the acme repository against the Queue and Index', () => {
   it('reasons name every index path that missed', () => {
     const base = byName(first).get('base')!;
     assert.match(base.reason, /not indexed/);
-    assert.deepEqual(base.facts.map((f) => f.path), [expected.images.base!.hashRoute['level-3']!.slice('index.'.length)]);
+    assert.deepEqual(
+      base.facts.map((f) => f.path),
+      [expected.images.base!.hashRoute['level-3']!.slice('index.'.length)],
+    );
     assert.equal(base.artifactUrl, `${h.fake.rootUrl}/api/queue/v1/task/${base.taskId}/artifacts/public%2Fimage.tar.zst`);
   });
 

@@ -5,7 +5,7 @@ import { MemoryStore } from '../../src/store/memory-store.ts';
 import { suiteHarnesses } from '../support/decision.ts';
 
 /** `limits.decisionBytes` in the memory store (the CLI's, and the tests'), as the SQL store applies it. */
-describe('a decision record over the store\'s size limit', () => {
+describe("a decision record over the store's size limit", () => {
   const start = suiteHarnesses();
 
   it('is refused with limit-exceeded, naming its size and the limit; the tasks it planned are refused and none is sent', async () => {
@@ -19,7 +19,10 @@ describe('a decision record over the store\'s size limit', () => {
     assert.equal(await store.getDecision(request.decisionId), null);
     const tasks = await store.tasksOfDecision(request.decisionId);
     assert.equal(tasks.length, 5);
-    assert.deepEqual(tasks.map((t) => [t.state, t.active]), tasks.map(() => ['rejected', false]));
+    assert.deepEqual(
+      tasks.map((t) => [t.state, t.active]),
+      tasks.map(() => ['rejected', false]),
+    );
     assert.equal(h.fake.count('createTask'), 0);
   });
 

@@ -20,7 +20,13 @@ describe('lookups started before the graph is built', () => {
   const lookupsDuring = async <T>(h: DecisionHarness, fn: () => Promise<T>): Promise<[T, string[]]> => {
     const before = h.fake.requests.length;
     const result = await fn();
-    return [result, h.fake.requests.slice(before).map((r) => r.name).filter((n) => LOOKUPS.has(n))];
+    return [
+      result,
+      h.fake.requests
+        .slice(before)
+        .map((r) => r.name)
+        .filter((n) => LOOKUPS.has(n)),
+    ];
   };
 
   it('a push that changes no image is decided from the look-ahead: two rounds before the graph, no lookup after it', async () => {

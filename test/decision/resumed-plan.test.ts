@@ -51,8 +51,7 @@ describe('a push whose first attempt failed after its tasks were planned, before
     await svc.waitForPush(id, 60_000);
     return pushView(id);
   };
-  const created = (image: string) =>
-    [...svc.fake.services.tasks.values()].filter((t) => (t.definition.payload as { env: { IMAGE_NAME: string } }).env.IMAGE_NAME === image).length;
+  const created = (image: string) => [...svc.fake.services.tasks.values()].filter((t) => (t.definition.payload as { env: { IMAGE_NAME: string } }).env.IMAGE_NAME === image).length;
 
   before(async () => {
     svc = await TestService.start();
@@ -88,7 +87,10 @@ describe('a push whose first attempt failed after its tasks were planned, before
     // The first attempt's tasks were refused when it failed: none is left for a later push to join.
     const tasks = await svc.service.store.tasksOfDecision(pushId);
     const earlier = tasks.filter((t) => !builds.some((i) => i.taskId === t.taskId));
-    assert.deepEqual(earlier.map((t) => [t.state, t.active]), earlier.map(() => ['rejected', false]));
+    assert.deepEqual(
+      earlier.map((t) => [t.state, t.active]),
+      earlier.map(() => ['rejected', false]),
+    );
     assert.equal(earlier.length, 5);
   });
 
@@ -178,7 +180,10 @@ describe('a push whose process was killed after planning its tasks, before stori
     await db.query(`SELECT pg_terminate_backend(pid) FROM (${held}) h`);
     await db.query('DROP TRIGGER hold_decision ON decisions');
     const planned = await db.query<{ task_id: string; state: string }>('SELECT task_id, state FROM planned_tasks WHERE decision_id = $1', [pushId]);
-    assert.deepEqual(planned.rows.map((r) => r.state), ['planned', 'planned', 'planned', 'planned', 'planned']);
+    assert.deepEqual(
+      planned.rows.map((r) => r.state),
+      ['planned', 'planned', 'planned', 'planned', 'planned'],
+    );
     assert.equal(fake.count('createTask'), 0);
 
     // The same worker id takes its push back at once.
@@ -196,9 +201,16 @@ describe('a push whose process was killed after planning its tasks, before stori
     assert.equal(fake.count('createTask'), 5, 'one createTask per planned task');
     for (const { task_id } of planned.rows) assert.ok(fake.services.tasks.has(task_id), `planned task ${task_id} was sent`);
     const after = await db.query<{ state: string }>('SELECT state FROM planned_tasks WHERE decision_id = $1', [pushId]);
-    assert.deepEqual(after.rows.map((r) => r.state), ['submitted', 'submitted', 'submitted', 'submitted', 'submitted'], 'no task planned anew');
+    assert.deepEqual(
+      after.rows.map((r) => r.state),
+      ['submitted', 'submitted', 'submitted', 'submitted', 'submitted'],
+      'no task planned anew',
+    );
     const { images } = (await (await fetch(`${restarted.url}/pushes/${pushId}`)).json()) as { images: Record<string, { decision: string; taskId: string | null }> };
-    const builds = Object.values(images).filter((i) => i.decision === 'build').map((i) => i.taskId).sort();
+    const builds = Object.values(images)
+      .filter((i) => i.decision === 'build')
+      .map((i) => i.taskId)
+      .sort();
     assert.deepEqual(builds, planned.rows.map((r) => r.task_id).sort(), 'the decision names the planned tasks as its builds');
     await restarted.kill('SIGTERM');
   });

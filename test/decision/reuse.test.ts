@@ -51,7 +51,11 @@ describe('what counts as a reusable build', () => {
     const record = await fresh.decide({ level: 3 });
     assert.deepEqual(decisionsOf(record), ALL_BUILD);
     for (const image of record.images.filter((i) => i.decision === 'build')) {
-      assert.deepEqual(image.facts.map((f) => f.path.match(/level-\d|pr/)?.[0]), ['level-3'], image.name);
+      assert.deepEqual(
+        image.facts.map((f) => f.path.match(/level-\d|pr/)?.[0]),
+        ['level-3'],
+        image.name,
+      );
     }
   });
 
@@ -59,7 +63,10 @@ describe('what counts as a reusable build', () => {
     const h = await start();
     const record = byName(await h.decide({ level: 1, pullRequest: true }));
     const base = record.get('base')!;
-    assert.deepEqual(base.facts.map((f) => f.path.match(/cache\.(level-\d|pr)\./)?.[1]), ['level-3', 'level-2', 'level-1', 'pr']);
+    assert.deepEqual(
+      base.facts.map((f) => f.path.match(/cache\.(level-\d|pr)\./)?.[1]),
+      ['level-3', 'level-2', 'level-1', 'pr'],
+    );
     const task = h.fake.services.tasks.get(base.taskId!)!;
     assert.deepEqual(task.definition.routes, [`index.${base.facts[3]!.path}`]);
     assert.equal((task.definition.payload as { env: Record<string, string> }).env.DOCKER_IMAGE_ZSTD_LEVEL, '3');

@@ -36,7 +36,10 @@ describe('deciding under the real Queue’s rules', () => {
 
   it('missing scopes for createTask: the decision stays planned (no image error); once granted it completes', async () => {
     const h = await start();
-    h.fake.clients.set('tester', TEST_CLIENT_SCOPES.filter((s) => s !== 'queue:route:index.acme.*'));
+    h.fake.clients.set(
+      'tester',
+      TEST_CLIENT_SCOPES.filter((s) => s !== 'queue:route:index.acme.*'),
+    );
     const planned = await h.decider.plan(await h.request());
     await assert.rejects(h.decider.submit(planned), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'insufficient-scopes');
@@ -50,7 +53,10 @@ describe('deciding under the real Queue’s rules', () => {
 
   it('missing scopes for the lookups: the decision fails with insufficient-scopes before anything is stored', async () => {
     const h = await start();
-    h.fake.clients.set('tester', TEST_CLIENT_SCOPES.filter((s) => !s.startsWith('index:find-task:')));
+    h.fake.clients.set(
+      'tester',
+      TEST_CLIENT_SCOPES.filter((s) => !s.startsWith('index:find-task:')),
+    );
     await assert.rejects(h.decide(), { code: 'insufficient-scopes', message: /index:find-task:acme\.cache\.level-3\./ });
     assert.deepEqual(await h.store.unfinishedDecisions(), []);
     assert.equal(h.fake.count('createTask'), 0);
@@ -65,7 +71,10 @@ describe('deciding under the real Queue’s rules', () => {
     const decision = second.get('base')!;
     assert.equal(decision.decision, 'build');
     assert.notEqual(decision.taskId, base);
-    assert.ok(decision.facts.some((f) => f.outcome === 'expires-too-soon' && f.taskId === base), JSON.stringify(decision.facts));
+    assert.ok(
+      decision.facts.some((f) => f.outcome === 'expires-too-soon' && f.taskId === base),
+      JSON.stringify(decision.facts),
+    );
     // Its descendants depend on the new task, which the Queue accepts.
     const python = h.fake.services.tasks.get(second.get('python')!.taskId!);
     if (second.get('python')!.decision === 'build') assert.deepEqual(python!.definition.dependencies, [decision.taskId]);
@@ -77,7 +86,9 @@ describe('deciding under the real Queue’s rules', () => {
     h.completeAll();
     const indexed = await h.decide({ level: 3 });
     assert.equal(byName(indexed).get('base')!.decision, 'indexed');
-    const path = byName(indexed).get('base')!.facts.find((f) => f.outcome === 'hit')!.path;
+    const path = byName(indexed)
+      .get('base')!
+      .facts.find((f) => f.outcome === 'hit')!.path;
     const entry = h.fake.services.storedEntry(path)!;
     entry.expires = new Date(h.fake.now() - 1000).toISOString();
     const facts = byName(await h.decider.plan(await h.request({ force: undefined }))).get('base')!.facts;

@@ -5,8 +5,14 @@ import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { TEST_CLIENT_SCOPES } from '../support/fake-taskcluster/server.ts';
 
 interface GraphImage {
-  decision: string; reason: string; taskId: string | null; digest: string | null; contextHash: string | null;
-  indexPaths: string[]; routes: string[]; facts: unknown[];
+  decision: string;
+  reason: string;
+  taskId: string | null;
+  digest: string | null;
+  contextHash: string | null;
+  indexPaths: string[];
+  routes: string[];
+  facts: unknown[];
 }
 
 /**

@@ -51,7 +51,11 @@ describe('images with cache: false against the Queue and Index', async () => {
     assert.deepEqual(h.fake.services.tasks.get(d.get('tool')!.taskId!)!.definition.dependencies, [d.get('base')!.taskId]);
     assert.deepEqual(h.fake.services.tasks.get(d.get('leaf')!.taskId!)!.definition.dependencies, [d.get('tool')!.taskId]);
     h.completeAll();
-    assert.deepEqual([...h.fake.services.index.keys()].filter((ns) => !ns.includes('.base.')), [], 'only base is indexed');
+    assert.deepEqual(
+      [...h.fake.services.index.keys()].filter((ns) => !ns.includes('.base.')),
+      [],
+      'only base is indexed',
+    );
   });
 
   it('are built in every graph that needs them: a later push builds them again while base is reused', async () => {

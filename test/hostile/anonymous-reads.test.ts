@@ -24,7 +24,13 @@ describe('anonymous reads do not drive upstream traffic', () => {
   });
 
   it('eight callers, 40 reads each: unknown shas, refs and images cost one shared fetch', async (t) => {
-    const paths = () => [`/graph?rev=${randomBytes(20).toString('hex')}`, '/graph?rev=main', '/images/base', '/graph?rev=no-such-branch', `/images/python?rev=${randomBytes(20).toString('hex')}`];
+    const paths = () => [
+      `/graph?rev=${randomBytes(20).toString('hex')}`,
+      '/graph?rev=main',
+      '/images/base',
+      '/graph?rev=no-such-branch',
+      `/images/python?rev=${randomBytes(20).toString('hex')}`,
+    ];
     const statuses = new Map<number, number>();
     // A count, not a duration: a loaded machine makes fewer calls in a given time, and the
     // interval (an hour here) is what bounds the fetches, not the clock.

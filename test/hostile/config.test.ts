@@ -17,7 +17,11 @@ describe('hostile configuration files', () => {
       { maxKeys: 6 },
     );
     const file = fc.oneof(
-      fc.dictionary(fc.constantFrom('port', 'host', 'publicUrl', 'dataDir', 'repositories', 'deadlineMinutes', 'colour'), fc.oneof(value, fc.array(repo, { maxLength: 3 })), { maxKeys: 4 }).map((d) => yaml.dump(d)),
+      fc
+        .dictionary(fc.constantFrom('port', 'host', 'publicUrl', 'dataDir', 'repositories', 'deadlineMinutes', 'colour'), fc.oneof(value, fc.array(repo, { maxLength: 3 })), {
+          maxKeys: 4,
+        })
+        .map((d) => yaml.dump(d)),
       fc.string({ unit: 'binary', maxLength: 300 }),
       fc.constantFrom('', '---\n', 'repositories: !!binary x', 'a: &a [*a, *a]', `${'['.repeat(5000)}`),
     );

@@ -45,7 +45,10 @@ for (const how of ['in the URL', 'from fetchCredentialsEnv'] as const) {
       const { pushId } = (await res.json()) as { pushId: string };
       await svc.waitForPush(pushId);
       assert.equal((await svc.service.store.getPush(pushId))!.state, 'decided');
-      assert.ok(server.requests.some((r) => r.authorized), 'the fetch authenticated');
+      assert.ok(
+        server.requests.some((r) => r.authorized),
+        'the fetch authenticated',
+      );
 
       const created = [...svc.fake.services.tasks.values()].map((t) => t.definition);
       assert.ok(created.length > 0);

@@ -8,7 +8,11 @@ import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 
-interface Health { status: string; checks: Array<{ name: string; status: string; detail: string }>; lastError: { message: string } | null }
+interface Health {
+  status: string;
+  checks: Array<{ name: string; status: string; detail: string }>;
+  lastError: { message: string } | null;
+}
 
 describe('faults while deciding', () => {
   const services: TestService[] = [];

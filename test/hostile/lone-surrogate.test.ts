@@ -73,7 +73,10 @@ describe('an image whose kind-file args hold a lone surrogate', () => {
       const image = graph.images['node-tools']!;
       assert.equal(image.decision, 'error', JSON.stringify(image));
       assert.equal(image.error?.code, 'bad-argument');
-      assert.match(image.error!.message, /^image node-tools: argument .*\\udcff.* holds a lone surrogate \(U\+DCFF\), which no task definition can hold \(PostgreSQL's jsonb refuses it\)$/);
+      assert.match(
+        image.error!.message,
+        /^image node-tools: argument .*\\udcff.* holds a lone surrogate \(U\+DCFF\), which no task definition can hold \(PostgreSQL's jsonb refuses it\)$/,
+      );
       for (const name of ['base', 'python', 'lint', 'standalone']) assert.notEqual(graph.images[name]!.decision, 'error', name);
       assert.equal((await decided(good)).push.state, 'decided');
       // Nothing of node-tools was planned: the only task created for it is main's, once.

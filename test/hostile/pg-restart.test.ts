@@ -10,8 +10,16 @@ import { TcpProxy } from '../support/tcp-proxy.ts';
 import { tempDir } from '../support/temp.ts';
 import { commitAll, initRepo, materialise } from '../support/vectors.ts';
 
-interface Push { id: string; state: string; attempts: number }
-interface Health { status: string; checks: Array<{ name: string; status: string; detail: string }>; lastError: { message: string } | null }
+interface Push {
+  id: string;
+  state: string;
+  attempts: number;
+}
+interface Health {
+  status: string;
+  checks: Array<{ name: string; status: string; detail: string }>;
+  lastError: { message: string } | null;
+}
 
 /** How long the database stays away: long enough for every part of the service to notice. */
 const OUTAGE_MS = 3000;
@@ -70,9 +78,18 @@ describe('PostgreSQL restarted mid-decision, or cut off (a proxy plays it to the
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
     const fake = await FakeTaskcluster.start();
     fake.delayMs = 20;
-    cleanups.push(() => fake.close(), () => proxy.close());
+    cleanups.push(
+      () => fake.close(),
+      () => proxy.close(),
+    );
     const server = await ServerProcess.start({
-      dir: root, port: await freePort(), repoDir, databaseUrl: proxy.through(databaseUrl), rootUrl: fake.rootUrl, workerId: name, dataDir: join(root, name),
+      dir: root,
+      port: await freePort(),
+      repoDir,
+      databaseUrl: proxy.through(databaseUrl),
+      rootUrl: fake.rootUrl,
+      workerId: name,
+      dataDir: join(root, name),
     });
     cleanups.push(() => server.kill());
     return { proxy, fake, server };
@@ -187,30 +204,34 @@ describe('PostgreSQL restarted mid-decision, or cut off (a proxy plays it to the
     assertAlive(server);
   });
 
-  it('a partition (connections open, nothing answers): a webhook gets 503 `unavailable` within the statement timeout, /health 503; once healed, all is accepted and decided', { timeout: 90_000 }, async () => {
-    const { proxy, server } = await boot('partition');
-    const first = await accepted(await post(server, headSha, 'partition-1'), 202);
-    await decided(server, [first]);
-    proxy.stall();
-    const stalledAt = Date.now();
-    const cut = await post(server, headSha, 'partition-2');
-    const waited = Date.now() - stalledAt;
-    assert.equal(cut.status, 503, await cut.clone().text());
-    assert.equal(((await cut.json()) as { code: string }).code, 'unavailable');
-    // The pool's 10 s to connect or 15 s per statement, not TCP's many minutes.
-    assert.ok(waited < 20_000, `answered after ${waited} ms`);
-    const down = await health(server);
-    assert.equal(down.status, 503);
-    assert.equal(down.body.checks.find((c) => c.name === 'store')!.status, 'down');
-    assertAlive(server);
+  it(
+    'a partition (connections open, nothing answers): a webhook gets 503 `unavailable` within the statement timeout, /health 503; once healed, all is accepted and decided',
+    { timeout: 90_000 },
+    async () => {
+      const { proxy, server } = await boot('partition');
+      const first = await accepted(await post(server, headSha, 'partition-1'), 202);
+      await decided(server, [first]);
+      proxy.stall();
+      const stalledAt = Date.now();
+      const cut = await post(server, headSha, 'partition-2');
+      const waited = Date.now() - stalledAt;
+      assert.equal(cut.status, 503, await cut.clone().text());
+      assert.equal(((await cut.json()) as { code: string }).code, 'unavailable');
+      // The pool's 10 s to connect or 15 s per statement, not TCP's many minutes.
+      assert.ok(waited < 20_000, `answered after ${waited} ms`);
+      const down = await health(server);
+      assert.equal(down.status, 503);
+      assert.equal(down.body.checks.find((c) => c.name === 'store')!.status, 'down');
+      assertAlive(server);
 
-    proxy.restore();
-    const again = await until('the webhook accepted again', async () => {
-      const res = await post(server, headSha, 'partition-2');
-      return res.status === 202 ? res : null;
-    });
-    await decided(server, [await accepted(again, 202)]);
-    assert.equal((await health(server)).status, 200);
-    assertAlive(server);
-  });
+      proxy.restore();
+      const again = await until('the webhook accepted again', async () => {
+        const res = await post(server, headSha, 'partition-2');
+        return res.status === 202 ? res : null;
+      });
+      await decided(server, [await accepted(again, 202)]);
+      assert.equal((await health(server)).status, 200);
+      assertAlive(server);
+    },
+  );
 });

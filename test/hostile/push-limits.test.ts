@@ -113,7 +113,11 @@ describe('a push over the include, context-byte or decision-size limit', () => {
       const includes = Array.from({ length: 5 }, (_, i) => `# %include missing/${i}\n`).join('');
       await writeFile(dockerfile, `${await readFile(dockerfile, 'utf8')}\n${includes}`);
     });
-    await assertRefused('release/includes', rev, /taskcluster\/docker\/standalone\/Dockerfile:\d+: # %include number 5, over the limit of 4 includes per Dockerfile \(limits.includesPerDockerfile\)/);
+    await assertRefused(
+      'release/includes',
+      rev,
+      /taskcluster\/docker\/standalone\/Dockerfile:\d+: # %include number 5, over the limit of 4 includes per Dockerfile \(limits.includesPerDockerfile\)/,
+    );
   });
 
   it('stops hashing once the contexts of one push are over contextBytesPerPush', async () => {
@@ -121,7 +125,11 @@ describe('a push over the include, context-byte or decision-size limit', () => {
       // 300 KB in one context (under the per-context limit), so the graph's contexts are over 256 KiB together.
       await writeFile(join(dir, 'taskcluster/docker/standalone/blob.bin'), Buffer.alloc(300_000, 7));
     });
-    await assertRefused('release/bytes', rev, /hash at least \d+ bytes \(\d+ hashed before stopping\), over the limit of 262144 context bytes per push \(limits.contextBytesPerPush\)/);
+    await assertRefused(
+      'release/bytes',
+      rev,
+      /hash at least \d+ bytes \(\d+ hashed before stopping\), over the limit of 262144 context bytes per push \(limits.contextBytesPerPush\)/,
+    );
   });
 
   it('refuses a decision record larger than decisionBytes, with its size and the limit, and leaves no task of it planned', async () => {
@@ -131,10 +139,17 @@ describe('a push over the include, context-byte or decision-size limit', () => {
       const text = await readFile(kind, 'utf8');
       await writeFile(kind, text.replace('            TOOL: node\n', `            TOOL: node\n            NOTE: "${'n'.repeat(200_000)}"\n`));
     });
-    const pushId = await assertRefused('release/decision', rev, /^decision \S+ is at least \d+ bytes as JSON \(after \d+ of 6 images\), over the limit of 262144 bytes per stored decision \(limits.decisionBytes\)$/);
+    const pushId = await assertRefused(
+      'release/decision',
+      rev,
+      /^decision \S+ is at least \d+ bytes as JSON \(after \d+ of 6 images\), over the limit of 262144 bytes per stored decision \(limits.decisionBytes\)$/,
+    );
     // node-tools (its args changed) was planned before the record was refused: refused too, so no later push joins it.
     const planned = await svc.service.store.tasksOfDecision(pushId);
-    assert.deepEqual(planned.map((t) => [t.image, t.state, t.active]), [['node-tools', 'rejected', false]]);
+    assert.deepEqual(
+      planned.map((t) => [t.image, t.state, t.active]),
+      [['node-tools', 'rejected', false]],
+    );
     assert.equal(await svc.service.store.getDecision(pushId), null);
   });
 });

@@ -53,7 +53,8 @@ async function commit(dir: string, message: string): Promise<string> {
 }
 
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
-const summary = (values: number[]) => `p50 ${percentile(values, 50).toFixed(2)} s, p99 ${percentile(values, 99).toFixed(2)} s, max ${Math.max(...values).toFixed(2)} s over ${values.length}`;
+const summary = (values: number[]) =>
+  `p50 ${percentile(values, 50).toFixed(2)} s, p99 ${percentile(values, 99).toFixed(2)} s, max ${Math.max(...values).toFixed(2)} s over ${values.length}`;
 
 /**
  * Issue 17, item 2: one repository whose git server accepts connections and never answers
@@ -87,16 +88,27 @@ describe('a hung upstream beside a healthy one', () => {
     const res = await fetch(`${url}/pushes?repo=${repository}&limit=500`);
     return new Map(((await res.json()) as { pushes: PushView[] }).pushes.map((p) => [p.id, p]));
   };
-  const health = async () => (await (await fetch(`${url}/health`)).json()) as { status: string; checks: Array<{ name: string; status: string; detail: string }>; repositories: Array<{ name: string; reachable: boolean; since: string | null; failures: number; lastError: string | null }> };
+  const health = async () =>
+    (await (await fetch(`${url}/health`)).json()) as {
+      status: string;
+      checks: Array<{ name: string; status: string; detail: string }>;
+      repositories: Array<{ name: string; reachable: boolean; since: string | null; failures: number; lastError: string | null }>;
+    };
   const upstreamOf = async (name: string) => (await health()).repositories.find((r) => r.name === name)!;
   /** Waits until every push in `ids` is final; returns them. */
   const settled = async (repository: string, ids: string[], timeoutMs: number, whileWaiting: () => Promise<void> = async () => undefined): Promise<PushView[]> => {
-    for (const deadline = Date.now() + timeoutMs; ; ) {
+    for (const deadline = Date.now() + timeoutMs; ;) {
       const all = await pushes(repository);
       const mine = ids.map((id) => all.get(id)!);
       if (mine.every((p) => p.state === 'decided' || p.state === 'failed')) return mine;
       await whileWaiting();
-      assert.ok(Date.now() < deadline, `${repository}: ${mine.filter((p) => p.state !== 'decided').map((p) => `${p.state}×${p.attempts}`).join(', ')}`);
+      assert.ok(
+        Date.now() < deadline,
+        `${repository}: ${mine
+          .filter((p) => p.state !== 'decided')
+          .map((p) => `${p.state}×${p.attempts}`)
+          .join(', ')}`,
+      );
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -109,7 +121,11 @@ describe('a hung upstream beside a healthy one', () => {
       await new Promise((r) => setTimeout(r, 300));
     }
     const done = await settled('healthy', ids, 120_000, whileWaiting);
-    assert.deepEqual(done.filter((p) => p.state !== 'decided'), [], 'every healthy push decided');
+    assert.deepEqual(
+      done.filter((p) => p.state !== 'decided'),
+      [],
+      'every healthy push decided',
+    );
     return done.map((p) => p.seconds!);
   };
 
@@ -134,7 +150,13 @@ describe('a hung upstream beside a healthy one', () => {
     const databaseUrl = await freshDatabase();
     const config = await loadConfig({
       file,
-      env: { DATABASE_URL: databaseUrl, IMAGE_DECIDER_GENERIC_TOKEN: GENERIC_TOKEN, TASKCLUSTER_ROOT_URL: fake.rootUrl, TASKCLUSTER_CLIENT_ID: 'service', TASKCLUSTER_ACCESS_TOKEN: 'tc-token' },
+      env: {
+        DATABASE_URL: databaseUrl,
+        IMAGE_DECIDER_GENERIC_TOKEN: GENERIC_TOKEN,
+        TASKCLUSTER_ROOT_URL: fake.rootUrl,
+        TASKCLUSTER_CLIENT_ID: 'service',
+        TASKCLUSTER_ACCESS_TOKEN: 'tc-token',
+      },
     });
     store = await openStore({ databaseUrl, dataDir: config.dataDir });
     service = await createService(config, new CapturedLog().logger, {
@@ -173,7 +195,11 @@ describe('a hung upstream beside a healthy one', () => {
     for (const rev of hungRevs) hungPushes.push(await push('hung', rev));
     const stillHung = async () => {
       const states = [...(await pushes('hung')).values()].filter((p) => hungPushes.includes(p.id));
-      assert.deepEqual(states.filter((p) => p.state === 'decided' || p.state === 'failed'), [], 'no hung push decided or failed while its server is silent');
+      assert.deepEqual(
+        states.filter((p) => p.state === 'decided' || p.state === 'failed'),
+        [],
+        'no hung push decided or failed while its server is silent',
+      );
     };
     const beside = await healthyStream(HEALTHY_PUSHES, 'beside', stillHung);
     await stillHung();
@@ -192,7 +218,10 @@ describe('a hung upstream beside a healthy one', () => {
     for (;;) {
       const waiting = [...(await pushes('hung')).values()].filter((p) => hungPushes.includes(p.id));
       if (waiting.every((p) => p.state === 'queued')) {
-        assert.ok(waiting.every((p) => p.attempts <= 1), waiting.map((p) => p.attempts).join(','));
+        assert.ok(
+          waiting.every((p) => p.attempts <= 1),
+          waiting.map((p) => p.attempts).join(','),
+        );
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -240,7 +269,10 @@ describe('a hung upstream beside a healthy one', () => {
   it('once it answers again, its waiting pushes are decided, each task created once', async () => {
     proxy.restore();
     const done = await settled('hung', hungPushes, 90_000);
-    assert.deepEqual(done.filter((p) => p.state !== 'decided').map((p) => p.lastError), []);
+    assert.deepEqual(
+      done.filter((p) => p.state !== 'decided').map((p) => p.lastError),
+      [],
+    );
     const upstream = await upstreamOf('hung');
     assert.deepEqual([upstream.reachable, upstream.since, upstream.failures, upstream.lastError], [true, null, 0, null]);
     const routes = [...fake.services.tasks.values()].flatMap((task) => (task.definition.routes as string[]).filter((r) => r.includes('.hash.')));

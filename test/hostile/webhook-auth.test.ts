@@ -5,11 +5,12 @@ import { sign } from '@octokit/webhooks-methods';
 import request from 'supertest';
 import { TestService, WEBHOOK_SECRET } from '../support/app.ts';
 
-interface Example { readonly name: string; readonly examples: Array<Record<string, unknown>> }
+interface Example {
+  readonly name: string;
+  readonly examples: Array<Record<string, unknown>>;
+}
 /** The community's example deliveries, as GitHub sends them (a dev dependency). */
-const EXAMPLES = (createRequire(import.meta.url)('@octokit/webhooks-examples') as Example[]).filter((e) =>
-  ['push', 'pull_request', 'create', 'delete', 'ping'].includes(e.name),
-);
+const EXAMPLES = (createRequire(import.meta.url)('@octokit/webhooks-examples') as Example[]).filter((e) => ['push', 'pull_request', 'create', 'delete', 'ping'].includes(e.name));
 
 /** The payload with its repository made the configured acme/acme, so it reaches intake. */
 function asAcme(payload: Record<string, unknown>): Record<string, unknown> {

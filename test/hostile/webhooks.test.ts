@@ -9,7 +9,16 @@ import { GENERIC_TOKEN, TestService, githubHeaders, githubSignature } from '../s
 const CODES = new Set<string>(ERROR_CODES);
 
 /** Arbitrary JSON-ish payloads, with the fields webhooks read given odd values of every type. */
-const odd = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.object(), fc.string({ unit: 'binary' }), fc.string({ minLength: 40, maxLength: 40 }));
+const odd = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string()),
+  fc.object(),
+  fc.string({ unit: 'binary' }),
+  fc.string({ minLength: 40, maxLength: 40 }),
+);
 const payload = fc.record(
   {
     ref: odd,
@@ -103,7 +112,9 @@ describe('a client sending its body very slowly', () => {
     const { port } = new URL(svc.url);
     const socket = connect(Number(port), '127.0.0.1');
     await once(socket, 'connect');
-    socket.write('POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: slow\r\n\r\n');
+    socket.write(
+      'POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: slow\r\n\r\n',
+    );
     const started = Date.now();
     let answer = '';
     socket.on('data', (c: Buffer) => (answer += c.toString()));

@@ -133,7 +133,10 @@ describe('mirror fetch: git fetch, bounded and without credentials in its messag
       assert.equal((await m.resolve(head)).sha, head);
     }
     assert.ok(target.requests.length > 0);
-    assert.ok(target.requests.every((r) => r.headers.authorization === undefined), 'no credentials sent to the other origin');
+    assert.ok(
+      target.requests.every((r) => r.headers.authorization === undefined),
+      'no credentials sent to the other origin',
+    );
   });
 
   it('a server that never answers: fetch-failed at the timeout, and no git transfer is left running', async () => {

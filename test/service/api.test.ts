@@ -5,8 +5,19 @@ import { after, before, describe, it } from 'node:test';
 import { ADMIN_TOKEN, GENERIC_TOKEN, TestService, WEBHOOK_SECRET } from '../support/app.ts';
 import { commitAll } from '../support/vectors.ts';
 
-interface ImageDoc { decision: string; taskId: string | null; artifactUrl: string | null; reason: string; contextUrl: string | null }
-interface GraphDoc { state: string; rev: string; push: { id: string } | null; images: Record<string, ImageDoc> }
+interface ImageDoc {
+  decision: string;
+  taskId: string | null;
+  artifactUrl: string | null;
+  reason: string;
+  contextUrl: string | null;
+}
+interface GraphDoc {
+  state: string;
+  rev: string;
+  push: { id: string } | null;
+  images: Record<string, ImageDoc>;
+}
 
 describe('the HTTP API', () => {
   let svc: TestService;
@@ -46,7 +57,14 @@ describe('the HTTP API', () => {
     assert.equal(graph.state, 'decided');
     assert.equal(graph.push!.id, pushId);
 
-    const gitlab = JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main', before: '0'.repeat(40), after: svc.headSha, checkout_sha: svc.headSha, project: { path_with_namespace: 'acme/acme', git_http_url: 'https://github.com/acme/acme.git' } });
+    const gitlab = JSON.stringify({
+      object_kind: 'push',
+      ref: 'refs/heads/main',
+      before: '0'.repeat(40),
+      after: svc.headSha,
+      checkout_sha: svc.headSha,
+      project: { path_with_namespace: 'acme/acme', git_http_url: 'https://github.com/acme/acme.git' },
+    });
     const headers = { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'gl-1' };
     assert.equal((await api('/webhooks/gitlab', { method: 'POST', body: gitlab, headers: { ...headers, 'x-gitlab-token': 'nope' } })).status, 401);
     const ok = await api('/webhooks/gitlab', { method: 'POST', body: gitlab, headers: { ...headers, 'x-gitlab-token': WEBHOOK_SECRET } });
@@ -76,7 +94,11 @@ describe('the HTTP API', () => {
     assert.equal((await api('/images/nope?rev=main')).status, 404);
 
     const rebuild = (token: string | null, body: Record<string, unknown>) =>
-      api('/images/base/rebuild', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+      api('/images/base/rebuild', {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
     assert.equal((await rebuild(null, {})).status, 401);
     assert.equal((await rebuild('wrong', {})).status, 401);
     const before = svc.fake.services.tasks.size;
@@ -120,7 +142,14 @@ describe('the HTTP API', () => {
     assert.equal(health.status, 'ok');
     assert.deepEqual(health.checks.map((c) => c.name).sort(), ['backlog', 'mirror:acme', 'store', 'taskcluster', 'taskcluster-scopes']);
     const metrics = await (await api('/metrics')).text();
-    for (const name of ['image_decider_webhooks_total', 'image_decider_decision_seconds_bucket', 'image_decider_decisions_total', 'image_decider_memo_hit_ratio', 'image_decider_backlog_pushes', 'image_decider_taskcluster_request_seconds_bucket']) {
+    for (const name of [
+      'image_decider_webhooks_total',
+      'image_decider_decision_seconds_bucket',
+      'image_decider_decisions_total',
+      'image_decider_memo_hit_ratio',
+      'image_decider_backlog_pushes',
+      'image_decider_taskcluster_request_seconds_bucket',
+    ]) {
       assert.match(metrics, new RegExp(`^${name}`, 'm'), name);
     }
     assert.equal((await api('/documentation/json')).status, 200);

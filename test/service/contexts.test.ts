@@ -44,9 +44,21 @@ describe('context tarballs made on demand', () => {
       assert.equal(opened?.cached, false, 'made on demand');
       const parts: Buffer[] = [];
       await pipeline(opened!.stream, slowReader(parts));
-      assert.equal(createHash('sha256').update(gunzipSync(Buffer.concat(parts))).digest('hex'), hash);
+      assert.equal(
+        createHash('sha256')
+          .update(gunzipSync(Buffer.concat(parts)))
+          .digest('hex'),
+        hash,
+      );
       // Cached once whole: removed, so that the next round is made on demand again.
-      for (let wait = 0; await access(cached).then(() => false, () => true); wait++) {
+      for (
+        let wait = 0;
+        await access(cached).then(
+          () => false,
+          () => true,
+        );
+        wait++
+      ) {
         assert.ok(wait < 100, 'the tarball was cached');
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -22,8 +22,16 @@ const HOSTILE_IMAGES = `    "${HOSTILE}":
             TOOL_VERSION: "1"
 `;
 
-interface Image { decision: string; parent?: string | null; reason: string }
-interface Hour { latencyP50: number | null; latencyP95: number | null; builds: number }
+interface Image {
+  decision: string;
+  parent?: string | null;
+  reason: string;
+}
+interface Hour {
+  latencyP50: number | null;
+  latencyP95: number | null;
+  builds: number;
+}
 
 describe('the dashboard’s pictures in headless Chromium: graph, history, charts', () => {
   let svc: TestService;
@@ -80,7 +88,9 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
     const { images } = await json<{ images: Record<string, Image> }>(`/pushes/${pushIds[1]}`);
     assert.equal(Object.keys(images).length, 8);
     assert.match(await page.locator('#graph-at').innerText(), new RegExp(shas[1]!.slice(0, 12)));
-    const nodes = await page.$$eval('svg.graph g.node', (gs) => gs.map((g) => ({ name: g.getAttribute('data-name'), className: g.getAttribute('class'), title: g.querySelector('title')!.textContent })));
+    const nodes = await page.$$eval('svg.graph g.node', (gs) =>
+      gs.map((g) => ({ name: g.getAttribute('data-name'), className: g.getAttribute('class'), title: g.querySelector('title')!.textContent })),
+    );
     assert.deepEqual(nodes.map((n) => n.name).sort(), Object.keys(images).sort());
     for (const node of nodes) {
       const image = images[node.name!]!;
@@ -88,7 +98,14 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
       assert.ok(node.title!.startsWith(`${node.name}: ${image.decision}`), node.title!);
     }
     assert.deepEqual(Object.fromEntries(Object.entries(images).map(([n, i]) => [n, i.decision])), {
-      base: 'build', python: 'build', 'node-tools': 'build', lint: 'build', standalone: 'indexed', prebuilt: 'registry', [HOSTILE]: 'error', victim: 'blocked',
+      base: 'build',
+      python: 'build',
+      'node-tools': 'build',
+      lint: 'build',
+      standalone: 'indexed',
+      prebuilt: 'registry',
+      [HOSTILE]: 'error',
+      victim: 'blocked',
     });
     const edges = await page.$$eval('svg.graph path.edge', (ps) => ps.map((p) => `${p.getAttribute('data-parent')} → ${p.getAttribute('data-child')}`));
     assert.deepEqual(edges.sort(), ['base → node-tools', 'base → python', 'python → lint', `${HOSTILE} → victim`].sort());
@@ -102,7 +119,7 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
     assert.equal(await page.locator('img').count(), 0);
     const hostile = page.locator('svg.graph a.node-link').filter({ has: page.locator(`g[data-decision="error"]`) });
     assert.equal(await hostile.getAttribute('data-name'), HOSTILE);
-    assert.match(await hostile.locator('text.name').textContent() ?? '', /^<img src=x onerror=/);
+    assert.match((await hostile.locator('text.name').textContent()) ?? '', /^<img src=x onerror=/);
     const images = await page.locator('#images').innerText();
     assert.ok(images.includes(`${HOSTILE}\terror`), images);
     assert.ok(images.includes(`blocked: ${HOSTILE} is in error`), images);
@@ -131,9 +148,15 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
     const { entries } = await json<{ entries: Array<{ taskId: string; artifactUrl: string }> }>('/images/base/history');
     assert.equal(entries.length, 2);
     const taskHrefs = await page.locator('#history a.task-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-    assert.deepEqual(taskHrefs, entries.map((e) => `${svc.fake.rootUrl}/tasks/${e.taskId}`));
+    assert.deepEqual(
+      taskHrefs,
+      entries.map((e) => `${svc.fake.rootUrl}/tasks/${e.taskId}`),
+    );
     const artifactHrefs = await page.locator('#history a.artifact-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-    assert.deepEqual(artifactHrefs, entries.map((e) => e.artifactUrl));
+    assert.deepEqual(
+      artifactHrefs,
+      entries.map((e) => e.artifactUrl),
+    );
     completePending();
     // The fake serves the Queue's API, not its UI: the linked task id resolves there, read anonymously.
     svc.fake.roles.set('anonymous', ['queue:get-task:*']);
@@ -148,7 +171,10 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
     }
     await screenshot('/tmp/dashboard-history.png');
 
-    await page.locator('svg.graph a.node-link').filter({ has: page.locator('g[data-decision="error"]') }).click();
+    await page
+      .locator('svg.graph a.node-link')
+      .filter({ has: page.locator('g[data-decision="error"]') })
+      .click();
     await page.locator('#history-name', { hasText: HOSTILE }).waitFor();
     await page.locator('#history tr').nth(1).waitFor();
     const rows = await page.locator('#history').innerText();
@@ -164,8 +190,14 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
     assert.equal(await page.locator('#chart-latency circle.point.p50').count(), hours.filter((h) => h.latencyP50 !== null).length);
     assert.equal(await page.locator('#chart-latency circle.point.p95').count(), hours.filter((h) => h.latencyP95 !== null).length);
     const bars = await page.locator('#chart-builds rect.bar').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-builds'))));
-    assert.deepEqual(bars, hours.filter((h) => h.builds > 0).map((h) => h.builds));
-    assert.equal(bars.reduce((a, b) => a + b, 0), svc.fake.services.tasks.size);
+    assert.deepEqual(
+      bars,
+      hours.filter((h) => h.builds > 0).map((h) => h.builds),
+    );
+    assert.equal(
+      bars.reduce((a, b) => a + b, 0),
+      svc.fake.services.tasks.size,
+    );
     await screenshot('/tmp/dashboard-charts.png', 'section[aria-labelledby="h-activity"]');
     await screenshot('/tmp/dashboard-graph.png', 'section[aria-labelledby="h-graph"]');
     await screenshot('/tmp/dashboard-pictures.png');

@@ -19,7 +19,10 @@ describe('Dockerfile', async () => {
   };
 
   it('has no linter diagnostics', () => {
-    assert.deepEqual(validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`), []);
+    assert.deepEqual(
+      validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
+      [],
+    );
   });
 
   it('is multi-stage, runs as a non-root user, installs git, and checks /health', () => {
@@ -27,7 +30,10 @@ describe('Dockerfile', async () => {
     const user = final('USER');
     assert.equal(user.length, 1);
     assert.notEqual(user[0]!.getArgumentsContent(), 'root');
-    assert.ok(final('RUN').some((r) => /apt-get install[^&]*\bgit\b/.test(r.getArgumentsContent() ?? '')), 'git in the final image');
+    assert.ok(
+      final('RUN').some((r) => /apt-get install[^&]*\bgit\b/.test(r.getArgumentsContent() ?? '')),
+      'git in the final image',
+    );
     const healthcheck = final('HEALTHCHECK');
     assert.equal(healthcheck.length, 1);
     assert.match(healthcheck[0]!.getArgumentsContent() ?? '', /\/health/);

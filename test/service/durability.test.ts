@@ -11,7 +11,11 @@ import { ServerProcess } from '../support/server-process.ts';
 import { tempDir } from '../support/temp.ts';
 import { commitAll, initRepo, materialise } from '../support/vectors.ts';
 
-interface Push { id: string; state: string; attempts: number }
+interface Push {
+  id: string;
+  state: string;
+  attempts: number;
+}
 
 describe('durability: crashes and several processes on one database', () => {
   let fake: FakeTaskcluster;
@@ -90,7 +94,10 @@ describe('durability: crashes and several processes on one database', () => {
     const ids = await Promise.all(shas.map((sha, i) => postPush(i % 2 === 0 ? a! : b!, sha, `two-${i}`)));
     const pushes = await waitDecided(a!, 50, 60_000);
     assert.deepEqual(new Set(pushes.map((p) => p.id)), new Set(ids));
-    assert.ok(pushes.every((p) => p.attempts === 1), 'no push was decided twice');
+    assert.ok(
+      pushes.every((p) => p.attempts === 1),
+      'no push was decided twice',
+    );
     // The same images everywhere (only counter.txt changes): new builds for the digests not yet built, once.
     const newTasks = [...fake.services.tasks.values()].slice(tasksBefore);
     const digests = newTasks.map((t) => (t.definition.extra as { imageDecider: { digest: string } }).imageDecider.digest);
@@ -106,7 +113,11 @@ describe('durability: crashes and several processes on one database', () => {
     const ids = [await postPush(intake, sha, 'intake-1'), await postPush(intake, headSha, 'intake-2')];
     await new Promise((r) => setTimeout(r, 1000));
     const queued = (await (await fetch(`${intake.url}/pushes`)).json()) as { pushes: Push[] };
-    assert.deepEqual(queued.pushes.map((p) => p.state), ['queued', 'queued'], 'nobody decides yet');
+    assert.deepEqual(
+      queued.pushes.map((p) => p.state),
+      ['queued', 'queued'],
+      'nobody decides yet',
+    );
 
     const decider = await start(databaseUrl, 'decider', join(root, 'decider'));
     const pushes = await waitDecided(intake, 2, 30_000);
@@ -119,7 +130,12 @@ describe('durability: crashes and several processes on one database', () => {
     for (const { contextUrl, contextHash } of served) {
       const tarball = await fetch(`${intake.url}${new URL(contextUrl!).pathname}`);
       assert.equal(tarball.status, 200, contextUrl!);
-      assert.equal(createHash('sha256').update(gunzipSync(Buffer.from(await tarball.arrayBuffer()))).digest('hex'), contextHash);
+      assert.equal(
+        createHash('sha256')
+          .update(gunzipSync(Buffer.from(await tarball.arrayBuffer())))
+          .digest('hex'),
+        contextHash,
+      );
     }
   });
 });

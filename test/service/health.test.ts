@@ -24,7 +24,10 @@ describe('/health answers only documented shapes', () => {
     const spec = (await (await fetch(`${svc.url}/documentation/json`)).json()) as Spec;
     const ajv = new Ajv({ strict: false, allErrors: true });
     documented = new Map(
-      Object.entries(spec.paths['/health']!.get.responses).map(([status, r]) => [Number(status), ajv.compile({ ...r.content['application/json']!.schema, components: spec.components })]),
+      Object.entries(spec.paths['/health']!.get.responses).map(([status, r]) => [
+        Number(status),
+        ajv.compile({ ...r.content['application/json']!.schema, components: spec.components }),
+      ]),
     );
   });
   after(() => svc.close());
@@ -62,7 +65,7 @@ describe('/health answers only documented shapes', () => {
 
   it('with the store down, answers 503 with the health (the store down)', async () => {
     // The pressure measured above lasts until under-pressure's next sample.
-    for (let deadline = Date.now() + 10_000; ; ) {
+    for (let deadline = Date.now() + 10_000; ;) {
       const res = await fetch(`${svc.url}/health`);
       await res.arrayBuffer();
       if (res.status === 200) break;

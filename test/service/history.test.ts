@@ -10,9 +10,31 @@ interface Spec {
   paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: object }> }> } }>;
   components: object;
 }
-interface Entry { pushId: string; rev: string; decision: string; reason: string; taskId: string | null; taskUrl: string | null; artifactUrl: string | null; digest: string | null; dryRun: boolean }
-interface History { repository: string; image: string; rootUrl: string | null; entries: Entry[] }
-interface Hour { hour: string; decided: number; failed: number; latencyP50: number | null; latencyP95: number | null; builds: number }
+interface Entry {
+  pushId: string;
+  rev: string;
+  decision: string;
+  reason: string;
+  taskId: string | null;
+  taskUrl: string | null;
+  artifactUrl: string | null;
+  digest: string | null;
+  dryRun: boolean;
+}
+interface History {
+  repository: string;
+  image: string;
+  rootUrl: string | null;
+  entries: Entry[];
+}
+interface Hour {
+  hour: string;
+  decided: number;
+  failed: number;
+  latencyP50: number | null;
+  latencyP95: number | null;
+  builds: number;
+}
 
 async function push(svc: TestService, sha: string, delivery: string): Promise<string> {
   const body = JSON.stringify(githubPush(sha));
@@ -26,7 +48,9 @@ async function push(svc: TestService, sha: string, delivery: string): Promise<st
 async function documentedValidators(svc: TestService, path: string): Promise<Map<number, ValidateFunction>> {
   const spec = (await (await fetch(`${svc.url}/documentation/json`)).json()) as Spec;
   const ajv = new Ajv({ strict: false, allErrors: true });
-  return new Map(Object.entries(spec.paths[path]!.get.responses).map(([status, r]) => [Number(status), ajv.compile({ ...r.content['application/json']!.schema, components: spec.components })]));
+  return new Map(
+    Object.entries(spec.paths[path]!.get.responses).map(([status, r]) => [Number(status), ajv.compile({ ...r.content['application/json']!.schema, components: spec.components })]),
+  );
 }
 
 describe('image history and activity over HTTP, from pushes decided against the fake Taskcluster', () => {
@@ -60,7 +84,13 @@ describe('image history and activity over HTTP, from pushes decided against the 
     svc.fake.roles.set('anonymous', ['queue:get-task:*']);
     const base = await get<History>('/images/base/history', history);
     assert.equal(base.rootUrl, svc.fake.rootUrl);
-    assert.deepEqual(base.entries.map((e) => [e.pushId, e.decision]), [[second, 'build'], [first, 'build']]);
+    assert.deepEqual(
+      base.entries.map((e) => [e.pushId, e.decision]),
+      [
+        [second, 'build'],
+        [first, 'build'],
+      ],
+    );
     const [now, before] = base.entries as [Entry, Entry];
     assert.notEqual(now.digest, before.digest, 'base changed');
     assert.equal(now.rev, (await svc.service.store.getPush(second))!.resolvedRev);
@@ -77,9 +107,15 @@ describe('image history and activity over HTTP, from pushes decided against the 
     assert.equal((await fetch(now.artifactUrl!, { redirect: 'manual' })).status, 404, 'the second build has not finished');
 
     const standalone = await get<History>('/images/standalone/history', history);
-    assert.deepEqual(standalone.entries.map((e) => e.decision), ['indexed', 'build']);
+    assert.deepEqual(
+      standalone.entries.map((e) => e.decision),
+      ['indexed', 'build'],
+    );
     assert.equal(standalone.entries[0]!.taskId, standalone.entries[1]!.taskId, 'reused the first push’s build');
-    assert.deepEqual((await get<History>('/images/base/history?limit=1', history)).entries.map((e) => e.pushId), [second]);
+    assert.deepEqual(
+      (await get<History>('/images/base/history?limit=1', history)).entries.map((e) => e.pushId),
+      [second],
+    );
   });
 
   it('answers any stored name as data, and refuses bad parameters with a code', async () => {
@@ -117,7 +153,10 @@ describe('image history in a dry run', () => {
       await push(svc, svc.headSha, 'history-dry');
       const body = (await (await fetch(`${svc.url}/images/base/history`)).json()) as History;
       assert.equal(body.rootUrl, null);
-      assert.deepEqual(body.entries.map((e) => [e.decision, e.dryRun, e.taskUrl, e.artifactUrl]), [['build', true, null, null]]);
+      assert.deepEqual(
+        body.entries.map((e) => [e.decision, e.dryRun, e.taskUrl, e.artifactUrl]),
+        [['build', true, null, null]],
+      );
     } finally {
       await svc.close();
     }

@@ -3,8 +3,15 @@ import { after, before, describe, it } from 'node:test';
 import { ADMIN_TOKEN, GENERIC_TOKEN, TestService } from '../support/app.ts';
 import { readJson } from '../support/vectors.ts';
 
-interface ImageDoc { decision: string; taskId: string | null; artifactUrl: string | null; digest: string | null }
-interface Expected { images: Record<string, { digest: string; hashRoute: Record<'level-3', string> }> }
+interface ImageDoc {
+  decision: string;
+  taskId: string | null;
+  artifactUrl: string | null;
+  digest: string | null;
+}
+interface Expected {
+  images: Record<string, { digest: string; hashRoute: Record<'level-3', string> }>;
+}
 
 describe('image names with dots (python3.11, gcc-4.4) through the service', () => {
   let svc: TestService;

@@ -15,7 +15,10 @@ describe('openapi.yaml', () => {
 
   it('equals the spec the running app generates (regenerate with npm run openapi)', async () => {
     const committed = yaml.load(await readFile(resolve(import.meta.dirname, '../../openapi.yaml'), 'utf8'));
-    const served = await request(svc.app.server).get('/documentation/json').expect(200).expect('content-type', /^application\/json/);
+    const served = await request(svc.app.server)
+      .get('/documentation/json')
+      .expect(200)
+      .expect('content-type', /^application\/json/);
     assert.deepEqual(served.body, committed);
   });
 

@@ -26,7 +26,10 @@ describe('rate limits of the reads that can fetch from upstream or build a previ
     await server.get('/graph?rev=main').expect(200).expect('x-ratelimit-remaining', '0');
 
     for (const path of ['/graph?rev=main', '/images/base?rev=main', '/images/base/artifact?rev=main', `/graph?rev=${UNKNOWN_SHA}`]) {
-      const limited = await server.get(path).expect(429).expect('content-type', /^application\/json/);
+      const limited = await server
+        .get(path)
+        .expect(429)
+        .expect('content-type', /^application\/json/);
       assert.deepEqual(Object.keys(limited.body).sort(), ['code', 'message'], path);
       assert.equal(limited.body.code, 'rate-limited', path);
       assert.match(limited.body.message, /^more than 4 requests a minute: retry in \d+ (second|minute)s?$/, path);

@@ -9,10 +9,37 @@ const DAY = 24 * 3600_000;
 // A pass every 0.6 s, so the tests see several; the window is the default's.
 const REFRESH = 'refresh:\n  intervalMinutes: 0.01\n  windowDays: 30\n';
 
-interface ImageDoc { decision: string; reason: string; taskId: string | null; digest: string | null; indexPaths?: string[]; dryRun?: boolean }
-interface PushDoc { id: string; source: string; state: string; rev: string; level: number; finishedAt: string | null; force: { image: string; withDescendants: boolean } | null }
-interface Expiring { repository: string; image: string; digest: string; taskId: string; expires: string; refresh: string; pushId: string | null }
-interface HealthDoc { dryRun: boolean; expiring: Expiring[]; refresh: { windowDays: number; intervalMinutes: number; lastRunAt: string | null; lastError: unknown } }
+interface ImageDoc {
+  decision: string;
+  reason: string;
+  taskId: string | null;
+  digest: string | null;
+  indexPaths?: string[];
+  dryRun?: boolean;
+}
+interface PushDoc {
+  id: string;
+  source: string;
+  state: string;
+  rev: string;
+  level: number;
+  finishedAt: string | null;
+  force: { image: string; withDescendants: boolean } | null;
+}
+interface Expiring {
+  repository: string;
+  image: string;
+  digest: string;
+  taskId: string;
+  expires: string;
+  refresh: string;
+  pushId: string | null;
+}
+interface HealthDoc {
+  dryRun: boolean;
+  expiring: Expiring[];
+  refresh: { windowDays: number; intervalMinutes: number; lastRunAt: string | null; lastError: unknown };
+}
 
 const json = async <T>(svc: TestService, path: string): Promise<T> => {
   const res = await fetch(`${svc.url}${path}`);
@@ -166,7 +193,10 @@ describe('images close to expiry are rebuilt before they expire', () => {
     const h = await nextPass(svc);
     assert.deepEqual(h.expiring, [{ repository: 'acme', image: 'standalone', digest, taskId: oldTask, expires, refresh: 'queued', pushId: refreshId }]);
     await nextPass(svc);
-    assert.deepEqual((await rebuilds(svc)).map((p) => p.id), [refreshId]);
+    assert.deepEqual(
+      (await rebuilds(svc)).map((p) => p.id),
+      [refreshId],
+    );
     assert.equal(fake.count('createTask'), 5);
     await stop(svc);
   });
@@ -174,7 +204,11 @@ describe('images close to expiry are rebuilt before they expire', () => {
   it('after a restart nothing more is queued for that digest; the rebuild has the refresh reason, one createTask, and is indexed', async () => {
     const svc = await start({ worker: false });
     await nextPass(svc);
-    assert.deepEqual((await rebuilds(svc)).map((p) => p.id), [refreshId], 'at most once per digest, across a restart');
+    assert.deepEqual(
+      (await rebuilds(svc)).map((p) => p.id),
+      [refreshId],
+      'at most once per digest, across a restart',
+    );
 
     await svc.service.worker.start();
     await svc.waitForPush(refreshId, 30_000);
@@ -202,7 +236,10 @@ describe('images close to expiry are rebuilt before they expire', () => {
 
     const h = await nextPass(svc);
     assert.deepEqual(h.expiring, [{ repository: 'acme', image: 'standalone', digest, taskId: oldTask, expires, refresh: 'done', pushId: refreshId }]);
-    assert.deepEqual((await rebuilds(svc)).map((p) => p.id), [refreshId]);
+    assert.deepEqual(
+      (await rebuilds(svc)).map((p) => p.id),
+      [refreshId],
+    );
     assert.equal(fake.count('createTask'), 6);
   });
 });

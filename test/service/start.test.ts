@@ -40,7 +40,11 @@ describe('npm start (build, then the compiled service) with no configuration', (
     assert.equal(graph.state, 'preview');
     assert.deepEqual(Object.keys(graph.images).sort(), ['base', 'lint', 'node-tools', 'prebuilt', 'python', 'standalone']);
     assert.equal(graph.images.prebuilt!.kind, 'registry');
-    assert.ok(Object.values(graph.images).filter((i) => i.kind === 'build').every((i) => i.decision === 'build' && i.dryRun === true));
+    assert.ok(
+      Object.values(graph.images)
+        .filter((i) => i.kind === 'build')
+        .every((i) => i.decision === 'build' && i.dryRun === true),
+    );
     const health = (await (await fetch(`http://localhost:${port}/health`)).json()) as { status: string; dryRun: boolean };
     assert.deepEqual([health.status, health.dryRun], ['ok', true]);
     // npm start runs the compiled build: the files it copies beside the JavaScript are found.

@@ -5,8 +5,16 @@ import { createTaskcluster } from '../../src/taskcluster/client.ts';
 import { ADMIN_TOKEN, TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { TEST_CLIENT_SCOPES } from '../support/fake-taskcluster/server.ts';
 
-interface PushDoc { id: string; state: string; attempts: number; lastError: { code: string; message: string } | null }
-interface HealthDoc { status: string; checks: Array<{ name: string; status: string; detail: string }> }
+interface PushDoc {
+  id: string;
+  state: string;
+  attempts: number;
+  lastError: { code: string; message: string } | null;
+}
+interface HealthDoc {
+  status: string;
+  checks: Array<{ name: string; status: string; detail: string }>;
+}
 
 /** The service against a Taskcluster that keeps the real rules: scopes, outages, retries (issue 13). */
 describe('the service and Taskcluster’s rules', () => {
@@ -125,7 +133,10 @@ describe('the service and Taskcluster’s rules', () => {
     svc.fake.clearFaults();
     await svc.waitForPush(id);
     assert.equal((await getPush(svc, id)).state, 'decided');
-    const taskIds = plan.images.filter((i) => i.decision === 'build').map((i) => i.taskId).sort();
+    const taskIds = plan.images
+      .filter((i) => i.decision === 'build')
+      .map((i) => i.taskId)
+      .sort();
     assert.deepEqual([...svc.fake.services.tasks.keys()].sort(), taskIds, 'the stored plan’s tasks, each once');
   });
 

@@ -74,11 +74,41 @@ describe('push webhooks through the running service', () => {
       ['no signature', () => post('/webhooks/github', good, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-nosig' }), 401, 'unauthorized'],
       ['bad signature', () => post('/webhooks/github', good, { ...githubHeaders(good, 'd-badsig'), 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }), 401, 'unauthorized'],
       ['malformed JSON', () => post('/webhooks/github', '{"ref": ', githubHeaders('{"ref": ', 'd-json')), 400, 'bad-request'],
-      ['oversized body', () => { const big = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/main', { padding: 'x'.repeat(100_000) })); return post('/webhooks/github', big, githubHeaders(big, 'd-big')); }, 413, 'payload-too-large'],
-      ['unknown repository', () => { const other = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/main', { repository: { full_name: 'someone/else' } })); return post('/webhooks/github', other, githubHeaders(other, 'd-repo')); }, 404, 'unknown-repository'],
+      [
+        'oversized body',
+        () => {
+          const big = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/main', { padding: 'x'.repeat(100_000) }));
+          return post('/webhooks/github', big, githubHeaders(big, 'd-big'));
+        },
+        413,
+        'payload-too-large',
+      ],
+      [
+        'unknown repository',
+        () => {
+          const other = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/main', { repository: { full_name: 'someone/else' } }));
+          return post('/webhooks/github', other, githubHeaders(other, 'd-repo'));
+        },
+        404,
+        'unknown-repository',
+      ],
       ['wrong content type', () => post('/webhooks/github', good, { ...githubHeaders(good, 'd-type'), 'content-type': 'text/plain' }), 415, 'unsupported-media-type'],
-      ['a ref with a NUL', () => { const nul = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/ma\u0000in')); return post('/webhooks/github', nul, githubHeaders(nul, 'd-nul')); }, 400, 'bad-request'],
-      ['no delivery id', () => post('/webhooks/github', good, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': githubHeaders(good, 'x')['x-hub-signature-256']! }), 400, 'bad-request'],
+      [
+        'a ref with a NUL',
+        () => {
+          const nul = JSON.stringify(githubPush('a'.repeat(40), 'refs/heads/ma\u0000in'));
+          return post('/webhooks/github', nul, githubHeaders(nul, 'd-nul'));
+        },
+        400,
+        'bad-request',
+      ],
+      [
+        'no delivery id',
+        () =>
+          post('/webhooks/github', good, { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': githubHeaders(good, 'x')['x-hub-signature-256']! }),
+        400,
+        'bad-request',
+      ],
     ];
     for (const [label, send, status, code] of cases) {
       const res = await send();

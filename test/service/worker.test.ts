@@ -14,7 +14,16 @@ import { tempDir } from '../support/temp.ts';
 
 /** A repository whose deciding always throws `err` (a deterministic bug, or a corrupt remote), after `before`. */
 function throwing(err: Error | (() => Error), breaker = new UpstreamBreaker('acme', { failures: 3, probeIntervalMs: 60_000 })): ReadonlyMap<string, RepositoryRuntime> {
-  const repo = { config: { name: 'acme' }, breaker, decider: { lookAhead: () => { throw typeof err === 'function' ? err() : err; } }, mirror: { warm: () => undefined } };
+  const repo = {
+    config: { name: 'acme' },
+    breaker,
+    decider: {
+      lookAhead: () => {
+        throw typeof err === 'function' ? err() : err;
+      },
+    },
+    mirror: { warm: () => undefined },
+  };
   return new Map([['acme', repo as unknown as RepositoryRuntime]]);
 }
 
@@ -35,7 +44,13 @@ describe('the worker retries only what may heal, and not forever', () => {
   };
   const run = async (err: Error | (() => Error), id: string, until: (p: PushRecord) => boolean, maxAttempts = 3, breaker?: UpstreamBreaker) => {
     await queue(id);
-    const worker = new Worker(store, throwing(err, breaker), new Metrics(), pino({ level: 'silent' }), { id: `w-${id}`, concurrency: 1, leaseMs: 5000, idlePollMs: 20, maxAttempts });
+    const worker = new Worker(store, throwing(err, breaker), new Metrics(), pino({ level: 'silent' }), {
+      id: `w-${id}`,
+      concurrency: 1,
+      leaseMs: 5000,
+      idlePollMs: 20,
+      maxAttempts,
+    });
     await worker.start();
     const deadline = Date.now() + 15_000;
     try {
@@ -78,7 +93,13 @@ describe('the worker retries only what may heal, and not forever', () => {
     assert.deepEqual([waiting.attempts, waiting.lastError?.code, breaker.open], [0, 'fetch-failed', true], 'maxAttempts 1, yet not failed');
     assert.ok(Date.parse(waiting.notBefore) <= Date.now(), 'due at once: only the breaker holds it');
     // With the breaker open the worker never claims it, however long it runs.
-    const worker = new Worker(store, throwing(hung, breaker), new Metrics(), pino({ level: 'silent' }), { id: 'w-hung-2', concurrency: 2, leaseMs: 5000, idlePollMs: 20, maxAttempts: 1 });
+    const worker = new Worker(store, throwing(hung, breaker), new Metrics(), pino({ level: 'silent' }), {
+      id: 'w-hung-2',
+      concurrency: 2,
+      leaseMs: 5000,
+      idlePollMs: 20,
+      maxAttempts: 1,
+    });
     await worker.start();
     try {
       await new Promise((r) => setTimeout(r, 500));

@@ -13,7 +13,12 @@ export function planned(overrides: Partial<PlannedTask> & { digest: string }): P
     image: 'base',
     level: 3 as Level,
     pullRequest: false,
-    definition: { created: '2026-11-22T00:00:00.000Z', deadline: '2026-11-23T00:00:00.000Z', payload: { n: counter }, metadata: { name: 'n', description: 'd', owner: 'a@b.c', source: 'https://x' } },
+    definition: {
+      created: '2026-11-22T00:00:00.000Z',
+      deadline: '2026-11-23T00:00:00.000Z',
+      payload: { n: counter },
+      metadata: { name: 'n', description: 'd', owner: 'a@b.c', source: 'https://x' },
+    },
     input: { note: 'opaque to the store' } as unknown as PlannedTask['input'],
     state: 'planned',
     active: true,
@@ -31,7 +36,19 @@ function record(id: string, state: DecisionRecord['state'], createdAt: string): 
     taskGroupId: 'group',
     state,
     dryRun: false,
-    images: [{ name: 'base', decision: 'build', reason: 'r', facts: [{ path: 'p', outcome: 'not-indexed' }], taskId: 't', parentTaskId: null, contextHash: 'c', digest: 'd', artifactUrl: null }],
+    images: [
+      {
+        name: 'base',
+        decision: 'build',
+        reason: 'r',
+        facts: [{ path: 'p', outcome: 'not-indexed' }],
+        taskId: 't',
+        parentTaskId: null,
+        contextHash: 'c',
+        digest: 'd',
+        artifactUrl: null,
+      },
+    ],
     createdAt,
     decidedAt: null,
     error: null,
@@ -47,7 +64,10 @@ export function storeContract(name: string, open: () => DecisionStore | Promise<
       assert.deepEqual(await store.planTask(task, { reuse: true }), { planned: true, task });
       assert.deepEqual(await store.getTask(task.taskId), task);
       assert.equal(await store.getTask('nope'), null);
-      assert.deepEqual((await store.tasksOfDecision('decision-1')).find((t) => t.taskId === task.taskId), task);
+      assert.deepEqual(
+        (await store.tasksOfDecision('decision-1')).find((t) => t.taskId === task.taskId),
+        task,
+      );
     });
 
     it('reuses an active build at the same or a higher level, never a lower one', async () => {

@@ -9,11 +9,33 @@ const FAR_FUTURE = new Date('2999-01-01T00:00:00.000Z');
 const at = (time: string) => `2021-03-04T${time}.000Z`;
 
 function newPush(repository: string, receivedAt: string): NewPush {
-  return { id: randomUUID(), source: 'github', repository, ref: 'refs/heads/main', rev: randomUUID().replaceAll('-', '').padEnd(40, '0'), level: 3, pullRequest: false, owner: null, force: null, receivedAt };
+  return {
+    id: randomUUID(),
+    source: 'github',
+    repository,
+    ref: 'refs/heads/main',
+    rev: randomUUID().replaceAll('-', '').padEnd(40, '0'),
+    level: 3,
+    pullRequest: false,
+    owner: null,
+    force: null,
+    receivedAt,
+  };
 }
 
 function image(name: string, decision: ImageDecision['decision'], taskId: string | null, extra: Partial<ImageDecision> = {}): ImageDecision {
-  return { name, decision, reason: `${name} is ${decision}`, facts: [], taskId, parentTaskId: null, contextHash: `ctx-${name}`, digest: `digest-${name}`, artifactUrl: taskId ? `https://tc.example/api/queue/v1/task/${taskId}/artifacts/public/image.tar.zst` : null, ...extra };
+  return {
+    name,
+    decision,
+    reason: `${name} is ${decision}`,
+    facts: [],
+    taskId,
+    parentTaskId: null,
+    contextHash: `ctx-${name}`,
+    digest: `digest-${name}`,
+    artifactUrl: taskId ? `https://tc.example/api/queue/v1/task/${taskId}/artifacts/public/image.tar.zst` : null,
+    ...extra,
+  };
 }
 
 function record(push: NewPush, images: ImageDecision[], decidedAt: string, dryRun = false): DecisionRecord {
@@ -51,15 +73,19 @@ export function historyStoreContract(name: string, open: () => Promise<ServiceSt
       const p3 = newPush(repo, at('11:05:00'));
       const p4 = newPush(repo, at('11:10:00'));
       const elsewhere = newPush(other, at('10:15:00'));
-      for (const p of [p1, p2, p3, p4, elsewhere]) await store.recordDelivery({ source: 'github', deliveryId: randomUUID(), event: 'push', receivedAt: p.receivedAt, ignoredReason: null }, p);
+      for (const p of [p1, p2, p3, p4, elsewhere])
+        await store.recordDelivery({ source: 'github', deliveryId: randomUUID(), event: 'push', receivedAt: p.receivedAt, ignoredReason: null }, p);
       const decided = (finishedAt: string): PushPatch => ({ state: 'decided', finishedAt, counts: {} });
-      await finishAll(store, new Map([
-        [p1.id, decided(at('10:00:04'))],
-        [p2.id, decided(at('10:30:10'))],
-        [p3.id, { state: 'failed', finishedAt: at('11:05:30') }],
-        [p4.id, decided(at('11:10:02'))],
-        [elsewhere.id, decided(at('10:15:01'))],
-      ]));
+      await finishAll(
+        store,
+        new Map([
+          [p1.id, decided(at('10:00:04'))],
+          [p2.id, decided(at('10:30:10'))],
+          [p3.id, { state: 'failed', finishedAt: at('11:05:30') }],
+          [p4.id, decided(at('11:10:02'))],
+          [elsewhere.id, decided(at('10:15:01'))],
+        ]),
+      );
       const [t1, t2, t3] = [`t1-${randomUUID()}`, `t2-${randomUUID()}`, `t3-${randomUUID()}`];
       await store.saveDecision(record(p1, [image('base', 'build', t1), image('lint', 'build', t2)], at('10:00:04')));
       await store.saveDecision(record(p2, [image('base', 'indexed', t1, { reason: '<img src=x onerror=alert(1)> indexed' })], at('10:30:10')));
@@ -76,16 +102,42 @@ export function historyStoreContract(name: string, open: () => Promise<ServiceSt
       await store.markSubmitted(t3, at('10:15:00'));
 
       const history = await store.imageHistory(repo, 'base', 10);
-      assert.deepEqual(history.map((h) => [h.pushId, h.decision, h.taskId, h.dryRun]), [[p4.id, 'build', 'dry-task', true], [p2.id, 'indexed', t1, false], [p1.id, 'build', t1, false]]);
+      assert.deepEqual(
+        history.map((h) => [h.pushId, h.decision, h.taskId, h.dryRun]),
+        [
+          [p4.id, 'build', 'dry-task', true],
+          [p2.id, 'indexed', t1, false],
+          [p1.id, 'build', t1, false],
+        ],
+      );
       assert.deepEqual(history[1], {
-        pushId: p2.id, rev: p2.rev, ref: 'refs/heads/main', receivedAt: p2.receivedAt, decidedAt: at('10:30:10'), decision: 'indexed',
-        reason: '<img src=x onerror=alert(1)> indexed', taskId: t1, digest: 'digest-base', contextHash: 'ctx-base',
-        artifactUrl: `https://tc.example/api/queue/v1/task/${t1}/artifacts/public/image.tar.zst`, dryRun: false, forced: false,
+        pushId: p2.id,
+        rev: p2.rev,
+        ref: 'refs/heads/main',
+        receivedAt: p2.receivedAt,
+        decidedAt: at('10:30:10'),
+        decision: 'indexed',
+        reason: '<img src=x onerror=alert(1)> indexed',
+        taskId: t1,
+        digest: 'digest-base',
+        contextHash: 'ctx-base',
+        artifactUrl: `https://tc.example/api/queue/v1/task/${t1}/artifacts/public/image.tar.zst`,
+        dryRun: false,
+        forced: false,
       });
-      assert.deepEqual((await store.imageHistory(repo, 'base', 2)).map((h) => h.pushId), [p4.id, p2.id]);
-      assert.deepEqual((await store.imageHistory(repo, 'lint', 10)).map((h) => [h.pushId, h.taskId]), [[p1.id, t2]]);
+      assert.deepEqual(
+        (await store.imageHistory(repo, 'base', 2)).map((h) => h.pushId),
+        [p4.id, p2.id],
+      );
+      assert.deepEqual(
+        (await store.imageHistory(repo, 'lint', 10)).map((h) => [h.pushId, h.taskId]),
+        [[p1.id, t2]],
+      );
       assert.deepEqual(await store.imageHistory(repo, 'missing', 10), []);
-      assert.deepEqual((await store.imageHistory(other, 'base', 10)).map((h) => h.pushId), [elsewhere.id]);
+      assert.deepEqual(
+        (await store.imageHistory(other, 'base', 10)).map((h) => h.pushId),
+        [elsewhere.id],
+      );
 
       const since = new Date(at('09:00:00'));
       const until = new Date(at('12:00:00'));

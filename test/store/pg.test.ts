@@ -50,7 +50,10 @@ describe('migrations', () => {
     try {
       assert.deepEqual(await migrate(client), [], 'nothing left to apply');
       const rows = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        MIGRATIONS.map((m) => m.version),
+      );
     } finally {
       await client.close();
     }

@@ -43,7 +43,10 @@ describe('PGlite data folder', () => {
       const client = pgliteClient(db, { owned: false });
       assert.deepEqual(await migrate(client), []);
       const rows = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        MIGRATIONS.map((m) => m.version),
+      );
       assert.deepEqual(await (await storeOnPglite(db)).getTask(task.taskId), task);
     } finally {
       await db.close();

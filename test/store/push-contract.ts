@@ -10,7 +10,19 @@ let clock = Date.parse('2020-01-01T00:00:00.000Z');
 const tick = () => new Date((clock += 1000)).toISOString();
 
 function newPush(repository: string, overrides: Partial<NewPush> = {}): NewPush {
-  return { id: randomUUID(), source: 'github', repository, ref: 'refs/heads/main', rev: randomUUID().replaceAll('-', '').padEnd(40, '0'), level: 3, pullRequest: false, owner: 'dev@example.com', force: null, receivedAt: tick(), ...overrides };
+  return {
+    id: randomUUID(),
+    source: 'github',
+    repository,
+    ref: 'refs/heads/main',
+    rev: randomUUID().replaceAll('-', '').padEnd(40, '0'),
+    level: 3,
+    pullRequest: false,
+    owner: 'dev@example.com',
+    force: null,
+    receivedAt: tick(),
+    ...overrides,
+  };
 }
 function delivery(overrides: Partial<Delivery> = {}): Delivery {
   return { source: 'github', deliveryId: randomUUID(), event: 'push', receivedAt: tick(), ignoredReason: null, ...overrides };
@@ -41,7 +53,19 @@ export function pushStoreContract(name: string, open: () => Promise<ServiceStore
       assert.equal(pushes.length, 1);
       const stored = pushes[0]!;
       assert.deepEqual(
-        { ...push, state: 'queued', attempts: 0, notBefore: push.receivedAt, claimedBy: null, claimExpiresAt: null, resolvedRev: null, startedAt: null, finishedAt: null, lastError: null, counts: null },
+        {
+          ...push,
+          state: 'queued',
+          attempts: 0,
+          notBefore: push.receivedAt,
+          claimedBy: null,
+          claimExpiresAt: null,
+          resolvedRev: null,
+          startedAt: null,
+          finishedAt: null,
+          lastError: null,
+          counts: null,
+        },
         stored,
       );
       const concurrent = delivery();
@@ -84,7 +108,13 @@ export function pushStoreContract(name: string, open: () => Promise<ServiceStore
       assert.equal(await claim('w2'), bs[1]!.id, 'a holds two of three workers: b, with none, is next');
       assert.equal(await claim('w4', { skipRepositories: [a] }), null, 'a skipped repository is not claimed');
       const left = await store.listPushes({ repository: a, limit: 10 });
-      assert.deepEqual(left.filter((p) => p.state === 'queued').map((p) => [p.id, p.attempts]), [[as[3]!.id, 0], [as[2]!.id, 0]]);
+      assert.deepEqual(
+        left.filter((p) => p.state === 'queued').map((p) => [p.id, p.attempts]),
+        [
+          [as[3]!.id, 0],
+          [as[2]!.id, 0],
+        ],
+      );
       assert.equal(await claim('w4', { skipRepositories: [b] }), as[2]!.id);
       // A push put back with its attempt given back (it waited for its upstream, it did not try).
       assert.equal(await store.updatePush(as[2]!.id, 'w4', { state: 'queued', attempts: 0 }), true);
@@ -151,7 +181,10 @@ export function pushStoreContract(name: string, open: () => Promise<ServiceStore
       const repo = `r-${randomUUID()}`;
       const pushes = [newPush(repo), newPush(repo), newPush(repo)];
       for (const p of pushes) await store.recordDelivery(delivery(), p);
-      assert.deepEqual((await store.listPushes({ repository: repo, limit: 2 })).map((p) => p.id), [pushes[2]!.id, pushes[1]!.id]);
+      assert.deepEqual(
+        (await store.listPushes({ repository: repo, limit: 2 })).map((p) => p.id),
+        [pushes[2]!.id, pushes[1]!.id],
+      );
       const backlog = await store.backlog();
       assert.equal(backlog.queued, 3);
       assert.equal(backlog.oldestQueuedAt, pushes[0]!.receivedAt);

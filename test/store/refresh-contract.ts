@@ -9,7 +9,19 @@ const at = (minute: number) => new Date(Date.UTC(2000, 0, 1, 0, minute)).toISOSt
 const CLAIM_AT = new Date(Date.UTC(2000, 0, 1, 12));
 
 function newPush(repository: string, receivedAt: string, extra: Partial<NewPush> = {}): NewPush {
-  return { id: randomUUID(), source: 'github', repository, ref: 'refs/heads/main', rev: randomUUID().replaceAll('-', '').padEnd(40, '0'), level: 3, pullRequest: false, owner: null, force: null, receivedAt, ...extra };
+  return {
+    id: randomUUID(),
+    source: 'github',
+    repository,
+    ref: 'refs/heads/main',
+    rev: randomUUID().replaceAll('-', '').padEnd(40, '0'),
+    level: 3,
+    pullRequest: false,
+    owner: null,
+    force: null,
+    receivedAt,
+    ...extra,
+  };
 }
 
 function decision(push: NewPush, taskId: string, dryRun = false): DecisionRecord {
@@ -93,13 +105,19 @@ export function refreshStoreContract(name: string, open: () => Promise<ServiceSt
       const pushes = [old, newest, release, pr, level1, dry, failed, tag];
       for (const p of pushes) await store.recordDelivery({ source: 'github', deliveryId: randomUUID(), event: 'push', receivedAt: p.receivedAt, ignoredReason: null }, p);
       for (let claimed = await store.claimPush('refresh', CLAIM_AT, 1000); claimed; claimed = await store.claimPush('refresh', CLAIM_AT, 1000)) {
-        assert.ok(pushes.some((p) => p.id === claimed!.id), 'only this test’s pushes are due');
+        assert.ok(
+          pushes.some((p) => p.id === claimed!.id),
+          'only this test’s pushes are due',
+        );
         await store.updatePush(claimed.id, 'refresh', { state: claimed.id === failed.id ? 'failed' : 'decided', finishedAt: claimed.receivedAt });
       }
       for (const p of pushes) await store.saveDecision(decision(p, `task-${p.id}`, p === dry));
 
       const heads = await store.decidedHeads(repo, 3);
-      assert.deepEqual(heads.map((h) => [h.ref, h.pushId]).sort(), [['refs/heads/main', newest.id], ['refs/heads/release/1', release.id]]);
+      assert.deepEqual(heads.map((h) => [h.ref, h.pushId]).sort(), [
+        ['refs/heads/main', newest.id],
+        ['refs/heads/release/1', release.id],
+      ]);
       assert.deepEqual(heads.find((h) => h.pushId === newest.id)?.record, decision(newest, `task-${newest.id}`));
       assert.deepEqual(await store.decidedHeads(repo, 1), [{ ref: 'refs/heads/main', pushId: level1.id, record: decision(level1, `task-${level1.id}`) }]);
       assert.deepEqual(await store.decidedHeads(`${repo}-none`, 3), []);

@@ -23,7 +23,10 @@ describe('the Taskcluster client against the fake Queue and Index', () => {
     };
   };
   const refusal = async (promise: Promise<unknown>) => {
-    const err = (await promise.then(() => null, (e: unknown) => e)) as { code: string; message: string } | null;
+    const err = (await promise.then(
+      () => null,
+      (e: unknown) => e,
+    )) as { code: string; message: string } | null;
     assert.ok(err, 'expected the call to fail');
     return err;
   };

@@ -5,7 +5,11 @@ import { createTaskcluster, newTaskId } from '../../src/taskcluster/client.ts';
 import { FakeTaskcluster } from '../support/fake-taskcluster/server.ts';
 
 const HOUR = 3600_000;
-interface ClientError { statusCode?: number; code?: string; message: string }
+interface ClientError {
+  statusCode?: number;
+  code?: string;
+  message: string;
+}
 
 /** The rules the fake keeps, as the real services do, seen through the real client. */
 describe('the fake Taskcluster keeps the real services’ rules', () => {
@@ -15,7 +19,10 @@ describe('the fake Taskcluster keeps the real services’ rules', () => {
     return { queue: new taskcluster.Queue(options), index: new taskcluster.Index(options), auth: new taskcluster.Auth(options) };
   };
   const refusal = async (promise: Promise<unknown>): Promise<ClientError> => {
-    const err = (await promise.then(() => null, (e: unknown) => e)) as ClientError | null;
+    const err = (await promise.then(
+      () => null,
+      (e: unknown) => e,
+    )) as ClientError | null;
     assert.ok(err, 'expected the call to fail');
     return err;
   };
@@ -72,7 +79,10 @@ describe('the fake Taskcluster keeps the real services’ rules', () => {
       'queue:route:index.acme.cache.level-3.docker-images.v2.base.latest',
     ];
     for (const lacking of all) {
-      fake.clients.set('partial', all.filter((s) => s !== lacking));
+      fake.clients.set(
+        'partial',
+        all.filter((s) => s !== lacking),
+      );
       const err = await refusal(client('partial').queue.createTask(newTaskId(), definition()));
       assert.deepEqual([err.statusCode, err.code], [403, 'InsufficientScopes'], lacking);
       assert.ok(err.message.includes(lacking), lacking);
@@ -95,7 +105,9 @@ describe('the fake Taskcluster keeps the real services’ rules', () => {
 
   it('a deadline in the past: 400', async () => {
     const now = fake.now();
-    const err = await refusal(client('any').queue.createTask(newTaskId(), definition({ created: new Date(now - 11 * 60_000).toISOString(), deadline: new Date(now - 60_000).toISOString() })));
+    const err = await refusal(
+      client('any').queue.createTask(newTaskId(), definition({ created: new Date(now - 11 * 60_000).toISOString(), deadline: new Date(now - 60_000).toISOString() })),
+    );
     assert.deepEqual([err.statusCode, err.code], [400, 'InputError']);
     assert.match(err.message, /deadline. cannot be in the past/);
   });
@@ -122,7 +134,10 @@ describe('the fake Taskcluster keeps the real services’ rules', () => {
     const { index } = client('any');
     assert.equal((await refusal(index.findTask('acme.expired'))).statusCode, 404);
     const found = (await index.findTasksAtIndex({ indexes: ['acme.expired'] })) as { tasks: Array<{ namespace: string }> };
-    assert.deepEqual(found.tasks.map((t) => t.namespace), ['acme.expired']);
+    assert.deepEqual(
+      found.tasks.map((t) => t.namespace),
+      ['acme.expired'],
+    );
   });
 
   it('listLatestArtifacts of a task with no run: 404', async () => {

@@ -72,7 +72,10 @@ describe('git cat-file reader', { timeout: 60_000 }, () => {
       assert.ok(isDeciderError(reason) && reason.code === 'repository-unreadable' && /is missing/.test(reason.message), String(reason));
     }
     const read = settled.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<Buffer>).value);
-    assert.deepEqual(read, names.map((n) => files.get(n)));
+    assert.deepEqual(
+      read,
+      names.map((n) => files.get(n)),
+    );
     assert.equal(batch.pending, 0);
   });
 
@@ -108,7 +111,9 @@ describe('git cat-file reader', { timeout: 60_000 }, () => {
     await symlink(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(bin, 'git'));
     const script = join(bin, 'read.mts');
     const name = [...files.keys()].find((n) => files.get(n)!.length > 100_000)!;
-    await writeFile(script, `
+    await writeFile(
+      script,
+      `
       import { createHash } from 'node:crypto';
       import { GitBatch } from ${JSON.stringify(new URL('../../src/tree/git-batch.ts', import.meta.url).href)};
       import { openFifo } from ${JSON.stringify(new URL('../../src/tree/fifo.ts', import.meta.url).href)};
@@ -116,7 +121,8 @@ describe('git cat-file reader', { timeout: 60_000 }, () => {
       const { data } = (await batch.read(${JSON.stringify(oids.get(name))}))!;
       console.log(openFifo() === null, createHash('sha256').update(data).digest('hex'));
       await batch.close();
-    `);
+    `,
+    );
     const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', env: { ...process.env, PATH: bin }, timeout: 20_000 });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout.trim(), `true ${createHash('sha256').update(files.get(name)!).digest('hex')}`);

@@ -51,8 +51,10 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function pgClient(pool: pg.Pool): SqlClient {
-  const over = (runner: pg.Pool | pg.PoolClient): SqlClient['query'] => (text, params) =>
-    guarded(async () => (await runner.query(text, params as unknown[])).rows);
+  const over =
+    (runner: pg.Pool | pg.PoolClient): SqlClient['query'] =>
+    (text, params) =>
+      guarded(async () => (await runner.query(text, params as unknown[])).rows);
   const exec = (runner: pg.Pool | pg.PoolClient) => (sql: string) =>
     guarded(async () => {
       await runner.query(sql);
@@ -89,8 +91,10 @@ export function pgClient(pool: pg.Pool): SqlClient {
 }
 
 export function pgliteClient(db: PGlite, options: { owned: boolean }): SqlClient {
-  const over = (runner: PGlite | Transaction): SqlClient['query'] => async (text, params) =>
-    (await runner.query(text, params as unknown[])).rows as never[];
+  const over =
+    (runner: PGlite | Transaction): SqlClient['query'] =>
+    async (text, params) =>
+      (await runner.query(text, params as unknown[])).rows as never[];
   const exec = (runner: PGlite | Transaction) => async (sql: string) => {
     await runner.exec(sql);
   };

@@ -53,8 +53,19 @@ export class SqlDecisionStore implements DecisionStore {
         `INSERT INTO planned_tasks (task_id, decision_id, image, digest, level, pull_request, definition, input, state, active, created_at, submitted_at, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
-          task.taskId, task.decisionId, task.image, task.digest, task.level, task.pullRequest, JSON.stringify(task.definition),
-          JSON.stringify(task.input), task.state, task.active, task.createdAt, task.submittedAt, task.error ? JSON.stringify(task.error) : null,
+          task.taskId,
+          task.decisionId,
+          task.image,
+          task.digest,
+          task.level,
+          task.pullRequest,
+          JSON.stringify(task.definition),
+          JSON.stringify(task.input),
+          task.state,
+          task.active,
+          task.createdAt,
+          task.submittedAt,
+          task.error ? JSON.stringify(task.error) : null,
         ],
       );
       return { planned: true, task };

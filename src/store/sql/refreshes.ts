@@ -42,8 +42,22 @@ function refreshFromRow(r: Row): RefreshRecord {
 
 export async function queueRefresh(db: SqlClient, refresh: RefreshRecord, push: NewPush): Promise<RefreshOutcome> {
   const [row] = await db.query<{ inserted: boolean }>(QUEUE_REFRESH, [
-    refresh.repository, refresh.digest, refresh.taskId, refresh.image, refresh.expires, push.id, refresh.queuedAt,
-    push.source, push.repository, push.ref, push.rev, push.level, push.pullRequest, push.owner, push.force === null ? null : JSON.stringify(push.force), push.receivedAt,
+    refresh.repository,
+    refresh.digest,
+    refresh.taskId,
+    refresh.image,
+    refresh.expires,
+    push.id,
+    refresh.queuedAt,
+    push.source,
+    push.repository,
+    push.ref,
+    push.rev,
+    push.level,
+    push.pullRequest,
+    push.owner,
+    push.force === null ? null : JSON.stringify(push.force),
+    push.receivedAt,
   ]);
   if (row?.inserted) return { queued: true };
   // A new statement: its snapshot sees the other refresh even if it committed just now.

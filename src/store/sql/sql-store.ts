@@ -1,5 +1,26 @@
 import type { ImageError } from '../../catalog/types.ts';
-import { parseLevel, type ActivityHour, type Backlog, type ClaimOptions, type ContextProvenance, type DecidedHead, type Delivery, type ForceRebuild, type ImageHistoryEntry, type IntakeResult, type NewPush, type PushPatch, type PushRecord, type PushSource, type PushState, type PushStore, type RefreshEntry, type RefreshOutcome, type RefreshRecord, type Level } from '../../domain/index.ts';
+import {
+  parseLevel,
+  type ActivityHour,
+  type Backlog,
+  type ClaimOptions,
+  type ContextProvenance,
+  type DecidedHead,
+  type Delivery,
+  type ForceRebuild,
+  type ImageHistoryEntry,
+  type IntakeResult,
+  type NewPush,
+  type PushPatch,
+  type PushRecord,
+  type PushSource,
+  type PushState,
+  type PushStore,
+  type RefreshEntry,
+  type RefreshOutcome,
+  type RefreshRecord,
+  type Level,
+} from '../../domain/index.ts';
 import type { ServiceStore } from '../service-store.ts';
 import type { Row } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
@@ -54,14 +75,29 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
        )
        SELECT EXISTS (SELECT 1 FROM delivery) AS inserted`,
       [
-        delivery.source, delivery.deliveryId, delivery.event, delivery.receivedAt, delivery.ignoredReason, push?.id ?? null,
-        push?.source ?? null, push?.repository ?? null, push?.ref ?? null, push?.rev ?? null, push?.level ?? null, push?.pullRequest ?? null,
-        push?.owner ?? null, json(push?.force), push?.receivedAt ?? null,
+        delivery.source,
+        delivery.deliveryId,
+        delivery.event,
+        delivery.receivedAt,
+        delivery.ignoredReason,
+        push?.id ?? null,
+        push?.source ?? null,
+        push?.repository ?? null,
+        push?.ref ?? null,
+        push?.rev ?? null,
+        push?.level ?? null,
+        push?.pullRequest ?? null,
+        push?.owner ?? null,
+        json(push?.force),
+        push?.receivedAt ?? null,
       ],
     );
     if (!row?.inserted) {
       // A repeat: a new statement, whose snapshot sees the first delivery even if it committed just now.
-      const [earlier] = await this.db.query<{ push_id: string | null }>('SELECT push_id FROM deliveries WHERE source = $1 AND delivery_id = $2', [delivery.source, delivery.deliveryId]);
+      const [earlier] = await this.db.query<{ push_id: string | null }>('SELECT push_id FROM deliveries WHERE source = $1 AND delivery_id = $2', [
+        delivery.source,
+        delivery.deliveryId,
+      ]);
       return { outcome: 'duplicate', pushId: earlier?.push_id ?? null };
     }
     return push ? { outcome: 'queued', pushId: push.id } : { outcome: 'ignored', reason: delivery.ignoredReason ?? 'ignored' };
@@ -94,10 +130,11 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
   }
 
   async renewClaim(pushId: string, worker: string, until: Date): Promise<boolean> {
-    const rows = await this.db.query(
-      "UPDATE pushes SET claim_expires_at = $3 WHERE id = $1 AND claimed_by = $2 AND state = 'deciding' RETURNING id",
-      [pushId, worker, until.toISOString()],
-    );
+    const rows = await this.db.query("UPDATE pushes SET claim_expires_at = $3 WHERE id = $1 AND claimed_by = $2 AND state = 'deciding' RETURNING id", [
+      pushId,
+      worker,
+      until.toISOString(),
+    ]);
     return rows.length > 0;
   }
 
@@ -123,10 +160,9 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
   }
 
   async releaseClaims(worker: string): Promise<number> {
-    const rows = await this.db.query(
-      "UPDATE pushes SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = $1 AND state = 'deciding' RETURNING id",
-      [worker],
-    );
+    const rows = await this.db.query("UPDATE pushes SET state = 'queued', claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = $1 AND state = 'deciding' RETURNING id", [
+      worker,
+    ]);
     return rows.length;
   }
 
@@ -146,18 +182,18 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
   }
 
   async listPushes(filter: { repository?: string; limit: number }): Promise<PushRecord[]> {
-    const rows = await this.db.query(
-      'SELECT * FROM pushes WHERE ($1::text IS NULL OR repository = $1) ORDER BY received_at DESC, id DESC LIMIT $2',
-      [filter.repository ?? null, filter.limit],
-    );
+    const rows = await this.db.query('SELECT * FROM pushes WHERE ($1::text IS NULL OR repository = $1) ORDER BY received_at DESC, id DESC LIMIT $2', [
+      filter.repository ?? null,
+      filter.limit,
+    ]);
     return rows.map(pushFromRow);
   }
 
   async findPushByRev(repository: string, rev: string): Promise<PushRecord | null> {
-    const [row] = await this.db.query(
-      'SELECT * FROM pushes WHERE repository = $1 AND (rev = $2 OR resolved_rev = $2) ORDER BY received_at DESC, id DESC LIMIT 1',
-      [repository, rev],
-    );
+    const [row] = await this.db.query('SELECT * FROM pushes WHERE repository = $1 AND (rev = $2 OR resolved_rev = $2) ORDER BY received_at DESC, id DESC LIMIT 1', [
+      repository,
+      rev,
+    ]);
     return row ? pushFromRow(row) : null;
   }
 
@@ -174,7 +210,14 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
       `INSERT INTO contexts (context_hash, repository, rev, image, algorithm, recorded_at)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
        ON CONFLICT (context_hash) DO NOTHING`,
-      [list.map((p) => p.contextHash), list.map((p) => p.repository), list.map((p) => p.rev), list.map((p) => p.image), list.map((p) => p.algorithm), list.map((p) => p.recordedAt)],
+      [
+        list.map((p) => p.contextHash),
+        list.map((p) => p.repository),
+        list.map((p) => p.rev),
+        list.map((p) => p.image),
+        list.map((p) => p.algorithm),
+        list.map((p) => p.recordedAt),
+      ],
     );
   }
 

@@ -23,7 +23,8 @@ export function expand(scopes: readonly string[], roles: ReadonlyMap<string, rea
   while (grew) {
     grew = false;
     for (const [roleId, roleScopes] of roles) {
-      if (!satisfies([...out], `assume:${roleId}`) && ![...out].some((s) => s.startsWith('assume:') && roleId.endsWith('*') && s.startsWith(`assume:${roleId.slice(0, -1)}`))) continue;
+      if (!satisfies([...out], `assume:${roleId}`) && ![...out].some((s) => s.startsWith('assume:') && roleId.endsWith('*') && s.startsWith(`assume:${roleId.slice(0, -1)}`)))
+        continue;
       for (const s of roleScopes) {
         if (out.has(s)) continue;
         out.add(s);

@@ -8,13 +8,9 @@ import { ApiError, FakeServices } from './state.ts';
  * What a client of the tests holds unless a test says otherwise: the narrow set a deployment
  * grants image-decider for the trust domains of the test trees (acme, dots) and the benchmarks, not `*`.
  */
-export const TEST_CLIENT_SCOPES: readonly string[] = ['acme', 'bench', 'dots'].flatMap((d) => [
-  `index:find-task:${d}.*`,
-  `index:insert-task:${d}.*`,
-  `queue:create-task:low:${d}-*`,
-  `queue:scheduler-id:${d}-level-*`,
-  `queue:route:index.${d}.*`,
-]).concat(['queue:create-task:project:none', 'queue:scheduler-id:-', 'queue:status:*', 'queue:list-artifacts:*', 'queue:get-task:*']);
+export const TEST_CLIENT_SCOPES: readonly string[] = ['acme', 'bench', 'dots']
+  .flatMap((d) => [`index:find-task:${d}.*`, `index:insert-task:${d}.*`, `queue:create-task:low:${d}-*`, `queue:scheduler-id:${d}-level-*`, `queue:route:index.${d}.*`])
+  .concat(['queue:create-task:project:none', 'queue:scheduler-id:-', 'queue:status:*', 'queue:list-artifacts:*', 'queue:get-task:*']);
 
 /** Priorities from the highest down: a task may be created with the scope of its own priority or any above it. */
 const PRIORITY_LEVELS = ['highest', 'very-high', 'high', 'medium', 'low', 'very-low', 'lowest'];
@@ -158,43 +154,99 @@ export class FakeTaskcluster {
       route('auth', 'currentScopes', 'GET', /^\/scopes\/current$/, none, (_p, _b, _q, scopes) => ({ body: { scopes } })),
       route('auth', 'expandScopes', 'POST', /^\/scopes\/expand$/, none, (_p, body) => ({ body: { scopes: expand(list((body as { scopes?: unknown }).scopes), this.roles) } })),
       route('queue', 'createTask', 'PUT', /^\/task\/([^/]+)$/, createTaskScopes, ([id], body) => ({ body: { status: s.status(s.createTask(id!, body)) } })),
-      route('queue', 'task', 'GET', /^\/task\/([^/]+)$/, ([id]) => [`queue:get-task:${id}`], ([id]) => ({ body: s.getTask(id!).definition })),
-      route('queue', 'status', 'GET', /^\/task\/([^/]+)\/status$/, ([id]) => [`queue:status:${id}`], ([id]) => ({ body: { status: s.status(s.getTask(id!)) } })),
+      route(
+        'queue',
+        'task',
+        'GET',
+        /^\/task\/([^/]+)$/,
+        ([id]) => [`queue:get-task:${id}`],
+        ([id]) => ({ body: s.getTask(id!).definition }),
+      ),
+      route(
+        'queue',
+        'status',
+        'GET',
+        /^\/task\/([^/]+)\/status$/,
+        ([id]) => [`queue:status:${id}`],
+        ([id]) => ({ body: { status: s.status(s.getTask(id!)) } }),
+      ),
       // Unknown ids are left out of the answer, not refused (taskcluster.md).
-      route('queue', 'statuses', 'POST', /^\/tasks\/status$/, (_p, body) => list(body.taskIds).map((id) => `queue:status:${id}`), (_p, body, query) => {
-        if (!this.batchStatuses) throw new ApiError(404, 'ResourceNotFound', 'No such route');
-        const ids = (body as { taskIds?: unknown }).taskIds ?? [];
-        if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new ApiError(400, 'InputValidationError', 'taskIds must be a list of strings');
-        const known = [...new Set(ids as string[])].filter((id) => s.tasks.has(id)).map((taskId) => ({ taskId, status: s.status(s.getTask(taskId)) }));
-        return { body: page(known, query, 'statuses') };
-      }),
-      route('queue', 'listLatestArtifacts', 'GET', /^\/task\/([^/]+)\/artifacts$/, ([id]) => [`queue:list-artifacts:${id}`], ([id], _b, query) => {
-        const task = s.getTask(id!);
-        // The latest run's artifacts: a task not scheduled yet has no run, so nothing to list.
-        if (task.runs.length === 0) throw new ApiError(404, 'ResourceNotFound', `Task ${id} has no runs`);
-        const all = task.artifacts.map(({ name, storageType, contentType, expires }) => ({ name, storageType, contentType, expires }));
-        return { body: page(all, query, 'artifacts') };
-      }),
-      route('queue', 'getLatestArtifact', 'GET', /^\/task\/([^/]+)\/artifacts\/(.+)$/, ([, name]) => (name!.startsWith('public/') ? [] : [`queue:get-artifact:${name}`]), ([id, name]) => {
-        const artifact = s.getTask(id!).artifacts.find((a) => a.name === name);
-        if (!artifact) throw new ApiError(404, 'ResourceNotFound', `Artifact ${name} not found`);
-        return { status: 303, location: `https://storage.example/${id}/${name}`, body: { storageType: 's3', url: `https://storage.example/${id}/${name}` } };
-      }),
-      route('index', 'findTask', 'GET', /^\/task\/([^/]+)$/, ([ns]) => [`index:find-task:${ns}`], ([ns]) => {
-        const entry = s.findEntry(ns!);
-        if (!entry) throw new ApiError(404, 'ResourceNotFound', `Indexed task not found: ${ns}`);
-        return { body: entry };
-      }),
-      route('index', 'insertTask', 'PUT', /^\/task\/([^/]+)$/, ([ns]) => [`index:insert-task:${ns}`], ([ns], body) => {
-        const b = body as { taskId: string; rank: number; data: Record<string, unknown>; expires: string };
-        return { body: s.insert(ns!, { taskId: b.taskId, rank: b.rank, data: b.data, expires: b.expires }) };
-      }),
+      route(
+        'queue',
+        'statuses',
+        'POST',
+        /^\/tasks\/status$/,
+        (_p, body) => list(body.taskIds).map((id) => `queue:status:${id}`),
+        (_p, body, query) => {
+          if (!this.batchStatuses) throw new ApiError(404, 'ResourceNotFound', 'No such route');
+          const ids = (body as { taskIds?: unknown }).taskIds ?? [];
+          if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new ApiError(400, 'InputValidationError', 'taskIds must be a list of strings');
+          const known = [...new Set(ids as string[])].filter((id) => s.tasks.has(id)).map((taskId) => ({ taskId, status: s.status(s.getTask(taskId)) }));
+          return { body: page(known, query, 'statuses') };
+        },
+      ),
+      route(
+        'queue',
+        'listLatestArtifacts',
+        'GET',
+        /^\/task\/([^/]+)\/artifacts$/,
+        ([id]) => [`queue:list-artifacts:${id}`],
+        ([id], _b, query) => {
+          const task = s.getTask(id!);
+          // The latest run's artifacts: a task not scheduled yet has no run, so nothing to list.
+          if (task.runs.length === 0) throw new ApiError(404, 'ResourceNotFound', `Task ${id} has no runs`);
+          const all = task.artifacts.map(({ name, storageType, contentType, expires }) => ({ name, storageType, contentType, expires }));
+          return { body: page(all, query, 'artifacts') };
+        },
+      ),
+      route(
+        'queue',
+        'getLatestArtifact',
+        'GET',
+        /^\/task\/([^/]+)\/artifacts\/(.+)$/,
+        ([, name]) => (name!.startsWith('public/') ? [] : [`queue:get-artifact:${name}`]),
+        ([id, name]) => {
+          const artifact = s.getTask(id!).artifacts.find((a) => a.name === name);
+          if (!artifact) throw new ApiError(404, 'ResourceNotFound', `Artifact ${name} not found`);
+          return { status: 303, location: `https://storage.example/${id}/${name}`, body: { storageType: 's3', url: `https://storage.example/${id}/${name}` } };
+        },
+      ),
+      route(
+        'index',
+        'findTask',
+        'GET',
+        /^\/task\/([^/]+)$/,
+        ([ns]) => [`index:find-task:${ns}`],
+        ([ns]) => {
+          const entry = s.findEntry(ns!);
+          if (!entry) throw new ApiError(404, 'ResourceNotFound', `Indexed task not found: ${ns}`);
+          return { body: entry };
+        },
+      ),
+      route(
+        'index',
+        'insertTask',
+        'PUT',
+        /^\/task\/([^/]+)$/,
+        ([ns]) => [`index:insert-task:${ns}`],
+        ([ns], body) => {
+          const b = body as { taskId: string; rank: number; data: Record<string, unknown>; expires: string };
+          return { body: s.insert(ns!, { taskId: b.taskId, rank: b.rank, data: b.data, expires: b.expires }) };
+        },
+      ),
       // Unlike findTask, it does not check expiry: expired entries are answered until swept.
-      route('index', 'findTasksAtIndex', 'POST', /^\/tasks\/indexes$/, (_p, body) => list(body.indexes).map((ns) => `index:find-task:${ns}`), (_p, body, query) => {
-        if (!this.batchLookups) throw new ApiError(404, 'ResourceNotFound', 'No such route');
-        const indexes = ((body as { indexes?: string[] }).indexes ?? []).map((ns) => s.storedEntry(ns)).filter((e) => e !== undefined);
-        return { body: page(indexes, query, 'tasks') };
-      }),
+      route(
+        'index',
+        'findTasksAtIndex',
+        'POST',
+        /^\/tasks\/indexes$/,
+        (_p, body) => list(body.indexes).map((ns) => `index:find-task:${ns}`),
+        (_p, body, query) => {
+          if (!this.batchLookups) throw new ApiError(404, 'ResourceNotFound', 'No such route');
+          const indexes = ((body as { indexes?: string[] }).indexes ?? []).map((ns) => s.storedEntry(ns)).filter((e) => e !== undefined);
+          return { body: page(indexes, query, 'tasks') };
+        },
+      ),
     ];
   }
 

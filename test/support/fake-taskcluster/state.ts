@@ -76,7 +76,11 @@ export class FakeServices {
     const scheduler = String(definition.schedulerId);
     const groupScheduler = this.groupSchedulers.get(group);
     if (groupScheduler !== undefined && groupScheduler !== scheduler) {
-      throw new ApiError(409, 'RequestConflict', `Task group ${group} contains tasks with a schedulerId other than ${scheduler}. All tasks in the same task-group must have the same schedulerId.`);
+      throw new ApiError(
+        409,
+        'RequestConflict',
+        `Task group ${group} contains tasks with a schedulerId other than ${scheduler}. All tasks in the same task-group must have the same schedulerId.`,
+      );
     }
     const deps = definition.dependencies as string[];
     const missing = deps.filter((d) => !this.tasks.has(d));

@@ -3,8 +3,25 @@
  * handler do, written independently of src/ so that a template the Queue would refuse fails here.
  */
 const ALLOWED = new Set([
-  'taskQueueId', 'provisionerId', 'workerType', 'schedulerId', 'projectId', 'taskGroupId', 'dependencies', 'requires',
-  'routes', 'priority', 'retries', 'created', 'deadline', 'expires', 'scopes', 'payload', 'metadata', 'tags', 'extra',
+  'taskQueueId',
+  'provisionerId',
+  'workerType',
+  'schedulerId',
+  'projectId',
+  'taskGroupId',
+  'dependencies',
+  'requires',
+  'routes',
+  'priority',
+  'retries',
+  'created',
+  'deadline',
+  'expires',
+  'scopes',
+  'payload',
+  'metadata',
+  'tags',
+  'extra',
 ]);
 const PRIORITIES = ['highest', 'very-high', 'high', 'medium', 'low', 'very-low', 'lowest', 'normal'];
 const SLUGID = /^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10}[AQgw]$/;
