@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import yaml from 'js-yaml';
-import type { HashAlgorithm } from '../context/hasher.ts';
+import type { HashAlgorithm } from '../context/context-hash.ts';
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
 import { parseLevel, type Level } from '../domain/index.ts';
 import { DEFAULT_DECISION_SETTINGS } from '../decision/settings.ts';

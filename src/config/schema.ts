@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { HASH_ALGORITHMS } from '../context/hasher.ts';
+import { HASH_ALGORITHMS } from '../context/context-hash.ts';
 
 const Level = T.Integer({ minimum: 1, maximum: 3 });
 const Name = T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$', description: 'letters, digits, dot, dash, underscore' });

@@ -1,7 +1,7 @@
 import type { TreeSource } from '../tree/types.ts';
 import type { BlobSpool } from './blob-spool.ts';
 import type { HashPool } from './hash-thread.ts';
-import type { ContextHash, HashAlgorithm } from './hasher.ts';
+import type { ContextHash, HashAlgorithm } from './context-hash.ts';
 import { TracingTree } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { seedV1Hash } from './seed-v1.ts';

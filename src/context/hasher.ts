@@ -7,21 +7,11 @@ import type { TreeSource } from '../tree/types.ts';
 import { RUN_TASK_FILES } from './dockerfile.ts';
 import { BlobSpool } from './blob-spool.ts';
 import { computeContextHash } from './compute.ts';
+import type { ContextHash, HashAlgorithm } from './context-hash.ts';
 import { HashPool } from './hash-thread.ts';
 import { TraceMemo } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { writeContextTar } from './write.ts';
-
-export const HASH_ALGORITHMS = ['taskgraph', 'seed-v1'] as const;
-export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
-
-export interface ContextHash {
-  readonly contextHash: string;
-  /** Files in the context (tar entries, or files for seed-v1). */
-  readonly files: number;
-  /** Bytes hashed: the tar stream, or the files' contents for seed-v1. */
-  readonly bytes: number;
-}
 
 export interface HasherOptions {
   /** Folder holding run-task, fetch-content, robustcheckout.py and hgrc. */

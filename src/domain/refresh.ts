@@ -1,4 +1,6 @@
-import type { DecisionRecord, Level, NewPush, PushState } from '../domain/index.ts';
+import type { DecisionRecord } from './decision.ts';
+import type { Level } from './level.ts';
+import type { NewPush, PushState } from './push.ts';
 
 /** A rebuild queued because the task serving an image's digest expires soon (src/service/refresh.ts). */
 export interface RefreshRecord {

@@ -2,7 +2,8 @@ import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from '../catalog/limits.ts
 import { loadCatalog } from '../catalog/load.ts';
 import type { Catalog, ImageError, ImageSpec } from '../catalog/types.ts';
 import { imageDigest } from '../context/digest.ts';
-import type { ContextHash, ContextHasher } from '../context/hasher.ts';
+import type { ContextHash } from '../context/context-hash.ts';
+import type { ContextHasher } from '../context/hasher.ts';
 import { type IndexNaming, buildRoutes, lookupPaths } from '../context/index-paths.ts';
 import { TraceMemo, TracingTree } from '../context/memo.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';

@@ -1,5 +1,5 @@
 import type { ImageError } from '../catalog/types.ts';
-import type { HashAlgorithm } from '../context/hasher.ts';
+import type { HashAlgorithm } from '../context/context-hash.ts';
 import type { Level } from '../domain/level.ts';
 
 export type NodeKind = 'build' | 'registry' | 'error' | 'blocked';

@@ -4,24 +4,10 @@ import { describe, it } from 'node:test';
 import type { DecisionRecord, ImageDecision, NewPush, PushPatch } from '../../src/domain/index.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
 import { planned, uniqueDigest } from './contract.ts';
+import { newPush } from './new-push.ts';
 
 const FAR_FUTURE = new Date('2999-01-01T00:00:00.000Z');
 const at = (time: string) => `2021-03-04T${time}.000Z`;
-
-function newPush(repository: string, receivedAt: string): NewPush {
-  return {
-    id: randomUUID(),
-    source: 'github',
-    repository,
-    ref: 'refs/heads/main',
-    rev: randomUUID().replaceAll('-', '').padEnd(40, '0'),
-    level: 3,
-    pullRequest: false,
-    owner: null,
-    force: null,
-    receivedAt,
-  };
-}
 
 function image(name: string, decision: ImageDecision['decision'], taskId: string | null, extra: Partial<ImageDecision> = {}): ImageDecision {
   return {

@@ -3,27 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Delivery, NewPush } from '../../src/domain/index.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
+import { newPush as pushAt } from './new-push.ts';
 
 const FAR_FUTURE = new Date('2999-01-01T00:00:00.000Z');
 let clock = Date.parse('2020-01-01T00:00:00.000Z');
 /** Strictly increasing times, so order assertions do not depend on the wall clock. */
 const tick = () => new Date((clock += 1000)).toISOString();
 
-function newPush(repository: string, overrides: Partial<NewPush> = {}): NewPush {
-  return {
-    id: randomUUID(),
-    source: 'github',
-    repository,
-    ref: 'refs/heads/main',
-    rev: randomUUID().replaceAll('-', '').padEnd(40, '0'),
-    level: 3,
-    pullRequest: false,
-    owner: 'dev@example.com',
-    force: null,
-    receivedAt: tick(),
-    ...overrides,
-  };
-}
+/** Pushes received at strictly increasing times, with an owner. */
+const newPush = (repository: string, overrides: Partial<NewPush> = {}): NewPush => pushAt(repository, tick(), { owner: 'dev@example.com', ...overrides });
 function delivery(overrides: Partial<Delivery> = {}): Delivery {
   return { source: 'github', deliveryId: randomUUID(), event: 'push', receivedAt: tick(), ignoredReason: null, ...overrides };
 }

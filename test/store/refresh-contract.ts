@@ -3,26 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { DecisionRecord, NewPush, RefreshRecord } from '../../src/domain/index.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
+import { newPush } from './new-push.ts';
 
 // Before any other contract's times (2020, 2021, now): only these pushes are due when claiming at CLAIM_AT.
 const at = (minute: number) => new Date(Date.UTC(2000, 0, 1, 0, minute)).toISOString();
 const CLAIM_AT = new Date(Date.UTC(2000, 0, 1, 12));
-
-function newPush(repository: string, receivedAt: string, extra: Partial<NewPush> = {}): NewPush {
-  return {
-    id: randomUUID(),
-    source: 'github',
-    repository,
-    ref: 'refs/heads/main',
-    rev: randomUUID().replaceAll('-', '').padEnd(40, '0'),
-    level: 3,
-    pullRequest: false,
-    owner: null,
-    force: null,
-    receivedAt,
-    ...extra,
-  };
-}
 
 function decision(push: NewPush, taskId: string, dryRun = false): DecisionRecord {
   return {
