@@ -45,7 +45,7 @@ export class SpoolEntry {
 export class BlobSpool {
   /** Lookups answered from the spool. */
   hits = 0;
-  /** Bytes written into the spool since it was made. */
+  /** Bytes of the entries spooled since it was made (each a whole tar entry). */
   bytesWritten = 0;
   /** Why the spool file could not be made (spooling is then off), if it could not. */
   unusable: Error | null = null;
@@ -166,7 +166,6 @@ export class BlobSpool {
     try {
       let done = 0;
       while (done < chunk.length) done += writeSync(this.fd, chunk, done, chunk.length - done, position + done);
-      this.bytesWritten += chunk.length;
       return true;
     } catch {
       this.full = true;
@@ -180,7 +179,10 @@ export class BlobSpool {
     if (entry.pending !== write) return;
     entry.pending = null;
     this.pendingWrites -= 1;
-    if (spooled && !this.closed) return;
+    if (spooled && !this.closed) {
+      this.bytesWritten += entry.length;
+      return;
+    }
     const list = this.entries.get(oid);
     const at = list?.indexOf(entry) ?? -1;
     if (at >= 0) list!.splice(at, 1);
@@ -219,20 +221,23 @@ export class BlobSpool {
 }
 
 /**
- * One included file being copied into the spool as its entry streams past: `start` with the
- * blob's size (writes the header, which the caller also sends: the same bytes), `write` each
- * chunk, `commit` once all arrived (writes the padding), or `abort`. Only an entry that
- * arrived whole and as announced is ever found.
+ * One included file being copied into the spool as its entry streams past. Either the caller
+ * writes it (`start` with the blob's size, which writes the header; `write` each chunk;
+ * `commit` once all arrived, which writes the padding) or its sink does, in the hashing
+ * thread (`startRemote`, `place` each chunk, `commitRemote` with the sink's word that the
+ * bytes are written). `abort` gives up. Only an entry that arrived whole and as announced,
+ * and is all written, is ever found.
  */
 export class SpoolWrite {
   /** Settles when the entry is spooled or given up. */
   readonly done: Promise<void>;
-  /** The entry's tar header, made by `start`. */
+  /** The entry's tar header, made by `start` or `startRemote`. */
   header: Buffer | null = null;
   private resolve!: () => void;
   private offset: number | null = null;
   private size = 0;
   private written = 0;
+  private committing = false;
   private over = false;
 
   constructor(
@@ -246,54 +251,97 @@ export class SpoolWrite {
 
   /** Reserves room for the whole entry and writes its header; false (and given up) when the spool has none. */
   start(size: number): boolean {
-    if (this.over) return false;
-    const header = fileHeader(this.entry.name, this.entry.mode, size);
-    this.offset = this.spool.reserve(header.length + size + padding(size));
-    this.size = size;
-    this.header = header;
-    if (this.offset === null || !this.spool.writeAt(header, this.offset)) this.abort();
+    if (!this.reserve(size)) return false;
+    if (!this.spool.writeAt(this.header!, this.offset!)) this.abort();
     return !this.over;
   }
 
-  /** Copies the next chunk of the blob; false (and given up) when it could not be. */
-  write(chunk: Buffer): boolean {
-    if (this.over || this.offset === null) return false;
-    if (this.written + chunk.length > this.size || !this.spool.writeAt(chunk, this.offset + this.header!.length + this.written)) {
-      this.abort();
-      return false;
-    }
-    this.written += chunk.length;
-    return true;
+  write(chunk: Buffer): void {
+    const at = this.place(chunk.length);
+    if (at !== null && !this.spool.writeAt(chunk, at)) this.abort();
   }
 
-  /** Ends the entry: true when it is spooled whole (`entry` says where), false when given up. */
-  commit(): boolean {
-    if (this.over) return false;
+  commit(): void {
+    if (this.over || this.committing) return;
     const pad = padding(this.size);
-    if (this.offset === null || this.written !== this.size || (pad > 0 && !this.spool.writeAt(ZEROS.subarray(0, pad), this.offset + this.header!.length + this.size))) {
+    if (this.offset === null || this.written !== this.size || (pad > 0 && !this.spool.writeAt(ZEROS.subarray(0, pad), this.padPosition))) {
       this.abort();
-      return false;
+      return;
     }
-    this.over = true;
-    this.entry.offset = this.offset;
-    this.entry.length = this.header!.length + this.size + pad;
-    this.spool.settle(this, true);
-    this.resolve();
-    return true;
+    this.finish();
   }
 
-  /** The blob's bytes written so far (after a failed write, for a reader that sent none yet). */
-  readBack(): Buffer {
-    const bytes = Buffer.allocUnsafe(this.written);
-    if (this.written > 0) this.spool.read(this.offset! + this.header!.length, bytes);
-    return bytes;
+  /** Reserves room for an entry the sink writes: the header to send (at `position`), or null (given up) when there is none. */
+  startRemote(size: number): Buffer | null {
+    return this.reserve(size) ? this.header : null;
   }
 
-  /** Gives up (no-op once committed or given up). */
+  /** Where the entry starts in the file. */
+  get position(): number {
+    return this.offset!;
+  }
+
+  /** Where the blob's next `length` bytes go; null once given up (more bytes than announced, say). */
+  place(length: number): number | null {
+    if (this.over || this.committing || this.offset === null) return null;
+    if (this.written + length > this.size) {
+      this.abort();
+      return null;
+    }
+    const at = this.offset + this.header!.length + this.written;
+    this.written += length;
+    return at;
+  }
+
+  /** Where the padding goes, and how long it is. */
+  get padPosition(): number {
+    return this.offset! + this.header!.length + this.size;
+  }
+
+  get padLength(): number {
+    return padding(this.size);
+  }
+
+  /** Ends an entry the sink writes: spooled once `whenWritten` says every byte of it is written. */
+  commitRemote(whenWritten: (done: (ok: boolean) => void) => void): void {
+    if (this.over || this.committing) return;
+    if (this.offset === null || this.written !== this.size) {
+      this.abort();
+      return;
+    }
+    this.committing = true;
+    whenWritten((ok) => (ok ? this.finish() : this.abort()));
+  }
+
+  /** Gives up (no-op once spooled or given up). */
   abort(): void {
     if (this.over) return;
     this.over = true;
     this.spool.settle(this, false);
+    this.resolve();
+  }
+
+  /** Gives up unless committed (a committed entry only waits for its writes). */
+  giveUp(): void {
+    if (!this.committing) this.abort();
+  }
+
+  private reserve(size: number): boolean {
+    if (this.over || this.offset !== null) return false;
+    const header = fileHeader(this.entry.name, this.entry.mode, size);
+    this.offset = this.spool.reserve(header.length + size + padding(size));
+    this.size = size;
+    this.header = header;
+    if (this.offset === null) this.abort();
+    return !this.over;
+  }
+
+  private finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.entry.offset = this.offset!;
+    this.entry.length = this.header!.length + this.size + padding(this.size);
+    this.spool.settle(this, true);
     this.resolve();
   }
 }

@@ -13,6 +13,9 @@ const SPOOLED_BYTES = 1024 * 1024;
 const SPOOLED_REF_BYTES = 16 * 1024 * 1024;
 /** Spooled bytes are read into buffers of at most this size, for sinks that take bytes. */
 const READ_CHUNK = 1024 * 1024;
+/** Tar padding by length (at most 511 zeros). */
+const ZEROS = Buffer.alloc(512);
+const PADDING = Array.from({ length: 512 }, (_, n) => ZEROS.subarray(0, n));
 
 /**
  * Consecutive entries of a context read from one tree, written through one sink: the files
@@ -36,15 +39,9 @@ export class TarRun implements ContentSink {
   /** Per entry: its spooled tar entry (written from the spool), the spool write its read feeds, or null (read only). */
   private readonly slots: (SpoolEntry | SpoolWrite | null)[] = [];
   private writing: SpoolWrite | null = null;
-  /**
-   * True while the entry being read goes only to the spool, to be sent as one reference once
-   * whole (where the sink takes references): its bytes never reach the sink from here.
-   */
-  private deferred = false;
-  /** The sink's last answer: false asks the source to wait (for `drained`). */
-  private ready = true;
-  /** A failure to report at the entry's end (a source's `data` must not throw). */
-  private failure: Error | null = null;
+  /** True while the entry being read is written into the spool by the sink (the hashing thread). */
+  private remote = false;
+  private settled = false;
   /** The entry being read, or the next to write (from `start`). */
   private next = 0;
   private expected = 0;
@@ -93,7 +90,7 @@ export class TarRun implements ContentSink {
         if (found && owner !== this) {
           // Wait for the whole run reading it (its other files are spooled by then too), not
           // file by file: one wake-up per run of the reader's, not one per file.
-          if (this.slots.length === 0) this.wait = owner instanceof TarRun ? owner.finished : found.pending!.done;
+          if (this.slots.length === 0) this.wait = owner instanceof TarRun && !owner.settled ? owner.finished : found.pending!.done;
           break;
         }
         // The same file twice in this run is read twice: it is not spooled before this run ends.
@@ -117,11 +114,16 @@ export class TarRun implements ContentSink {
     }
   }
 
-  /** Gives up the spool writes that did not finish (a failed read): other readers read those files themselves. */
+  /**
+   * Gives up the spool writes that did not finish (a failed read): other readers read those
+   * files themselves. The ones the sink is writing are sent on now.
+   */
   settle(): void {
-    for (const slot of this.slots) if (slot instanceof SpoolWrite) slot.abort();
+    for (const slot of this.slots) if (slot instanceof SpoolWrite) slot.giveUp();
     this.writing = null;
-    this.deferred = false;
+    this.remote = false;
+    this.settled = true;
+    this.tar.flushSpooling();
     this.finish();
   }
 
@@ -132,72 +134,62 @@ export class TarRun implements ContentSink {
     this.expected = size;
     this.seen = 0;
     const slot = this.slots[this.next];
-    this.writing = slot instanceof SpoolWrite && slot.start(size) ? slot : null;
-    this.deferred = this.writing !== null && this.tar.takesRefs;
-    if (this.deferred) return;
-    // A spooled entry's header is the spool's: the same bytes go to both.
-    if (this.writing) this.tar.emit(this.writing.header!);
-    else this.tar.header(entry.name, entry.mode, size);
+    this.writing = null;
+    this.remote = false;
+    if (slot instanceof SpoolWrite && this.tar.spoolsBytes) {
+      // The hashing thread writes the entry into the spool as it hashes it.
+      const header = slot.startRemote(size);
+      if (header) {
+        this.writing = slot;
+        this.remote = true;
+        this.tar.emitSpooling(header, this.spool!.fd, slot.position);
+        return;
+      }
+    } else if (slot instanceof SpoolWrite && slot.start(size)) {
+      // A spooled entry's header is the spool's: the same bytes go to both.
+      this.writing = slot;
+      this.tar.emit(slot.header!);
+      return;
+    }
+    this.tar.header(entry.name, entry.mode, size);
   }
 
   data(chunk: Buffer): boolean {
     this.seen += chunk.length;
-    if (this.failure) return true;
-    if (this.deferred) {
-      // Into the spool, not the sink: the source need not wait (and would hold up every other
-      // reader of the repository); the caller bounds what is queued at run boundaries.
-      if (this.writing!.write(chunk)) return true;
-      this.undefer();
-      if (this.failure) return true;
+    if (this.remote) {
+      const at = this.writing!.place(chunk.length);
+      if (at !== null) return this.tar.emitSpooling(chunk, this.spool!.fd, at);
     } else this.writing?.write(chunk);
-    return (this.ready = this.tar.emit(chunk));
+    return this.tar.emit(chunk);
   }
 
-  async drained(): Promise<void> {
-    await this.tar.drained();
-    this.ready = true;
+  drained(): Promise<void> {
+    return this.tar.drained();
   }
 
   end(): void {
     const entry = this.plan[this.first + this.next]!;
     if (this.seen !== this.expected) throw new Error(`${printableName(entry.name)} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
-    if (this.deferred && this.writing!.commit()) {
-      this.ready = this.tar.emitRef(this.spool!.fd, this.writing!.entry.offset, this.writing!.entry.length);
+    const write = this.writing;
+    if (this.remote) {
+      if (write!.padLength > 0) this.tar.emitSpooling(PADDING[write!.padLength]!, this.spool!.fd, write!.padPosition);
+      write!.commitRemote((done) => this.tar.whenSpooled(done));
     } else {
-      if (this.deferred) this.undefer(); // the padding could not be spooled: the entry goes as bytes
-      if (this.failure) {
-        const failure = this.failure;
-        this.failure = null;
-        throw failure;
-      }
       this.tar.pad();
-      this.writing?.commit();
+      write?.commit();
     }
     this.writing = null;
-    this.deferred = false;
+    this.remote = false;
     this.next += 1;
     this.tar.checkSize();
     this.writeKnown();
-  }
-
-  /** The spool could not take the rest of a deferred entry: what it took goes to the sink as bytes, and so does the rest. */
-  private undefer(): void {
-    const write = this.writing!;
-    this.deferred = false;
-    this.writing = null;
-    try {
-      this.tar.emit(write.header!);
-      this.tar.emit(write.readBack());
-    } catch (err) {
-      this.failure = err as Error;
-    }
   }
 
   /** A spooled tar entry: a reference where the sink takes them (the hashing thread reads the file), else read here. */
   private emitSpooled(spooled: SpoolEntry): void {
     const spool = this.spool!;
     if (this.tar.takesRefs) {
-      this.ready = this.tar.emitRef(spool.fd, spooled.offset, spooled.length);
+      this.tar.emitRef(spool.fd, spooled.offset, spooled.length);
       return;
     }
     for (let at = 0; at < spooled.length; at += READ_CHUNK) {
