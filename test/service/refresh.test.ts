@@ -92,8 +92,10 @@ async function dashboardRows(svc: TestService): Promise<{ rows: string[][]; prob
   page.on('pageerror', (e) => problems.push(e.message));
   try {
     await page.goto(`${svc.url}/dashboard`);
-    await page.waitForFunction("document.querySelector('#expiring-sub')?.textContent?.includes('looked')", undefined, { timeout: 30_000 });
-    const rows = (await page.evaluate("[...document.querySelectorAll('#expiring tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))")) as string[][];
+    // Locators, not evaluated strings: the page's CSP refuses eval, as it should.
+    await page.locator('#expiring-sub', { hasText: 'looked' }).waitFor({ timeout: 30_000 });
+    const rows: string[][] = [];
+    for (const tr of await page.locator('#expiring tr').all()) rows.push(await tr.locator('td').allTextContents());
     return { rows, problems };
   } finally {
     await page.close();
