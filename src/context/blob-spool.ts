@@ -1,10 +1,9 @@
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ReadStats } from '../tree/types.ts';
 import { fileHeader } from './tar.ts';
-
-const BLOCK = 512;
-const ZEROS = Buffer.alloc(BLOCK);
 
 export interface BlobSpoolOptions {
   /** Folder of the spool file (removed from it at once: the file lives while it is open). Default: the system's temporary folder. */
@@ -15,6 +14,19 @@ export interface BlobSpoolOptions {
 
 export const DEFAULT_SPOOL_BYTES = 1024 ** 3;
 
+/** Where the spool reads from: a repository, and the counters its reads are added to. */
+export interface SpoolSource {
+  readonly gitDir: string;
+  readonly stats: ReadStats;
+}
+
+/** An included file to spool: its blob and its name and mode in the archive. */
+export interface SpoolRequest {
+  readonly oid: string;
+  readonly name: string;
+  readonly mode: number;
+}
+
 /**
  * One included file as tar bytes in the spool: its header (name, mode, size), the blob and the
  * padding. An included file has the same name and mode in every context that includes it, so
@@ -24,23 +36,28 @@ export const DEFAULT_SPOOL_BYTES = 1024 ** 3;
 export class SpoolEntry {
   offset = -1;
   length = 0;
-  /** The write in progress; null once the entry is spooled. */
-  pending: SpoolWrite | null = null;
+  /** Settles once the entry is spooled or given up; null once spooled. */
+  pending: Promise<void> | null;
+  /** @internal */
+  settle: (() => void) | null = null;
 
   constructor(
     readonly name: string,
     readonly mode: number,
-  ) {}
+  ) {
+    this.pending = new Promise((resolve) => (this.settle = resolve));
+  }
 }
 
 /**
  * Included files by blob id, name and mode, as tar entries in one unlinked file: the files
- * several images `%include` are read from git once and then from the page cache (by the
- * hashing threads themselves), not inflated again for each image. Append-only: an entry is
- * written once, whole, and never changes while any lease is held. Past `maxBytes` nothing more
- * is added (those files are read from git as before), and the spool is emptied at the next
- * lease taken while none is held. An entry being written is pending: another context that
- * wants it waits for that one read.
+ * several images `%include` are read from git once, by a thread of the spool's own (its own
+ * `git cat-file`), and then from the page cache by the hashing threads themselves, not inflated
+ * again for each image. A context asks for all its included files at its start (`prefetch`),
+ * so git streams them while it plans and hashes; another context that wants one of them waits
+ * for that one read. Append-only: an entry is written once, whole, and never changes while
+ * any lease is held. Past `maxBytes` nothing more is added (those files are read from git as
+ * before), and the spool is emptied at the next lease taken while none is held.
  */
 export class BlobSpool {
   /** Lookups answered from the spool. */
@@ -54,8 +71,11 @@ export class BlobSpool {
   private file: number | null = null;
   /** Entries by blob id: almost always one (the same blob under another name or mode is another entry). */
   private readonly entries = new Map<string, SpoolEntry[]>();
-  private pendingWrites = 0;
-  private end = 0;
+  /** Where the free room starts: shared with the reading thread, which reserves from it. */
+  private readonly end = new BigInt64Array(new SharedArrayBuffer(8));
+  private reader: Worker | null = null;
+  private readonly reading = new Map<number, { oid: string; entry: SpoolEntry; stats: ReadStats }>();
+  private nextId = 0;
   private full = false;
   private leases = 0;
   private closed = false;
@@ -72,9 +92,9 @@ export class BlobSpool {
     return this.file;
   }
 
-  /** Bytes of the file in use: entries, and the holes of writes given up. */
+  /** Bytes of the file in use: entries, and room reserved for ones that failed. */
   get size(): number {
-    return this.end;
+    return Number(Atomics.load(this.end, 0));
   }
 
   /** Entries spooled (not pending). */
@@ -93,19 +113,34 @@ export class BlobSpool {
   }
 
   /**
-   * Starts spooling blob `oid` as the entry `name`, `mode`, for `owner`; null when it cannot be
-   * (there already, the spool full, closed or unusable). The caller must commit or abort it.
+   * Starts reading into the spool those of `files` (blobs of `source`'s repository) that it
+   * neither has nor is reading; nothing when it is full, closed or unusable. Each becomes
+   * pending at once, and is spooled or dropped once read (then its reader reads it itself:
+   * missing from git, say, or past the bound, where the files asked for with it are read
+   * twice). The caller holds a lease.
    */
-  begin(oid: string, name: string, mode: number, owner: object): SpoolWrite | null {
-    if (this.closed || this.full || this.find(oid, name, mode) || !this.open()) return null;
-    const entry = new SpoolEntry(name, mode);
-    const write = new SpoolWrite(this, oid, entry, owner);
-    entry.pending = write;
-    const list = this.entries.get(oid);
-    if (list) list.push(entry);
-    else this.entries.set(oid, [entry]);
-    this.pendingWrites += 1;
-    return write;
+  prefetch(source: SpoolSource, files: Iterable<SpoolRequest>): void {
+    if (this.closed || this.full || !this.open()) return;
+    const ids: number[] = [];
+    const oids: string[] = [];
+    const templates: Buffer[] = [];
+    for (const { oid, name, mode } of files) {
+      if (this.find(oid, name, mode)) continue;
+      const entry = new SpoolEntry(name, mode);
+      const list = this.entries.get(oid);
+      if (list) list.push(entry);
+      else this.entries.set(oid, [entry]);
+      const id = this.nextId++;
+      this.reading.set(id, { oid, entry, stats: source.stats });
+      ids.push(id);
+      oids.push(oid);
+      // The header for size 0: the reading thread writes the size in once git says it.
+      templates.push(fileHeader(name, mode, 0));
+    }
+    if (ids.length === 0) return;
+    const reader = this.startReader();
+    if (this.reading.size === ids.length) reader.ref();
+    reader.postMessage({ op: 'read', gitDir: source.gitDir, ids, oids, templates });
   }
 
   /**
@@ -114,7 +149,7 @@ export class BlobSpool {
    * none is held.
    */
   acquire(): () => void {
-    if (this.leases === 0 && this.full && this.pendingWrites === 0) this.clear();
+    if (this.leases === 0 && this.full && this.reading.size === 0) this.clear();
     this.leases += 1;
     let held = true;
     return () => {
@@ -135,58 +170,69 @@ export class BlobSpool {
     }
   }
 
-  /** Closes the file once no lease is held; nothing is spooled after. */
+  /** Stops the reading thread and closes the file once no lease is held; nothing is spooled after. */
   async close(): Promise<void> {
     this.closed = true;
     while (this.leases > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.idle = null;
-    for (const list of [...this.entries.values()]) for (const entry of list) entry.pending?.abort();
+    const reader = this.reader;
+    this.reader = null;
+    await reader?.terminate();
+    for (const id of [...this.reading.keys()]) this.answer(id, -1, 0, -1);
     this.entries.clear();
     if (this.file !== null) closeSync(this.file);
     this.file = null;
   }
 
-  /** @internal */
-  reserve(size: number): number | null {
-    if (this.closed || this.end + size > this.maxBytes) {
-      this.full = true;
-      return null;
-    }
-    const offset = this.end;
-    this.end += size;
-    return offset;
+  private startReader(): Worker {
+    if (this.reader) return this.reader;
+    // No execArgv: the thread is plain JavaScript, and a `--import tsx` it would inherit costs ~15 MB.
+    const reader = new Worker(new URL('./spool-reader.js', import.meta.url), {
+      execArgv: [],
+      workerData: { fd: this.fd, end: this.end.buffer, maxBytes: this.maxBytes, dir: this.dir },
+    });
+    reader.unref(); // referenced only while it reads: an idle spool must not hold the process
+    reader.on('message', (m: { op: 'done'; items: number[] }) => {
+      for (let i = 0; i < m.items.length; i += 4) this.answer(m.items[i]!, m.items[i + 1]!, m.items[i + 2]!, m.items[i + 3]!);
+      if (this.reading.size === 0) reader.unref();
+    });
+    const gone = () => {
+      if (this.reader === reader) this.reader = null;
+      for (const id of [...this.reading.keys()]) this.answer(id, -1, 0, -1);
+    };
+    reader.on('error', gone);
+    reader.on('exit', gone);
+    this.reader = reader;
+    return reader;
   }
 
   /**
-   * @internal Writes `chunk` at `position` (synchronously: the page cache takes it at once; on
-   * the thread pool it cost more in all, in callbacks and allocations, than it saved here).
-   * False when the write failed (the disk full, say): nothing more is spooled until emptied.
+   * The reading thread's word on one file: spooled at `offset` (`length` bytes), or not (-1;
+   * length -1: the spool is full); `size` bytes of it were read from git (-1: none).
    */
-  writeAt(chunk: Buffer, position: number): boolean {
-    try {
-      let done = 0;
-      while (done < chunk.length) done += writeSync(this.fd, chunk, done, chunk.length - done, position + done);
-      return true;
-    } catch {
-      this.full = true;
-      return false;
+  private answer(id: number, offset: number, length: number, size: number): void {
+    const read = this.reading.get(id);
+    if (!read) return;
+    this.reading.delete(id);
+    const { oid, entry, stats } = read;
+    if (size >= 0) {
+      stats.filesRead += 1;
+      stats.blobBytesRead += size;
     }
-  }
-
-  /** @internal */
-  settle(write: SpoolWrite, spooled: boolean): void {
-    const { entry, oid } = write;
-    if (entry.pending !== write) return;
+    if (offset >= 0 && !this.closed) {
+      entry.offset = offset;
+      entry.length = length;
+      this.bytesWritten += length;
+    } else {
+      if (length < 0) this.full = true;
+      const list = this.entries.get(oid);
+      const at = list?.indexOf(entry) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+      if (list?.length === 0) this.entries.delete(oid);
+    }
     entry.pending = null;
-    this.pendingWrites -= 1;
-    if (spooled && !this.closed) {
-      this.bytesWritten += entry.length;
-      return;
-    }
-    const list = this.entries.get(oid);
-    const at = list?.indexOf(entry) ?? -1;
-    if (at >= 0) list!.splice(at, 1);
-    if (list?.length === 0) this.entries.delete(oid);
+    entry.settle?.();
+    entry.settle = null;
   }
 
   private open(): boolean {
@@ -214,138 +260,8 @@ export class BlobSpool {
 
   private clear(): void {
     this.entries.clear();
-    this.end = 0;
+    Atomics.store(this.end, 0, 0n);
     this.full = false;
     if (this.file !== null) ftruncateSync(this.file, 0);
   }
-}
-
-/**
- * One included file being copied into the spool as its entry streams past. Either the caller
- * writes it (`start` with the blob's size, which writes the header; `write` each chunk;
- * `commit` once all arrived, which writes the padding) or its sink does, in the hashing
- * thread (`startRemote`, `place` each chunk, `commitRemote` with the sink's word that the
- * bytes are written). `abort` gives up. Only an entry that arrived whole and as announced,
- * and is all written, is ever found.
- */
-export class SpoolWrite {
-  /** Settles when the entry is spooled or given up. */
-  readonly done: Promise<void>;
-  /** The entry's tar header, made by `start` or `startRemote`. */
-  header: Buffer | null = null;
-  private resolve!: () => void;
-  private offset: number | null = null;
-  private size = 0;
-  private written = 0;
-  private committing = false;
-  private over = false;
-
-  constructor(
-    private readonly spool: BlobSpool,
-    readonly oid: string,
-    readonly entry: SpoolEntry,
-    readonly owner: object,
-  ) {
-    this.done = new Promise((resolve) => (this.resolve = resolve));
-  }
-
-  /** Reserves room for the whole entry and writes its header; false (and given up) when the spool has none. */
-  start(size: number): boolean {
-    if (!this.reserve(size)) return false;
-    if (!this.spool.writeAt(this.header!, this.offset!)) this.abort();
-    return !this.over;
-  }
-
-  write(chunk: Buffer): void {
-    const at = this.place(chunk.length);
-    if (at !== null && !this.spool.writeAt(chunk, at)) this.abort();
-  }
-
-  commit(): void {
-    if (this.over || this.committing) return;
-    const pad = padding(this.size);
-    if (this.offset === null || this.written !== this.size || (pad > 0 && !this.spool.writeAt(ZEROS.subarray(0, pad), this.padPosition))) {
-      this.abort();
-      return;
-    }
-    this.finish();
-  }
-
-  /** Reserves room for an entry the sink writes: the header to send (at `position`), or null (given up) when there is none. */
-  startRemote(size: number): Buffer | null {
-    return this.reserve(size) ? this.header : null;
-  }
-
-  /** Where the entry starts in the file. */
-  get position(): number {
-    return this.offset!;
-  }
-
-  /** Where the blob's next `length` bytes go; null once given up (more bytes than announced, say). */
-  place(length: number): number | null {
-    if (this.over || this.committing || this.offset === null) return null;
-    if (this.written + length > this.size) {
-      this.abort();
-      return null;
-    }
-    const at = this.offset + this.header!.length + this.written;
-    this.written += length;
-    return at;
-  }
-
-  /** Where the padding goes, and how long it is. */
-  get padPosition(): number {
-    return this.offset! + this.header!.length + this.size;
-  }
-
-  get padLength(): number {
-    return padding(this.size);
-  }
-
-  /** Ends an entry the sink writes: spooled once `whenWritten` says every byte of it is written. */
-  commitRemote(whenWritten: (done: (ok: boolean) => void) => void): void {
-    if (this.over || this.committing) return;
-    if (this.offset === null || this.written !== this.size) {
-      this.abort();
-      return;
-    }
-    this.committing = true;
-    whenWritten((ok) => (ok ? this.finish() : this.abort()));
-  }
-
-  /** Gives up (no-op once spooled or given up). */
-  abort(): void {
-    if (this.over) return;
-    this.over = true;
-    this.spool.settle(this, false);
-    this.resolve();
-  }
-
-  /** Gives up unless committed (a committed entry only waits for its writes). */
-  giveUp(): void {
-    if (!this.committing) this.abort();
-  }
-
-  private reserve(size: number): boolean {
-    if (this.over || this.offset !== null) return false;
-    const header = fileHeader(this.entry.name, this.entry.mode, size);
-    this.offset = this.spool.reserve(header.length + size + padding(size));
-    this.size = size;
-    this.header = header;
-    if (this.offset === null) this.abort();
-    return !this.over;
-  }
-
-  private finish(): void {
-    if (this.over) return;
-    this.over = true;
-    this.entry.offset = this.offset!;
-    this.entry.length = this.header!.length + this.size + padding(this.size);
-    this.spool.settle(this, true);
-    this.resolve();
-  }
-}
-
-function padding(size: number): number {
-  return (BLOCK - (size % BLOCK)) % BLOCK;
 }

@@ -22,26 +22,6 @@ export interface DigestSink extends ByteSink {
    * Returns false to ask the writer to wait, as `write` does.
    */
   writeRef(fd: number, offset: number, length: number): boolean;
-  /**
-   * Like `write`, and the thread also writes the bytes into the file `fd` at `position` (a
-   * spool), before it lets go of them: the main thread copies them once, into shared memory.
-   */
-  writeSpooling(chunk: Buffer, fd: number, position: number): boolean;
-  /**
-   * Calls `done` once every byte given to `writeSpooling` so far is in its file (true), or
-   * once that is known to have failed for any of them (false): a write failed, the hash was
-   * dropped or its thread died.
-   */
-  whenSpooled(done: (ok: boolean) => void): void;
-  /** Sends what is gathered now if any `whenSpooled` waits for it, rather than when the slot is full. */
-  flushSpooling(): void;
-}
-
-/** The `whenSpooled` callers waiting for one message's file writes. */
-interface SpoolBatch {
-  readonly callbacks: ((ok: boolean) => void)[];
-  done: boolean;
-  ok: boolean;
 }
 
 interface HashState {
@@ -51,16 +31,7 @@ interface HashState {
   fail: (err: Error) => void;
 }
 
-type Update = {
-  op: 'update';
-  slot: number;
-  length: number;
-  refs: Float64Array | null;
-  fd: number;
-  /** Triples (position in the slot, length, position in the file `spoolFd`) the thread writes. */
-  spools: Float64Array | null;
-  spoolFd: number;
-};
+type Update = { op: 'update'; slot: number; length: number; refs: Float64Array | null; fd: number };
 
 /**
  * SHA-256 on a worker thread. Reading a context keeps the main thread busy with git's
@@ -79,9 +50,6 @@ export class HashThread {
   private known = new Set<number>();
   private idleTimer: NodeJS.Timeout | null = null;
   private queued = 0;
-  /** Per update sent and not answered, in order: who waits for its file writes, if anyone. */
-  private batches: (((spoolFailed: boolean) => void) | null)[] = [];
-  private batchHead = 0;
 
   /** @param idleMs how long the thread and its slots outlive the last hash (about 30 MB). */
   constructor(private readonly idleMs = 10_000) {}
@@ -152,7 +120,7 @@ export class HashThread {
   }
 
   /** @internal */
-  send(id: number, message: Update | { op: 'digest' | 'discard' }, state: HashState, answered: ((spoolFailed: boolean) => void) | null = null): void {
+  send(id: number, message: Update | { op: 'digest' | 'discard' }, state: HashState): void {
     const worker = this.start();
     if (!this.hashes.has(id)) {
       this.hashes.set(id, state);
@@ -161,33 +129,13 @@ export class HashThread {
     if (message.op === 'update') {
       state.inflight += 1;
       this.queued += 1;
-      this.batches.push(answered);
       if (!this.known.has(message.slot)) {
         this.known.add(message.slot);
         worker.postMessage({ op: 'slot', slot: message.slot, buffer: this.slots[message.slot] });
       }
-      const { slot, length, refs, fd, spools, spoolFd } = message;
-      worker.postMessage({ op: 'update', id, slot, length, refs, fd, spools, spoolFd });
+      const { slot, length, refs, fd } = message;
+      worker.postMessage({ op: 'update', id, slot, length, refs, fd });
     } else worker.postMessage({ op: message.op, id });
-  }
-
-  /** The answer to the oldest update: its file writes are done (or failed). */
-  private answered(spoolFailed: boolean): void {
-    const answered = this.batches[this.batchHead];
-    this.batches[this.batchHead++] = null;
-    if (this.batchHead >= 1024 && this.batchHead * 2 >= this.batches.length) {
-      this.batches = this.batches.slice(this.batchHead);
-      this.batchHead = 0;
-    }
-    answered?.(spoolFailed);
-  }
-
-  /** A thread gone: no file write it was given is known to be done. */
-  private dropBatches(): void {
-    const waiting = this.batches.slice(this.batchHead);
-    this.batches = [];
-    this.batchHead = 0;
-    for (const answered of waiting) answered?.(true);
   }
 
   private start(): Worker {
@@ -197,15 +145,13 @@ export class HashThread {
     worker.unref(); // referenced only while a hash is open: an idle thread must not hold the process
     this.known = new Set();
     this.queued = 0;
-    this.dropBatches();
-    type Reply = { op: 'ack'; id: number; slot: number; spoolFailed?: boolean } | { op: 'digest'; id: number; hex: string | null; error?: string };
+    type Reply = { op: 'ack'; id: number; slot: number } | { op: 'digest'; id: number; hex: string | null; error?: string };
     worker.on('message', (m: Reply) => {
       if (this.worker !== worker) return; // a retired thread's late answers
       const state = this.hashes.get(m.id);
       if (m.op === 'ack') {
         this.free.push(m.slot);
         this.queued -= 1;
-        this.answered(m.spoolFailed === true);
         if (!state) return;
         state.inflight -= 1;
         const wake = state.wake;
@@ -226,7 +172,6 @@ export class HashThread {
       if (this.worker === worker) this.worker = null;
       const states = [...this.hashes.values()];
       this.hashes.clear();
-      this.dropBatches();
       for (const state of states) state.fail(err);
     };
     worker.on('error', failAll);
@@ -250,14 +195,6 @@ class ThreadHashSink implements DigestSink {
   private refCount = 0;
   private refBytes = 0;
   private refFd = -1;
-  private spools: Float64Array | null = null;
-  private spoolCount = 0;
-  private spoolFd = -1;
-  /** The `whenSpooled` callers waiting for the slot being gathered, and for the last one sent with file writes. */
-  private batch: SpoolBatch | null = null;
-  private lastBatch: SpoolBatch | null = null;
-  /** A file write of this hash's failed: none it was given counts as done. */
-  private spoolFailed = false;
   private failure: Error | null = null;
   private readonly state: HashState;
   private settled: Promise<void> | null = null;
@@ -315,42 +252,6 @@ class ThreadHashSink implements DigestSink {
     return this.state.inflight < AHEAD;
   }
 
-  writeSpooling(chunk: Buffer, fd: number, position: number): boolean {
-    if (this.failure) {
-      this.spoolFailed = true;
-      return true;
-    }
-    if (this.spoolCount > 0 && fd !== this.spoolFd) this.ship();
-    let offset = 0;
-    while (offset < chunk.length) {
-      this.stage ??= this.take();
-      const take = Math.min(chunk.length - offset, STAGE - this.used);
-      this.stage.set(take === chunk.length ? chunk : chunk.subarray(offset, offset + take), this.used);
-      this.spools ??= new Float64Array(MAX_REFS * 3);
-      const at = this.spoolCount * 3;
-      this.spools[at] = this.used;
-      this.spools[at + 1] = take;
-      this.spools[at + 2] = position + offset;
-      this.spoolCount += 1;
-      this.spoolFd = fd;
-      this.used += take;
-      offset += take;
-      if (this.used === STAGE || this.spoolCount === MAX_REFS) this.ship();
-    }
-    return this.state.inflight < AHEAD;
-  }
-
-  whenSpooled(done: (ok: boolean) => void): void {
-    if (this.spoolFailed || this.failure) done(false);
-    else if (this.spoolCount > 0) (this.batch ??= { callbacks: [], done: false, ok: true }).callbacks.push(done);
-    else if (this.lastBatch && !this.lastBatch.done) this.lastBatch.callbacks.push(done);
-    else done(this.lastBatch?.ok ?? true);
-  }
-
-  flushSpooling(): void {
-    if (this.batch && this.batch.callbacks.length > 0 && !this.failure) this.ship();
-  }
-
   drained(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.state.inflight < AHEAD) return Promise.resolve();
@@ -369,7 +270,7 @@ class ThreadHashSink implements DigestSink {
       this.giveBack();
       return Promise.reject(this.failure);
     }
-    if (this.used > 0 || this.refCount > 0 || this.spoolCount > 0) this.ship();
+    if (this.used > 0 || this.refCount > 0) this.ship();
     this.giveBack();
     return new Promise((resolve, reject) => {
       this.state.done = resolve;
@@ -395,47 +296,26 @@ class ThreadHashSink implements DigestSink {
     return bytes;
   }
 
-  /** The slot goes to the thread, which gives it back to the pool once hashed (and written). */
+  /** The slot goes to the thread, which gives it back to the pool once hashed. */
   private ship(): void {
     this.stage ??= this.take();
     const refs = this.refCount > 0 ? this.refs!.slice(0, this.refCount * 3) : null;
-    const spools = this.spoolCount > 0 ? this.spools!.slice(0, this.spoolCount * 3) : null;
-    let batch: SpoolBatch | null = null;
-    if (spools) {
-      batch = this.batch ?? { callbacks: [], done: false, ok: true };
-      this.lastBatch = batch;
-    }
-    this.batch = null;
-    const message: Update = { op: 'update', slot: this.slot, length: this.used, refs, fd: this.refFd, spools, spoolFd: this.spoolFd };
-    // A failed write counts against every later one of this hash (an entry may span messages).
-    const answered = batch
-      ? (failed: boolean) => {
-          if (failed) this.spoolFailed = true;
-          settleBatch(batch, !this.spoolFailed);
-        }
-      : null;
-    this.thread.send(this.id, message, this.state, answered);
+    this.thread.send(this.id, { op: 'update', slot: this.slot, length: this.used, refs, fd: this.refFd }, this.state);
     this.shipped = true;
     this.slot = -1;
     this.stage = null;
     this.used = 0;
     this.refCount = 0;
     this.refBytes = 0;
-    this.spoolCount = 0;
   }
 
   private giveBack(): void {
     if (this.slot >= 0) this.thread.release(this.slot);
-    // File writes gathered and not sent will not happen.
-    if (this.spoolCount > 0) this.spoolFailed = true;
-    if (this.batch) settleBatch(this.batch, false);
-    this.batch = null;
     this.slot = -1;
     this.stage = null;
     this.used = 0;
     this.refCount = 0;
     this.refBytes = 0;
-    this.spoolCount = 0;
   }
 
   private onFail(err: Error): void {
@@ -444,13 +324,6 @@ class ThreadHashSink implements DigestSink {
     this.state.wake = null;
     wake?.();
   }
-}
-
-function settleBatch(batch: SpoolBatch, ok: boolean): void {
-  if (batch.done) return;
-  batch.done = true;
-  batch.ok = ok;
-  for (const done of batch.callbacks.splice(0)) done(ok);
 }
 
 export interface HashPoolOptions {

@@ -2,13 +2,10 @@
 // Messages arrive in order per port: `slot` shares a buffer once; `update` names a slot, how
 // much of it to hash and, optionally, `refs`: triples (position in the slot, offset, length)
 // of bytes to hash from the file `fd` (a spool of blobs, read here so that its bytes never
-// cross the main thread) before the slot's bytes from that position on, and `spools`: triples
-// (position in the slot, length, position in the file `spoolFd`) of the slot's bytes to write
-// into that file (a first read of a shared file, spooled here rather than on the main thread).
-// The `ack` frees the slot (after the writes; `spoolFailed` if one failed). `digest` or
-// `discard` ends one hash.
+// cross the main thread) before the slot's bytes from that position on. The `ack` frees the
+// slot. `digest` or `discard` ends one hash.
 import { createHash } from 'node:crypto';
-import { readSync, writeSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 
 /**
@@ -81,29 +78,12 @@ function update(state, message) {
   flush(state.hash);
 }
 
-/** Writes the slot's bytes the message says into its file; false when one could not be written. */
-function spool(message) {
-  const { spools, spoolFd } = message;
-  const bytes = slots.get(message.slot);
-  try {
-    for (let k = 0; k < spools.length; k += 3) {
-      const at = spools[k];
-      const length = spools[k + 1];
-      for (let done = 0; done < length;) done += writeSync(spoolFd, bytes, at + done, length - done, spools[k + 2] + done);
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 parentPort.on('message', (message) => {
   const { op, id } = message;
   if (op === 'slot') {
     slots.set(message.slot, new Uint8Array(message.buffer));
   } else if (op === 'update') {
     const state = entry(id);
-    const spooled = message.spools ? spool(message) : true;
     if (!state.error) {
       try {
         update(state, message);
@@ -112,7 +92,7 @@ parentPort.on('message', (message) => {
         state.error = err instanceof Error ? err.message : String(err);
       }
     }
-    parentPort.postMessage(spooled ? { op: 'ack', id, slot: message.slot } : { op: 'ack', id, slot: message.slot, spoolFailed: true });
+    parentPort.postMessage({ op: 'ack', id, slot: message.slot });
   } else if (op === 'digest') {
     const state = entry(id);
     hashes.delete(id);

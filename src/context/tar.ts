@@ -21,10 +21,6 @@ export interface ByteSink {
    * them itself); the file must stay open and those bytes unchanged until the sink is done.
    */
   writeRef?(fd: number, offset: number, length: number): boolean;
-  /** Takes bytes and writes them into the file `fd` at `position` too (the hashing thread does), then tells `whenSpooled`. */
-  writeSpooling?(chunk: Buffer, fd: number, position: number): boolean;
-  whenSpooled?(done: (ok: boolean) => void): void;
-  flushSpooling?(): void;
 }
 
 const LONGLINK = Buffer.from('././@LongLink');
@@ -207,27 +203,6 @@ export class TarWriter {
   emitRef(fd: number, offset: number, length: number): boolean {
     this.written += length;
     return this.out.writeRef!(fd, offset, length);
-  }
-
-  /** @internal True when the sink also writes bytes into a file (`emitSpooling`). */
-  get spoolsBytes(): boolean {
-    return this.out.writeSpooling !== undefined;
-  }
-
-  /** @internal Bytes for the archive that the sink also writes into the file `fd` at `position`. */
-  emitSpooling(chunk: Buffer, fd: number, position: number): boolean {
-    this.written += chunk.length;
-    return this.out.writeSpooling!(chunk, fd, position);
-  }
-
-  /** @internal See ByteSink.whenSpooled. */
-  whenSpooled(done: (ok: boolean) => void): void {
-    this.out.whenSpooled!(done);
-  }
-
-  /** @internal */
-  flushSpooling(): void {
-    this.out.flushSpooling?.();
   }
 }
 

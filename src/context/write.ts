@@ -1,5 +1,7 @@
+import type { GitRepo } from '../tree/git-repo.ts';
+import { GitTree } from '../tree/git-tree.ts';
 import type { TreeSource } from '../tree/types.ts';
-import type { BlobSpool } from './blob-spool.ts';
+import type { BlobSpool, SpoolRequest } from './blob-spool.ts';
 import type { PlanEntry, TreePlanEntry } from './plan.ts';
 import { ReadWindow } from './read-window.ts';
 import { TarRun } from './tar-run.ts';
@@ -18,12 +20,13 @@ const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is T
  * Writes a planned context as a tar stream. Reads are pipelined: a source serves its calls
  * in order, so many are issued before the first is awaited; at a change of source the
  * earlier ones are awaited to keep the archive order. A source that reads runs of files
- * gets runs (included blobs already read come from `spool`, and the ones read are copied
- * into it); others get one call per file. The caller holds a lease of the spool throughout
- * (and, for a sink that takes references, until the sink has read them).
+ * gets runs (included files come from `spool`, which is asked for all of them first); others
+ * get one call per file. The caller holds a lease of the spool throughout (and, for a sink
+ * that takes references, until the sink has read them).
  */
 export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, spool: BlobSpool | null = null): Promise<number> {
   const tar = new TarWriter(out, maxBytes);
+  if (spool) prefetch(plan, spool);
   const window = new ReadWindow(WINDOW);
   const runs = new ReadWindow(RUNS_AHEAD);
   let lastTree: TreeSource | null = null;
@@ -52,13 +55,13 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
         while (end - i < RUN && isTreeEntry(plan[end], source.tree)) end += 1;
         const run = new TarRun(tar, plan as readonly TreePlanEntry[], i, end, spool);
         if (run.wait) {
-          // Another context is reading this blob into the spool now: wait for it (one read).
+          // The spool is reading this file now: wait for it (one read per graph).
           await run.wait;
           continue;
         }
         i += run.length;
         if (run.reads.length > 0) {
-          await runs.push(source.tree.sendFiles(run.reads, run).finally(() => run.settle()));
+          await runs.push(source.tree.sendFiles(run.reads, run));
         } else {
           await runs.drain();
           run.writeKnown();
@@ -79,4 +82,19 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
   tar.checkSize();
   await tar.finish();
   return tar.bytesWritten;
+}
+
+/**
+ * Asks the spool for every included file of a git tree in the plan, before any is written: git
+ * streams them into the spool (on its own thread) while the context's other files are read.
+ */
+function prefetch(plan: readonly PlanEntry[], spool: BlobSpool): void {
+  const byRepo = new Map<GitRepo, SpoolRequest[]>();
+  for (const { name, mode, source } of plan) {
+    if (!('tree' in source) || !source.included || !source.entry.oid || !(source.tree instanceof GitTree)) continue;
+    let files = byRepo.get(source.tree.repo);
+    if (!files) byRepo.set(source.tree.repo, (files = []));
+    files.push({ oid: source.entry.oid, name, mode });
+  }
+  for (const [repo, files] of byRepo) spool.prefetch(repo, files);
 }

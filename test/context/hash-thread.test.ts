@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -197,47 +197,6 @@ describe('hashing thread', () => {
     } finally {
       await thread.close();
       closeSync(fd);
-    }
-  });
-
-  it('writes the bytes it is given to spool into their file before letting go of them, and says so', async () => {
-    const dir = await tempDir();
-    const fd = openSync(join(dir, 'spool'), 'w+');
-    const readOnly = openSync(join(dir, 'spool'), 'r');
-    const thread = new HashThread();
-    try {
-      const chunks = [randomBytes(100), randomBytes(300 * 1024), randomBytes(7)];
-      const sink = thread.sink();
-      sink.write(Buffer.from('head'));
-      let position = 1000;
-      for (const chunk of chunks) {
-        sink.writeSpooling(chunk, fd, position);
-        position += chunk.length;
-      }
-      const spooled = new Promise<boolean>((resolve) => sink.whenSpooled(resolve));
-      sink.flushSpooling();
-      assert.equal(await spooled, true);
-      assert.deepEqual(readFileSync(join(dir, 'spool')).subarray(1000, position), Buffer.concat(chunks));
-      assert.equal(await sink.digest(), sha256([Buffer.from('head'), ...chunks]));
-      // A descriptor it cannot write: the hash is whole, the writes are reported failed.
-      const failing = thread.sink();
-      failing.writeSpooling(chunks[0]!, readOnly, 0);
-      const failed = new Promise<boolean>((resolve) => failing.whenSpooled(resolve));
-      failing.flushSpooling();
-      assert.equal(await failed, false);
-      failing.writeSpooling(chunks[2]!, fd, 0);
-      assert.equal(await new Promise<boolean>((resolve) => failing.whenSpooled(resolve)), false, 'later writes count as failed too');
-      assert.equal(await failing.digest(), sha256([chunks[0]!, chunks[2]!]));
-      // Dropped before its bytes were sent: its writes never happen.
-      const dropped = thread.sink();
-      dropped.writeSpooling(chunks[0]!, fd, 0);
-      const never = new Promise<boolean>((resolve) => dropped.whenSpooled(resolve));
-      await dropped.discard();
-      assert.equal(await never, false);
-    } finally {
-      await thread.close();
-      closeSync(fd);
-      closeSync(readOnly);
     }
   });
 

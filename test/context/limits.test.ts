@@ -107,10 +107,11 @@ describe('context limits and failed reads', () => {
       },
       drained: () => new Promise((r) => setImmediate(() => r((pending = 0) as never))),
     };
+    const hitsBefore = spool.hits;
     const bytes = await writeContextTar(plan, slow, Infinity, spool);
     release();
     await spool.close();
-    assert.equal(spool.hits, 300, 'the second time, every blob from the spool');
+    assert.equal(spool.hits - hitsBefore, 300, 'the second time, every blob from the spool');
     assert.ok(bytes > 18_000_000);
     assert.ok(most < 1.5 * 1024 * 1024, `${most} bytes written past the output's limit`);
   });
