@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ByteSink } from './tar.ts';
 
-const STAGE = 256 * 1024;
+const STAGE = 128 * 1024;
 /** Messages one hash may have queued on its thread before its writer is asked to wait. */
 const AHEAD = 8;
 /** File references one message carries at most, and the bytes they name. */

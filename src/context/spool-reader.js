@@ -29,6 +29,12 @@ const PIECE = 1024 * 1024;
 const { fd, end: endBuffer, maxBytes, dir } = workerData;
 const end = new BigInt64Array(endBuffer);
 const piece = Buffer.allocUnsafe(PIECE);
+/**
+ * Bytes for the spool, gathered while they follow each other there: small unaligned writes
+ * into a new file cost three times big ones (the page cache fills partial pages). One for all
+ * batches: each writes what it gathered before it lets another turn come.
+ */
+const gathered = Buffer.allocUnsafe(PIECE);
 
 let answers = [];
 let answerScheduled = false;
@@ -97,9 +103,6 @@ class Batch {
     this.item = null;
     this.position = 0;
     this.exited = false;
-    // Bytes for the spool, gathered while they follow each other there: small unaligned writes
-    // into a new file cost three times big ones (the page cache fills partial pages).
-    this.gathered = Buffer.allocUnsafe(PIECE);
     this.gatheredAt = -1;
     this.gatheredBytes = 0;
     /** Entries whose bytes are gathered: answered once written. */
@@ -149,7 +152,7 @@ class Batch {
       return;
     }
     if (this.gatheredBytes === 0) this.gatheredAt = position;
-    this.gathered.set(bytes, this.gatheredBytes);
+    gathered.set(bytes, this.gatheredBytes);
     this.gatheredBytes += bytes.length;
   }
 
@@ -157,7 +160,7 @@ class Batch {
   flush(answerThem = true) {
     if (this.gatheredBytes > 0) {
       try {
-        write(this.gathered.subarray(0, this.gatheredBytes), this.gatheredAt);
+        write(gathered.subarray(0, this.gatheredBytes), this.gatheredAt);
       } catch {
         for (const item of this.written) item.ok = false;
         if (this.item) this.item.ok = false;

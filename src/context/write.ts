@@ -92,6 +92,7 @@ function prefetch(plan: readonly PlanEntry[], spool: BlobSpool): void {
   const byRepo = new Map<GitRepo, SpoolRequest[]>();
   for (const { name, mode, source } of plan) {
     if (!('tree' in source) || !source.included || !source.entry.oid || !(source.tree instanceof GitTree)) continue;
+    if (spool.find(source.entry.oid, name, mode)) continue; // spooled or being read: most are, after a graph's first images
     let files = byRepo.get(source.tree.repo);
     if (!files) byRepo.set(source.tree.repo, (files = []));
     files.push({ oid: source.entry.oid, name, mode });
