@@ -2,6 +2,8 @@ import type { TreeSource } from '../tree/types.ts';
 import type { BlobSpool } from './blob-spool.ts';
 import type { HashPool } from './hash-thread.ts';
 import type { ContextHash, HashAlgorithm } from './context-hash.ts';
+import type { ContextManifest, ManifestLimits } from './manifest.ts';
+import { ManifestSink } from './manifest-sink.ts';
 import { TracingTree } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { seedV1Hash } from './seed-v1.ts';
@@ -15,28 +17,36 @@ export interface ComputeOptions {
   readonly maxBytes: number;
   readonly pool: HashPool;
   readonly spool: BlobSpool | null;
+  readonly manifest: ManifestLimits;
 }
 
-/** One context hash, with the trace of object ids it depends on (null when not pinnable). */
+/**
+ * One context hash, with the trace of object ids it depends on (null when not pinnable) and the
+ * manifest of its files, noted as they were hashed.
+ */
 export async function computeContextHash(
   tree: TreeSource,
   spec: ContextSpec,
   algorithm: HashAlgorithm,
   options: ComputeOptions,
-): Promise<{ result: ContextHash; trace: Trace | null }> {
+): Promise<{ result: ContextHash; trace: Trace | null; manifest: ContextManifest }> {
   const traced = new TracingTree(tree);
   let result: ContextHash;
+  let manifest: ContextManifest;
   if (algorithm === 'seed-v1') {
-    const { hash, files, bytes } = await seedV1Hash(traced, spec.contextDir, options.maxFiles);
+    const { hash, files, bytes, manifest: listed } = await seedV1Hash(traced, spec.contextDir, options.maxFiles, options.manifest);
     result = { contextHash: hash, files, bytes };
+    manifest = listed;
   } else {
     const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree });
     const sink = options.pool.sink();
+    const noted = new ManifestSink(sink, plan, options.manifest);
     // The hashing thread reads spooled blobs by reference until the digest: the spool holds still meanwhile.
     const release = options.spool?.acquire();
     try {
-      const bytes = await writeContextTar(plan, sink, options.maxBytes, options.spool);
+      const bytes = await writeContextTar(plan, noted, options.maxBytes, options.spool);
       result = { contextHash: await sink.digest(), files: plan.length, bytes };
+      manifest = noted.manifest();
     } catch (err) {
       await sink.discard();
       throw err;
@@ -44,5 +54,5 @@ export async function computeContextHash(
       release?.();
     }
   }
-  return { result, trace: traced.trace() };
+  return { result, trace: traced.trace(), manifest };
 }

@@ -8,6 +8,7 @@ import { RUN_TASK_FILES } from './dockerfile.ts';
 import { BlobSpool } from './blob-spool.ts';
 import { computeContextHash } from './compute.ts';
 import type { ContextHash, HashAlgorithm } from './context-hash.ts';
+import { type ContextManifest, DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from './manifest.ts';
 import { HashPool } from './hash-thread.ts';
 import { TraceMemo } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
@@ -33,7 +34,12 @@ export interface HasherOptions {
   readonly spoolDir?: string;
   /** Bytes the hasher's own spool holds at most (default 1 GiB); 0 turns it off. */
   readonly spoolMaxBytes?: number;
+  /** The bound of each context's manifest (default 10,000 entries, 1 MiB). */
+  readonly manifestLimits?: ManifestLimits;
 }
+
+/** A hash, answered from the memo or computed; a computed one comes with its manifest (a memo hit's was given when it was computed). */
+export type HashResult = ContextHash & { readonly memoHit: boolean; readonly manifest?: ContextManifest };
 
 export interface HasherCounters {
   memoHits: number;
@@ -61,6 +67,7 @@ export class ContextHasher {
   private readonly pool: HashPool;
   private readonly ownPool: boolean;
   private readonly ownSpool: boolean;
+  private readonly manifestLimits: ManifestLimits;
 
   constructor(options: HasherOptions = {}) {
     this.runTask = options.runTaskDir ? new DirectoryTree(options.runTaskDir) : null;
@@ -69,6 +76,7 @@ export class ContextHasher {
     this.ownPool = !options.pool;
     this.pool = options.pool ?? new HashPool();
     this.ownSpool = options.spool === undefined;
+    this.manifestLimits = options.manifestLimits ?? DEFAULT_MANIFEST_LIMITS;
     if (options.spool !== undefined) this.spool = options.spool;
     else this.spool = options.spoolMaxBytes === 0 ? null : new BlobSpool({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes });
   }
@@ -89,20 +97,22 @@ export class ContextHasher {
     if (this.ownPool) await this.pool.close();
   }
 
-  async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph'): Promise<ContextHash & { memoHit: boolean }> {
+  async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph'): Promise<HashResult> {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
     if (known) return { ...known, memoHit: true };
-    const { result, trace } = await computeContextHash(tree, spec, algorithm, {
+    const { result, trace, manifest } = await computeContextHash(tree, spec, algorithm, {
       runTask: this.runTask,
       maxFiles: this.maxFiles,
       maxBytes: this.maxBytes,
       pool: this.pool,
       spool: this.spool,
+      manifest: this.manifestLimits,
     });
     this.bytesHashed += result.bytes;
+    // The memo keeps the hash only: manifests go to the store, once per computation.
     this.memo.store(key, trace, result);
-    return { ...result, memoHit: false };
+    return { ...result, memoHit: false, manifest };
   }
 
   /** The uncompressed context tar (taskgraph algorithm): the bytes that are hashed. */

@@ -37,6 +37,8 @@ export interface TreeFileSource {
   readonly entry: TreeEntry;
   /** From a `%include`: the files other images' contexts are likely to hold too. */
   readonly included?: boolean;
+  /** The `# %include` path it came in by, as written (for the manifest). */
+  readonly include?: string;
 }
 
 export type PlanSource = TreeFileSource | { readonly data: Buffer };
@@ -110,10 +112,10 @@ export async function planContext(tree: TreeSource, spec: ContextSpec, runTask: 
     const base = pyJoin('topsrcdir', written);
     if (target.entry.kind === 'dir') {
       for (const file of await walkFiles(tree, target.path, { skipPycache: true })) {
-        add(pyJoin(base, file.rel), file.entry.mode, { tree: content, path: file.path, entry: file.entry, included: true });
+        add(pyJoin(base, file.rel), file.entry.mode, { tree: content, path: file.path, entry: file.entry, included: true, include: written });
       }
     } else {
-      add(base, target.entry.mode, { tree: content, path: target.path, entry: target.entry, included: true });
+      add(base, target.entry.mode, { tree: content, path: target.path, entry: target.entry, included: true, include: written });
     }
   }
 

@@ -1,0 +1,83 @@
+import type { HashAlgorithm } from './context-hash.ts';
+
+/** One file of a context, as its hash saw it. */
+export interface ManifestEntry {
+  /** The name in the archive (`topsrcdir/...` for an included file), or the repository path for seed-v1. */
+  readonly path: string;
+  readonly mode: number;
+  /** The git blob id, or `sha256:<hex>` of the content (a plain folder, the processed Dockerfile, seed-v1). */
+  readonly id: string | null;
+  readonly size: number;
+  /** The `# %include` path it came in by, as the Dockerfile writes it. */
+  readonly include?: string;
+}
+
+/**
+ * The files of one context hash, in archive order (sorted by name), so that two hashes can be
+ * compared without hashing again. Bounded: past `ManifestLimits`, only the first entries are
+ * kept and `truncated` is set; the entries kept are then every entry whose name sorts up to the
+ * last one kept.
+ */
+export interface ContextManifest {
+  readonly algorithm: HashAlgorithm;
+  /** Files in the context, all of them (also those past the bound). */
+  readonly files: number;
+  readonly truncated: boolean;
+  readonly entries: readonly ManifestEntry[];
+}
+
+export interface ManifestLimits {
+  /** Entries kept at most (default 10,000). */
+  readonly maxEntries: number;
+  /** About how many bytes the kept entries take as stored JSON (default 1 MiB). */
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_MANIFEST_LIMITS: ManifestLimits = { maxEntries: 10_000, maxBytes: 1024 * 1024 };
+
+/** Stored bytes of one entry, about: its strings and the punctuation and numbers around them. */
+export const entryBytes = (e: ManifestEntry): number => e.path.length + (e.include?.length ?? 0) + (e.id?.length ?? 4) + 32;
+
+/** Collects entries up to the limits; once one does not fit, nothing more is kept. */
+export class ManifestCollector {
+  readonly entries: ManifestEntry[] = [];
+  truncated = false;
+  private bytes = 0;
+
+  constructor(private readonly limits: ManifestLimits) {}
+
+  /** False once the bound is reached (the entry is not kept, nor any after it). */
+  add(entry: ManifestEntry): boolean {
+    if (this.truncated) return false;
+    const bytes = entryBytes(entry);
+    if (this.entries.length >= this.limits.maxEntries || this.bytes + bytes > this.limits.maxBytes) {
+      this.truncated = true;
+      return false;
+    }
+    this.entries.push(entry);
+    this.bytes += bytes;
+    return true;
+  }
+
+  manifest(algorithm: HashAlgorithm, files: number): ContextManifest {
+    return { algorithm, files, truncated: this.truncated || this.entries.length < files, entries: this.entries };
+  }
+}
+
+type EncodedEntry = [string, number, string | null, number] | [string, number, string | null, number, string];
+
+/** The stored form: one JSON text of arrays (a text column: a name that is not UTF-8 stays a `\udcXX` escape). */
+export function encodeManifest(m: ContextManifest): string {
+  const entries: EncodedEntry[] = m.entries.map((e) => (e.include === undefined ? [e.path, e.mode, e.id, e.size] : [e.path, e.mode, e.id, e.size, e.include]));
+  return JSON.stringify({ a: m.algorithm, f: m.files, t: m.truncated, e: entries });
+}
+
+export function decodeManifest(text: string): ContextManifest {
+  const raw = JSON.parse(text) as { a: HashAlgorithm; f: number; t: boolean; e: EncodedEntry[] };
+  return {
+    algorithm: raw.a,
+    files: raw.f,
+    truncated: raw.t,
+    entries: raw.e.map(([path, mode, id, size, include]) => (include === undefined ? { path, mode, id, size } : { path, mode, id, size, include })),
+  };
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Parser, type ReadEntry } from 'tar';
+import { decodeManifest, encodeManifest } from '../../src/context/manifest.ts';
+import { testHasher } from '../support/hashers.ts';
+import { SOURCE_KINDS, sourceFor } from '../support/sources.ts';
+import { tempDir } from '../support/temp.ts';
+import { git, materialise, VECTORS } from '../support/vectors.ts';
+
+/** Each file of a vendored reference tar: name, mode, size and the SHA-256 of its content. */
+async function tarFiles(rel: string): Promise<{ path: string; mode: number; size: number; sha256: string }[]> {
+  const files: { path: string; mode: number; size: number; sha256: string }[] = [];
+  const parser = new Parser({
+    onReadEntry: (entry: ReadEntry) => {
+      const hash = createHash('sha256');
+      entry.on('data', (chunk: Buffer) => hash.update(chunk));
+      entry.on('end', () => files.push({ path: entry.path, mode: entry.mode! & 0o7777, size: entry.size, sha256: hash.digest('hex') }));
+    },
+  });
+  const bytes = await readFile(join(VECTORS, rel));
+  await new Promise((resolve) => {
+    parser.on('end', resolve);
+    parser.end(bytes);
+  });
+  return files;
+}
+
+const SPEC = { contextDir: 'taskcluster/docker/base', args: {} };
+
+describe('context manifests, noted while hashing', () => {
+  for (const kind of SOURCE_KINDS) {
+    it(`name, mode and size of every file of the hashed tar, and its blob id or SHA-256 (${kind})`, async () => {
+      const dir = await materialise('acme/tree', join(await tempDir(), 'acme'));
+      const tree = await sourceFor(kind, dir);
+      const hasher = testHasher({ spoolMaxBytes: kind === 'git' ? undefined : 0 });
+      const result = await hasher.hash(tree, SPEC);
+      const manifest = result.manifest!;
+      const expected = await tarFiles('acme/tars/base.tar');
+      assert.equal(manifest.files, expected.length);
+      assert.equal(manifest.truncated, false);
+      assert.deepEqual(
+        manifest.entries.map((e) => [e.path, e.mode, e.size]),
+        expected.map((f) => [f.path, f.mode, f.size]),
+      );
+      for (const [i, entry] of manifest.entries.entries()) {
+        const file = expected[i]!;
+        if (kind === 'git' && entry.path !== 'Dockerfile') {
+          const source = entry.include ? entry.path.replace(/^topsrcdir\//, '') : `taskcluster/docker/base/${entry.path}`;
+          assert.equal(entry.id, git(dir, 'rev-parse', `HEAD:${source}`), entry.path);
+        } else assert.equal(entry.id, `sha256:${file.sha256}`, entry.path);
+      }
+      const included = manifest.entries.find((e) => e.path === 'topsrcdir/scripts/setup.sh');
+      assert.equal(included?.include, 'scripts/setup.sh', 'an included file names its %include');
+      assert.equal(manifest.entries.find((e) => e.path === 'files/run.sh')?.include, undefined);
+      assert.deepEqual(decodeManifest(encodeManifest(manifest)), manifest);
+      if (kind === 'git') {
+        // A memo hit gives no manifest: it was given when the hash was computed.
+        assert.equal((await hasher.hash(tree, SPEC)).manifest, undefined);
+        // Another hasher on the same spool takes the included file from it, by reference: the same manifest.
+        const other = testHasher({ spool: hasher.spool });
+        const again = await other.hash(tree, SPEC);
+        assert.ok(other.counters.spoolHits > 0, 'the included file came from the spool');
+        assert.deepEqual(again.manifest, manifest);
+      }
+    });
+  }
+
+  it('is bounded: past the entries or bytes allowed, only the first entries are kept and it says it is truncated', async () => {
+    const dir = await materialise('acme/tree', join(await tempDir(), 'acme'));
+    const tree = await sourceFor('git', dir);
+    const all = (await testHasher().hash(tree, SPEC)).manifest!;
+    assert.ok(all.entries.length >= 3);
+    const byCount = (await testHasher({ manifestLimits: { maxEntries: 2, maxBytes: 1 << 20 } }).hash(tree, SPEC)).manifest!;
+    assert.deepEqual(byCount.entries, all.entries.slice(0, 2));
+    assert.equal(byCount.truncated, true);
+    assert.equal(byCount.files, all.files);
+    const byBytes = (await testHasher({ manifestLimits: { maxEntries: 100, maxBytes: 100 } }).hash(tree, SPEC)).manifest!;
+    assert.ok(byBytes.entries.length < all.entries.length && byBytes.truncated);
+    assert.ok(encodeManifest(byBytes).length < encodeManifest(all).length);
+  });
+
+  it('seed-v1 lists the context folder’s files with their SHA-256', async () => {
+    const dir = await materialise('seed-v1/tree', join(await tempDir(), 'seed'));
+    const tree = await sourceFor('git', dir);
+    const manifest = (await testHasher().hash(tree, { contextDir: 'docker/my-image', args: {} }, 'seed-v1')).manifest!;
+    assert.equal(manifest.algorithm, 'seed-v1');
+    const content = await readFile(join(dir, 'docker/my-image/a-file'));
+    const file = manifest.entries.find((e) => e.path === 'docker/my-image/a-file');
+    assert.deepEqual(file, { path: 'docker/my-image/a-file', mode: 0o644, id: `sha256:${createHash('sha256').update(content).digest('hex')}`, size: content.length });
+  });
+});
