@@ -6,7 +6,8 @@ import { TaskTemplate } from '../decision/template.ts';
 import type { DecisionRecord, Level } from '../domain/index.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import { MemoryStore } from '../store/memory-store.ts';
-import { createTaskcluster, newTaskId, taskclusterOptionsFromEnv } from '../taskcluster/client.ts';
+import { taskclusterOptionsFromEnv } from '../taskcluster/options.ts';
+import { newTaskId } from '../taskcluster/task-id.ts';
 
 export interface CliDecisionOptions {
   readonly repo: string;
@@ -30,8 +31,10 @@ export interface CliDecisionOptions {
 export async function decideForCli(graph: ImageGraph, pushDate: Date, options: CliDecisionOptions): Promise<DecisionRecord> {
   const tcOptions = options.dryRun ? null : taskclusterOptionsFromEnv();
   const project = options.project ?? basename(resolve(options.repo));
+  // Loaded only when used: a dry run's process is smaller by the client's API references.
+  const taskcluster = tcOptions ? (await import('../taskcluster/client.ts')).createTaskcluster(tcOptions) : null;
   const decider = new Decider({
-    taskcluster: tcOptions ? createTaskcluster(tcOptions) : null,
+    taskcluster,
     store: new MemoryStore(),
     template: await TaskTemplate.load(options.template),
     settings: {

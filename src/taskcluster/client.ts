@@ -1,26 +1,12 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import taskcluster, { type Index, type Queue } from 'taskcluster-client';
 import { DeciderError } from '../errors.ts';
+import type { TaskclusterOptions } from './options.ts';
 import type { Artifact, IndexApi, IndexedTask, QueueApi, TaskDefinition, TaskStatus, Taskcluster } from './types.ts';
 
-export interface TaskclusterOptions {
-  readonly rootUrl: string;
-  readonly clientId?: string;
-  readonly accessToken?: string;
-  /** Retries after the first attempt, for 5xx and network errors (the client's backoff). */
-  readonly retries?: number;
-  readonly delayFactorMs?: number;
-  readonly timeoutMs?: number;
-  /** Requests in flight at once, per service. */
-  readonly concurrency?: number;
-}
-
-/** Taskcluster settings from the standard variables; null (dry run) without a root URL. */
-export function taskclusterOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TaskclusterOptions | null {
-  const rootUrl = env.TASKCLUSTER_ROOT_URL?.trim();
-  if (!rootUrl) return null;
-  return { rootUrl, clientId: env.TASKCLUSTER_CLIENT_ID, accessToken: env.TASKCLUSTER_ACCESS_TOKEN };
-}
+// Callers that need only these need not load taskcluster-client (tens of MB of API references).
+export { type TaskclusterOptions, taskclusterOptionsFromEnv } from './options.ts';
+export { newTaskId } from './task-id.ts';
 
 interface ClientError {
   statusCode?: number;
@@ -226,5 +212,3 @@ export function createTaskcluster(options: TaskclusterOptions): Taskcluster {
     index: new IndexClient(new taskcluster.Index(clientOptions), pLimit(concurrency)),
   };
 }
-
-export const newTaskId: () => string = () => taskcluster.slugid();
