@@ -2,6 +2,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmdirSync, u
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { DeciderError } from '../errors.ts';
 import type { ReadStats } from '../tree/types.ts';
 import { fileHeader } from './tar.ts';
 
@@ -88,7 +89,7 @@ export class BlobSpool {
 
   /** The spool file's descriptor (valid while a lease is held). */
   get fd(): number {
-    if (this.file === null) throw new Error('the spool has no file');
+    if (this.file === null) throw new DeciderError('internal-error', 'the spool has no file');
     return this.file;
   }
 
@@ -165,7 +166,7 @@ export class BlobSpool {
     let done = 0;
     while (done < into.length) {
       const n = readSync(this.fd, into, done, into.length - done, position + done);
-      if (n <= 0) throw new Error(`the spool ended at ${position + done}`);
+      if (n <= 0) throw new DeciderError('internal-error', `the spool ended at ${position + done}`);
       done += n;
     }
   }

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { DeciderError } from '../errors.ts';
 import type { ByteSink } from './tar.ts';
 
 const STAGE = 128 * 1024;
@@ -165,7 +166,7 @@ export class HashThread {
         this.retireLater();
       }
       if (m.hex !== null) state?.done?.(m.hex);
-      else state?.fail(new Error(m.error ? `hashing failed: ${m.error}` : 'hash discarded'));
+      else state?.fail(new DeciderError('internal-error', m.error ? `hashing failed: ${m.error}` : 'hash discarded'));
     });
     const failAll = (err: Error) => {
       if (this.worker !== null && this.worker !== worker) return; // a retired thread: the hashes are a newer one's
@@ -175,7 +176,7 @@ export class HashThread {
       for (const state of states) state.fail(err);
     };
     worker.on('error', failAll);
-    worker.on('exit', (code) => failAll(new Error(`the hashing thread exited (${code})`)));
+    worker.on('exit', (code) => failAll(new DeciderError('internal-error', `the hashing thread exited (${code})`)));
     this.worker = worker;
     return worker;
   }

@@ -48,34 +48,39 @@ function inline(hash, bytes, from, to) {
   }
 }
 
+/** Hashes `length` bytes of `fd` from `offset`; answers why not, when the file is shorter. */
 function fromFile(hash, fd, offset, length) {
   let at = offset;
   let left = length;
   while (left > 0) {
     const read = readSync(fd, staging, staged, Math.min(left, STAGING - staged), at);
-    if (read <= 0) throw new Error(`the spool ended at ${at} (${left} bytes short)`);
+    if (read <= 0) return `the spool ended at ${at} (${left} bytes short)`;
     staged += read;
     at += read;
     left -= read;
     if (staged === STAGING) flush(hash);
   }
+  return null;
 }
 
+/** Hashes one message's bytes; answers why not, when a referenced file is short. */
 function update(state, message) {
   const bytes = slots.get(message.slot);
   const { refs, length } = message;
   if (!refs) {
     state.hash.update(bytes.subarray(0, length));
-    return;
+    return null;
   }
   let position = 0;
   for (let k = 0; k < refs.length; k += 3) {
     inline(state.hash, bytes, position, refs[k]);
     position = refs[k];
-    fromFile(state.hash, message.fd, refs[k + 1], refs[k + 2]);
+    const short = fromFile(state.hash, message.fd, refs[k + 1], refs[k + 2]);
+    if (short) return short;
   }
   inline(state.hash, bytes, position, length);
   flush(state.hash);
+  return null;
 }
 
 parentPort.on('message', (message) => {
@@ -86,11 +91,11 @@ parentPort.on('message', (message) => {
     const state = entry(id);
     if (!state.error) {
       try {
-        update(state, message);
+        state.error = update(state, message);
       } catch (err) {
-        staged = 0;
-        state.error = err instanceof Error ? err.message : String(err);
+        state.error = err instanceof Error ? err.message : String(err); // readSync's own errors
       }
+      if (state.error) staged = 0;
     }
     parentPort.postMessage({ op: 'ack', id, slot: message.slot });
   } else if (op === 'digest') {

@@ -1,3 +1,4 @@
+import { DeciderError } from '../errors.ts';
 import { printableName } from '../tree/name-bytes.ts';
 import type { ContentSink, FileToSend } from '../tree/types.ts';
 import type { BlobSpool, SpoolEntry } from './blob-spool.ts';
@@ -100,7 +101,8 @@ export class TarRun implements ContentSink {
 
   end(): void {
     const entry = this.plan[this.first + this.next]!;
-    if (this.seen !== this.expected) throw new Error(`${printableName(entry.name)} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
+    if (this.seen !== this.expected)
+      throw new DeciderError('repository-unreadable', `${printableName(entry.name)} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
     this.tar.pad();
     this.next += 1;
     this.tar.checkSize();

@@ -232,7 +232,8 @@ class TarFileSink implements ContentSink {
   }
 
   end(): void {
-    if (this.seen !== this.expected) throw new Error(`${printableName(this.name)} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
+    if (this.seen !== this.expected)
+      throw new DeciderError('repository-unreadable', `${printableName(this.name)} changed while it was read (${this.seen} bytes, expected ${this.expected})`);
     this.tar.pad();
   }
 }

@@ -1,3 +1,4 @@
+import { DeciderError } from '../errors.ts';
 import type { UpstreamState } from './breaker.ts';
 import type { ExpiringImage } from './refresh.ts';
 import { expiringImages } from './refresh-health.ts';
@@ -40,7 +41,7 @@ const BACKLOG_AGE_DEGRADED_S = 300;
 async function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeciderError('unavailable', `no answer within ${ms} ms`)), ms)))]);
   } finally {
     clearTimeout(timer);
   }

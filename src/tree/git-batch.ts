@@ -64,7 +64,7 @@ export class GitBatch {
     const finish = () => {
       if (exitCode === undefined || !outputEnded) return;
       this.closed = true;
-      this.failAll(new Error(`git cat-file exited (${exitCode}): ${this.stderr.trim()}`));
+      this.failAll(new DeciderError('repository-unreadable', `git cat-file exited (${exitCode}): ${this.stderr.trim()}`));
     };
     this.proc.on('error', (err) => this.failAll(err));
     this.proc.on('close', (code) => {
@@ -94,11 +94,11 @@ export class GitBatch {
 
   request(spec: string, handler: ObjectHandler): void {
     if (this.closed) {
-      handler.fail(new Error('git cat-file is closed'));
+      handler.fail(new DeciderError('repository-unreadable', 'git cat-file is closed'));
       return;
     }
     if (/[\n\r]/.test(spec)) {
-      handler.fail(new Error('object name contains a newline'));
+      handler.fail(new DeciderError('internal-error', 'object name contains a newline'));
       return;
     }
     this.queue.push({ spec, handler });
@@ -167,7 +167,7 @@ export class GitBatch {
     while (chunk.length > 0) {
       const current = this.queue[this.head];
       if (!current) {
-        this.failAll(new Error('git cat-file sent output nobody asked for'));
+        this.failAll(new DeciderError('repository-unreadable', 'git cat-file sent output nobody asked for'));
         return;
       }
       if (this.state === 'header') {

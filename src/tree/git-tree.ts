@@ -118,7 +118,7 @@ class RunRequest implements ObjectHandler {
     if (this.failure) return;
     this.stats.filesRead += 1;
     if (type !== 'blob') {
-      this.failure = new Error(`${printableName(this.files[this.answered]!.path)} is a ${type}`);
+      this.failure = new DeciderError('repository-unreadable', `${printableName(this.files[this.answered]!.path)} is a ${type}`);
       return;
     }
     try {
