@@ -121,8 +121,9 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
         const node = graph.images.find((i) => i.name === image);
         if (!node) throw new DeciderError('unknown-image', `no image named ${image} in ${options.repo}`);
         if (node.kind !== 'build') {
-          const why = node.error ? `${node.error.code}: ${node.error.message}` : `a ${node.kind} image has no context to build`;
-          throw Object.assign(new Error(`${image}: ${why}`), { exit: EXIT_UNREADABLE });
+          throw node.error
+            ? new DeciderError(node.error.code, `${image}: ${node.error.message}`)
+            : new DeciderError('bad-request', `${image}: a ${node.kind} image has no context to build`);
         }
         await pipeline(builder.hasher.gzipStream(source.tree, node), out);
       } finally {

@@ -111,6 +111,10 @@ describe('image-decider CLI', () => {
     assert.equal(doc.images.python!.error!.code, 'include-missing');
     assert.equal(doc.images.lint!.kind, 'blocked');
     assert.equal(doc.images['node-tools']!.kind, 'build');
+    const context = await runCli(['context', '--repo', broken, 'python']);
+    assert.equal(context.code, 1);
+    assert.match(context.stderr, /^error: include-missing: python: /);
+    assert.equal(context.stdout.length, 0);
   });
 
   describe('context', () => {
