@@ -187,7 +187,7 @@ export class BlobSpool {
 
   private startReader(): Worker {
     if (this.reader) return this.reader;
-    // No execArgv: the thread is plain JavaScript, and a `--import tsx` it would inherit costs ~15 MB.
+    // No execArgv: the thread is plain JavaScript, and a `--import tsx` it would inherit would load tsx in it.
     const reader = new Worker(new URL('./spool-reader.js', import.meta.url), {
       execArgv: [],
       workerData: { fd: this.fd, end: this.end.buffer, maxBytes: this.maxBytes, dir: this.dir },

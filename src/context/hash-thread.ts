@@ -36,7 +36,7 @@ type Update = { op: 'update'; slot: number; length: number; refs: Float64Array |
 
 /**
  * SHA-256 on a worker thread. Reading a context keeps the main thread busy with git's
- * output and tar headers; hashing the bytes can run beside it. Bytes go over in 512 KiB
+ * output and tar headers; hashing the bytes can run beside it. Bytes go over in fixed
  * slots of shared memory, named by number once the thread has seen them: transferring a
  * buffer per message cost more than the copy it saved. Bytes already in a file (a spool of
  * shared blobs) go over as references, and the thread reads them itself.
@@ -52,7 +52,7 @@ export class HashThread {
   private idleTimer: NodeJS.Timeout | null = null;
   private queued = 0;
 
-  /** @param idleMs how long the thread and its slots outlive the last hash (about 30 MB). */
+  /** @param idleMs how long the thread and its slots outlive the last hash. */
   constructor(private readonly idleMs = 10_000) {}
 
   /** A sink whose bytes are hashed on the thread. */
@@ -141,7 +141,7 @@ export class HashThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    // No execArgv: the worker is plain JavaScript, and a `--import tsx` it would inherit costs ~15 MB a thread.
+    // No execArgv: the worker is plain JavaScript, and a `--import tsx` it would inherit would load tsx in every thread.
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] });
     worker.unref(); // referenced only while a hash is open: an idle thread must not hold the process
     this.known = new Set();

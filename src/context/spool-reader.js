@@ -9,7 +9,7 @@
 //
 // git writes into an unlinked temporary file, which this thread follows as it grows, rather
 // than into a pipe: through a pipe git waits whenever its 64 KiB are full, so git and this
-// thread took turns (a graph's first reads took twice git's time); into a file git runs ahead.
+// thread took turns; into a file git runs ahead.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ const end = new BigInt64Array(endBuffer);
 const piece = Buffer.allocUnsafe(PIECE);
 /**
  * Bytes for the spool, gathered while they follow each other there: small unaligned writes
- * into a new file cost three times big ones (the page cache fills partial pages). One for all
+ * into a new file cost far more than big ones (the page cache fills partial pages). One for all
  * batches: each writes what it gathered before it lets another turn come.
  */
 const gathered = Buffer.allocUnsafe(PIECE);

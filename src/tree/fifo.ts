@@ -13,8 +13,8 @@ export interface Fifo {
 
 /**
  * A kernel pipe for a child's output. Node gives children a socket pair, and git writes to a
- * socket at about twice the CPU cost of a pipe (measured: `cat-file` 0.9 s against 0.5 s for
- * 214 MB), so the heavy `cat-file` stream goes through a named pipe that is unlinked at once.
+ * socket at a much higher CPU cost than to a pipe (bench/README.md), so the heavy `cat-file`
+ * stream goes through a named pipe that is unlinked at once.
  * Null where `mkfifo` is unavailable: callers fall back to the socket pair.
  */
 export function openFifo(): Fifo | null {
