@@ -37,6 +37,8 @@ export interface SpoolRequest {
 export class SpoolEntry {
   offset = -1;
   length = 0;
+  /** The file's own bytes (the entry's content, without header and padding). */
+  size = 0;
   /** Settles once the entry is spooled or given up; null once spooled. */
   pending: Promise<void> | null;
   /** @internal */
@@ -223,6 +225,7 @@ export class BlobSpool {
     if (offset >= 0 && !this.closed) {
       entry.offset = offset;
       entry.length = length;
+      entry.size = size;
       this.bytesWritten += length;
     } else {
       if (length < 0) this.full = true;

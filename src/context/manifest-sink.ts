@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { readSync } from 'node:fs';
 import { type ContextManifest, ManifestCollector, type ManifestEntry, type ManifestLimits } from './manifest.ts';
 import type { PlanEntry } from './plan.ts';
 import type { ByteSink } from './tar.ts';
@@ -30,12 +29,12 @@ type Pending = { -readonly [K in keyof ManifestEntry]: ManifestEntry[K] };
  * from its header (the names, modes and blob ids are the plan's, in the same order): the
  * manifest of the context, with no second read of any file. Content without a blob id (a plain
  * folder's files, the processed Dockerfile) is hashed with SHA-256 here as it passes. Bytes the
- * sink takes by reference (spooled tar entries) are whole entries: only their headers are read
- * here, from the spool file. Past the manifest's bound it only passes bytes on.
+ * sink takes by reference (spooled tar entries) are whole entries of git blobs, their sizes
+ * given. Past the manifest's bound it only passes bytes on.
  */
 export class ManifestSink implements ByteSink {
   readonly copiesWrites: boolean | undefined;
-  readonly writeRef?: (fd: number, offset: number, length: number) => boolean;
+  readonly writeRef?: (fd: number, offset: number, length: number, fileSize: number) => boolean;
   private readonly header = Buffer.alloc(BLOCK);
   private have = 0;
   /** Bytes of the current entry (content and padding) still to pass. */
@@ -57,9 +56,10 @@ export class ManifestSink implements ByteSink {
     this.copiesWrites = inner.copiesWrites;
     if (inner.writeRef) {
       const forward = inner.writeRef.bind(inner);
-      this.writeRef = (fd, offset, length) => {
-        if (!this.done) this.parseRef(fd, offset, length);
-        return forward(fd, offset, length);
+      // A reference is a whole entry of a spooled git blob, whose size comes with it: nothing to read or hash.
+      this.writeRef = (fd, offset, length, fileSize) => {
+        if (!this.done) this.note(fileSize, false);
+        return forward(fd, offset, length, fileSize);
       };
     }
   }
@@ -95,26 +95,6 @@ export class ManifestSink implements ByteSink {
     }
   }
 
-  private parseRef(fd: number, offset: number, length: number): void {
-    let at = offset;
-    const end = offset + length;
-    while (!this.done && at < end) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, end - at);
-        // Content by reference has a blob id (only spooled git blobs go so): nothing to hash.
-        if (this.hash) this.abandonHash();
-        this.skip -= n;
-        at += n;
-        continue;
-      }
-      const n = Math.min(BLOCK - this.have, end - at);
-      readSync(fd, this.header, this.have, n, at);
-      this.have += n;
-      at += n;
-      if (this.have === BLOCK) this.onHeader();
-    }
-  }
-
   private onHeader(): void {
     this.have = 0;
     const h = this.header;
@@ -125,6 +105,11 @@ export class ManifestSink implements ByteSink {
     const size = headerSize(h);
     this.skip = Math.ceil(size / BLOCK) * BLOCK;
     if (h[156] !== TYPE_FILE) return; // a GNU long name: the file's own header follows
+    this.note(size, true);
+  }
+
+  /** The next planned file, of `size` bytes; its content follows in the stream when `inline`. */
+  private note(size: number, inline: boolean): void {
     const planned = this.plan[this.next++];
     if (!planned) {
       this.done = true;
@@ -138,7 +123,7 @@ export class ManifestSink implements ByteSink {
       this.done = true; // past the bound: the rest only passes through
       return;
     }
-    if (oid === null) {
+    if (oid === null && inline) {
       this.current = entry;
       this.hash = createHash('sha256');
       this.hashLeft = size;
@@ -154,11 +139,6 @@ export class ManifestSink implements ByteSink {
 
   private finishHash(): void {
     this.current!.id = `sha256:${this.hash!.digest('hex')}`;
-    this.hash = null;
-    this.current = null;
-  }
-
-  private abandonHash(): void {
     this.hash = null;
     this.current = null;
   }

@@ -113,7 +113,7 @@ export class TarRun implements ContentSink {
   private emitSpooled(spooled: SpoolEntry): void {
     const spool = this.spool!;
     if (this.tar.takesRefs) {
-      this.tar.emitRef(spool.fd, spooled.offset, spooled.length);
+      this.tar.emitRef(spool.fd, spooled.offset, spooled.length, spooled.size);
       return;
     }
     for (let at = 0; at < spooled.length; at += READ_CHUNK) {

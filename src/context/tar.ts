@@ -19,8 +19,9 @@ export interface ByteSink {
   /**
    * Takes `length` bytes of the file `fd` from `offset` by reference (the hashing thread reads
    * them itself); the file must stay open and those bytes unchanged until the sink is done.
+   * They are one whole tar entry, of a file of `fileSize` bytes.
    */
-  writeRef?(fd: number, offset: number, length: number): boolean;
+  writeRef?(fd: number, offset: number, length: number, fileSize: number): boolean;
 }
 
 const LONGLINK = Buffer.from('././@LongLink');
@@ -199,10 +200,10 @@ export class TarWriter {
     return this.out.writeRef !== undefined;
   }
 
-  /** @internal File bytes by reference, where the sink `takesRefs`. */
-  emitRef(fd: number, offset: number, length: number): boolean {
+  /** @internal A whole tar entry by reference, where the sink `takesRefs`. */
+  emitRef(fd: number, offset: number, length: number, fileSize: number): boolean {
     this.written += length;
-    return this.out.writeRef!(fd, offset, length);
+    return this.out.writeRef!(fd, offset, length, fileSize);
   }
 }
 
