@@ -27,8 +27,8 @@ type Pending = { -readonly [K in keyof ManifestEntry]: ManifestEntry[K] };
 /**
  * Passes a context's tar stream on to the hash's sink and, on the way, notes each file's size
  * from its header (the names, modes and blob ids are the plan's, in the same order): the
- * manifest of the context, with no second read of any file. Content without a blob id (a plain
- * folder's files, the processed Dockerfile) is hashed with SHA-256 here as it passes. Bytes the
+ * manifest of the context, with no second read of any file. The processed Dockerfile (no blob
+ * id) is hashed with SHA-256 here as it passes; a plain folder's files keep no id. Bytes the
  * sink takes by reference (spooled tar entries) are whole entries of git blobs, their sizes
  * given. Past the manifest's bound it only passes bytes on.
  */
@@ -123,7 +123,10 @@ export class ManifestSink implements ByteSink {
       this.done = true; // past the bound: the rest only passes through
       return;
     }
-    if (oid === null && inline) {
+    // The processed Dockerfile is hashed as it passes; a plain folder's files are not: that
+    // would double the graph's hashing, and a folder's graph (the CLI's) has no stored build
+    // to compare with.
+    if (!('tree' in source) && inline) {
       this.current = entry;
       this.hash = createHash('sha256');
       this.hashLeft = size;

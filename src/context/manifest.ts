@@ -5,7 +5,7 @@ export interface ManifestEntry {
   /** The name in the archive (`topsrcdir/...` for an included file), or the repository path for seed-v1. */
   readonly path: string;
   readonly mode: number;
-  /** The git blob id, or `sha256:<hex>` of the content (a plain folder, the processed Dockerfile, seed-v1). */
+  /** The git blob id, or `sha256:<hex>` of the content (the processed Dockerfile, seed-v1); null for a plain folder's files. */
   readonly id: string | null;
   readonly size: number;
   /** The `# %include` path it came in by, as the Dockerfile writes it. */
