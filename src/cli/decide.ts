@@ -22,6 +22,8 @@ export interface CliDecisionOptions {
   readonly repoUrl?: string;
   readonly project?: string;
   readonly template?: string;
+  /** Builds say what changed since the versions this store holds (`graph --explain`); else they say nothing of it. */
+  readonly changes?: MemoryStore;
 }
 
 /**
@@ -35,7 +37,8 @@ export async function decideForCli(graph: ImageGraph, pushDate: Date, options: C
   const taskcluster = tcOptions ? (await import('../taskcluster/client.ts')).createTaskcluster(tcOptions) : null;
   const decider = new Decider({
     taskcluster,
-    store: new MemoryStore(),
+    store: options.changes ?? new MemoryStore(),
+    changes: options.changes ?? null,
     template: await TaskTemplate.load(options.template),
     settings: {
       ...DEFAULT_DECISION_SETTINGS,

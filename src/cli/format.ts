@@ -29,6 +29,7 @@ function decisionJson(d: ImageDecision | undefined, definitions: boolean): Recor
     artifactUrl: d.artifactUrl,
     facts: d.facts,
     ...(d.dryRun ? { dryRun: true } : {}),
+    ...(d.changes ? { changes: d.changes } : {}),
     ...(definitions && d.definition ? { definition: d.definition } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { parseLevel, isLevel, type Level } from '../domain/index.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
 import { decideForCli } from './decide.ts';
+import { baseVersions, changesText, keepManifests } from './explain.ts';
 import { graphJson, graphTable } from './format.ts';
 import { openSource } from './open-source.ts';
 
@@ -37,6 +38,8 @@ interface GraphCommandOptions extends CommonOptions {
   repoUrl?: string;
   template?: string;
   definitions?: boolean;
+  explain?: boolean;
+  since?: string;
 }
 
 function levelOption(value: string): Level {
@@ -57,18 +60,23 @@ function common(command: Command): Command {
     .option('--project <name>', 'project name for seed-v1 index paths');
 }
 
-/** The graph of the source; `close` ends the source, the hasher and its hashing threads. */
-async function buildGraph(options: CommonOptions) {
-  const source = await openSource(options.repo, options.rev);
+/**
+ * The graph of the source (and, with `since`, of that revision first, by the same hasher);
+ * `close` ends the sources, the hasher and its hashing threads.
+ */
+async function buildGraph(options: CommonOptions, since?: string) {
   const pool = new HashPool();
   const hasher = new ContextHasher({ runTaskDir: options.runTaskDir ?? null, pool });
+  const builder = new GraphBuilder(hasher);
+  const opened: { close(): Promise<void> }[] = [];
   const close = async () => {
-    await source.close();
+    for (const s of opened) await s.close();
     await hasher.close();
     await pool.close();
   };
-  try {
-    const builder = new GraphBuilder(hasher);
+  const graphOf = async (rev: string | undefined) => {
+    const source = await openSource(options.repo, rev);
+    opened.push(source);
     const graph = await builder.build(source.tree, {
       level: options.level,
       pullRequest: options.pr ?? false,
@@ -78,7 +86,12 @@ async function buildGraph(options: CommonOptions) {
       trustDomain: options.trustDomain ?? null,
       project: options.project,
     });
-    return { graph, builder, source, close };
+    return { graph, source };
+  };
+  try {
+    const base = since === undefined ? null : await graphOf(since);
+    const { graph, source } = await graphOf(options.rev);
+    return { graph, builder, source, base, close };
   } catch (err) {
     await close();
     throw err;
@@ -102,14 +115,19 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
     .option('--repo-url <url>', 'repository URL for metadata.source and VCS_* (default: file:// path)')
     .option('--template <file>', 'json-e task template (default: templates/docker-image.yml)')
     .option('--definitions', 'with --json: include each new task definition')
+    .option('--explain', 'say, for each image built, what changed since --since (files, %ARG values, parent, builder image, algorithm)')
+    .option('--since <rev>', 'with --explain: the revision to compare with (default: the first parent of --rev)')
     .action(async (options: GraphCommandOptions) => {
-      const { graph, source, close } = await buildGraph(options);
+      const since = options.explain ? (options.since ?? `${options.rev ?? 'HEAD'}~1`) : undefined;
+      const { graph, source, base, close } = await buildGraph(options, since);
       await close();
-      const record = await decideForCli(graph, source.date, options);
+      const changes = base ? await baseVersions(base.graph, base.source.date, options) : undefined;
+      if (changes) await keepManifests(changes, graph);
+      const record = await decideForCli(graph, source.date, { ...options, ...(changes ? { changes } : {}) });
       out.write(
         options.json
           ? `${JSON.stringify(graphJson(options.repo, graph, record, { definitions: options.definitions ?? false }), null, 2)}\n`
-          : `${graphTable(options.repo, graph, record)}\n`,
+          : `${graphTable(options.repo, graph, record)}\n${since ? `\n${changesText(record, since)}\n` : ''}`,
       );
     });
 

@@ -1,8 +1,9 @@
-import type { DecisionRecord, DecisionStore, ForceRebuild, ImageDecision, Level, PushContext } from '../domain/index.ts';
+import type { ChangeStore, DecisionRecord, DecisionStore, ForceRebuild, ImageDecision, Level, PushContext } from '../domain/index.ts';
 import type { ImageError } from '../catalog/types.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
+import { explainBuilds, versionsOf } from './explain.ts';
 import { LookAhead } from './look-ahead.ts';
 import { CompletedRuns, type Prefetch } from './lookup.ts';
 import { Planner } from './planner.ts';
@@ -14,6 +15,11 @@ export interface DeciderDeps {
   /** null: dry run, no Index or Queue calls. */
   readonly taskcluster: Taskcluster | null;
   readonly store: DecisionStore;
+  /**
+   * Where builds are explained from (manifests and earlier versions of each image), and where
+   * each plan's versions are recorded; none: builds say nothing of what changed.
+   */
+  readonly changes?: ChangeStore | null;
   readonly template: TaskTemplate;
   readonly settings: DecisionSettings;
   readonly clock?: () => Date;
@@ -102,7 +108,7 @@ export class Decider {
   }
 
   private async planAndSave(request: DecideRequest, id: string, taskGroupId: string, forced: Set<string>, now: Date): Promise<DecisionRecord> {
-    const images = await this.planner.plan({
+    const planned = await this.planner.plan({
       decisionId: id,
       taskGroupId,
       push: request.push,
@@ -113,6 +119,10 @@ export class Decider {
       now,
       prefetch: request.prefetch,
     });
+    const changes = this.deps.changes;
+    const explain = { decisionId: id, push: request.push, graph: request.graph, now };
+    const images = changes ? await explainBuilds(planned, explain, changes) : planned;
+    if (changes) await changes.recordVersions(versionsOf(images, explain));
     // With no task to create (a dry run, or every image reused), the plan is the decision.
     const decided = this.dryRun || !images.some((i) => i.decision === 'build');
     const record: DecisionRecord = {

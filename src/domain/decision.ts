@@ -1,4 +1,5 @@
 import type { ImageError } from '../catalog/types.ts';
+import type { ImageChanges } from './changes.ts';
 import type { Level } from './level.ts';
 import type { ImageNode } from '../graph/types.ts';
 import type { TaskDefinition, TaskState } from '../taskcluster/types.ts';
@@ -37,6 +38,8 @@ export interface ImageDecision {
   readonly definition?: TaskDefinition;
   /** The graph node decided (context folder, args, index paths...), for views. */
   readonly node?: ImageNode;
+  /** Builds: which inputs differ from the image's last version in the repository, or why a build of the same inputs was not reused. */
+  readonly changes?: ImageChanges;
 }
 
 /** A push (or an operator's request) to decide for. */

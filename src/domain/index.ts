@@ -4,6 +4,7 @@
  * ports, and when a build serves a push.
  */
 export * from './build-reuse.ts';
+export * from './changes.ts';
 export * from './decision.ts';
 export * from './level.ts';
 export * from './push.ts';

@@ -2,8 +2,8 @@ import { type CatalogLimits, DEFAULT_CATALOG_LIMITS } from '../catalog/limits.ts
 import { loadCatalog } from '../catalog/load.ts';
 import type { Catalog, ImageError, ImageSpec } from '../catalog/types.ts';
 import { imageDigest } from '../context/digest.ts';
-import type { ContextHash } from '../context/context-hash.ts';
-import type { ContextHasher } from '../context/hasher.ts';
+import type { ContextHasher, HashResult } from '../context/hasher.ts';
+import type { ContextManifest } from '../context/manifest.ts';
 import { type IndexNaming, buildRoutes, lookupPaths } from '../context/index-paths.ts';
 import { TraceMemo, TracingTree } from '../context/memo.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
@@ -63,7 +63,7 @@ class ContextBudget {
   }
 }
 
-type Hashed = { ok: ContextHash & { memoHit: boolean } } | { error: ImageError } | null;
+type Hashed = { ok: HashResult } | { error: ImageError } | null;
 
 /**
  * Builds the image graph of one revision: catalog, context hashes, digests and
@@ -116,8 +116,11 @@ export class GraphBuilder {
     budget.check();
 
     const nodes = new Map<string, ImageNode>();
+    const manifests = new Map<string, ContextManifest>();
     catalog.images.forEach((spec, i) => {
       nodes.set(spec.name, this.node(spec, hashed[i]!, nodes, naming, options));
+      const done = hashed[i];
+      if (done && 'ok' in done && done.ok.manifest) manifests.set(done.ok.contextHash, done.ok.manifest);
     });
     return {
       rev: tree.revision,
@@ -129,6 +132,7 @@ export class GraphBuilder {
       cachePrefix,
       images: [...nodes.values()],
       warnings: naming ? [] : ['no trust domain: set trust-domain in taskcluster/config.yml or pass one; index paths are left empty'],
+      manifests,
     };
   }
 
@@ -183,6 +187,7 @@ export class GraphBuilder {
       files,
       bytes,
       memoHit,
+      inputs: { algorithm: options.algorithm, builderImage: options.builderImage, parentDigest: parent?.digest ?? null },
     };
   }
 }

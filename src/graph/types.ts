@@ -1,5 +1,6 @@
 import type { ImageError } from '../catalog/types.ts';
 import type { HashAlgorithm } from '../context/context-hash.ts';
+import type { ContextManifest } from '../context/manifest.ts';
 import type { Level } from '../domain/level.ts';
 
 export type NodeKind = 'build' | 'registry' | 'error' | 'blocked';
@@ -28,6 +29,17 @@ export interface ImageNode {
   readonly files?: number;
   readonly bytes?: number;
   readonly memoHit?: boolean;
+  /**
+   * What the digest was made of besides the context hash and args (cached build images): kept
+   * with its decision, so a later build can say which input changed. Not part of `graph --json`.
+   */
+  readonly inputs?: DigestInputs;
+}
+
+export interface DigestInputs {
+  readonly algorithm: HashAlgorithm;
+  readonly builderImage: string;
+  readonly parentDigest: string | null;
 }
 
 export interface GraphOptions {
@@ -56,4 +68,6 @@ export interface ImageGraph {
   /** Parents first. */
   readonly images: readonly ImageNode[];
   readonly warnings: readonly string[];
+  /** The manifests of the contexts hashed for this graph (not those answered from the memo), by context hash. */
+  readonly manifests?: ReadonlyMap<string, ContextManifest>;
 }

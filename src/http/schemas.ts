@@ -17,6 +17,43 @@ export const LookupFactSchema = T.Object({
 
 const Nullable = <S extends ReturnType<typeof T.String>>(s: S) => T.Union([s, T.Null()]);
 
+const ValueChangeSchema = T.Object({ before: Nullable(T.String()), after: Nullable(T.String()) });
+const FileStateSchema = T.Object({ mode: T.Integer(), size: T.Number() });
+
+export const ChangesSchema = T.Object(
+  {
+    kind: T.String({
+      description:
+        'changed (inputs differ from the image’s last version in the repository), first (none known), unchanged (same inputs as an earlier decision, not indexed), miss (a build of these inputs exists but cannot be reused), forced, uncached',
+    }),
+    summary: T.String({ description: 'one line; the reason starts with it' }),
+    since: T.Optional(T.Object({ pushId: T.String(), rev: T.String(), decision: T.String(), taskId: Nullable(T.String()), digest: T.String() })),
+    files: T.Optional(
+      T.Object({
+        added: T.Integer(),
+        removed: T.Integer(),
+        changed: T.Integer(),
+        list: T.Array(
+          T.Object({
+            change: T.String({ description: 'added, removed or changed' }),
+            path: T.String({ description: 'the name in the context (topsrcdir/… for an included file)' }),
+            include: T.Optional(T.String({ description: 'the # %include it came in by' })),
+            before: T.Optional(FileStateSchema),
+            after: T.Optional(FileStateSchema),
+          }),
+          { maxItems: 50, description: 'at most 50, in archive order; the counts cover all' },
+        ),
+        note: T.Optional(T.String({ description: 'why the comparison is partial or not made (a file list cut at its bound, or not kept)' })),
+      }),
+    ),
+    args: T.Optional(T.Record(T.String(), ValueChangeSchema, { description: '%ARG values that differ (null: unset)' })),
+    parent: T.Optional(T.Object({ name: Nullable(T.String()), before: Nullable(T.String()), after: Nullable(T.String()) }, { description: 'the parent’s digest' })),
+    builderImage: T.Optional(ValueChangeSchema),
+    algorithm: T.Optional(ValueChangeSchema),
+  },
+  { $id: 'Changes', description: 'Why an image is built: what differs from its last version, or why a build of the same inputs was not reused' },
+);
+
 export const ImageSchema = T.Object(
   {
     kind: T.Optional(T.String({ description: 'build, registry, error or blocked' })),
@@ -37,6 +74,7 @@ export const ImageSchema = T.Object(
     artifactUrl: Nullable(T.String()),
     contextUrl: Nullable(T.String()),
     dryRun: T.Optional(T.Boolean()),
+    changes: T.Optional(T.Ref('Changes')),
     definition: T.Optional(T.Record(T.String(), T.Unknown())),
   },
   { $id: 'Image' },
@@ -80,7 +118,7 @@ export const GraphSchema = T.Object(
   { $id: 'Graph' },
 );
 
-export const SHARED_SCHEMAS = [ErrorSchema, ImageSchema, PushSchema, GraphSchema];
+export const SHARED_SCHEMAS = [ErrorSchema, ChangesSchema, ImageSchema, PushSchema, GraphSchema];
 
 /** Error answers of a route, for the OpenAPI document. */
 export function errors(...statuses: number[]): Record<number, typeof errorRef> {

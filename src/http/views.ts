@@ -13,6 +13,7 @@ export function imageView(d: ImageDecision, publicUrl: string, withDefinition = 
     artifactUrl: d.artifactUrl,
     contextUrl: d.contextHash && d.node?.kind === 'build' ? contextUrl(publicUrl, d.contextHash) : null,
     ...(d.dryRun ? { dryRun: true } : {}),
+    ...(d.changes ? { changes: d.changes } : {}),
     ...(withDefinition && d.definition ? { definition: d.definition } : {}),
   };
 }

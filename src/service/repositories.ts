@@ -3,7 +3,7 @@ import type { Config, RepositoryConfig } from '../config/load.ts';
 import type { BlobSpool } from '../context/blob-spool.ts';
 import type { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher } from '../context/hasher.ts';
-import type { Level, PushContext } from '../domain/index.ts';
+import type { ChangeStore, Level, PushContext } from '../domain/index.ts';
 import { Decider } from '../decision/decider.ts';
 import type { DecisionSettings } from '../decision/settings.ts';
 import { TaskTemplate } from '../decision/template.ts';
@@ -11,7 +11,7 @@ import { GraphBuilder } from '../graph/build-graph.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import type { CatalogLimits } from '../catalog/limits.ts';
 import { GitMirror } from '../mirror/git-mirror.ts';
-import { ReadOnlyDecisionStore } from '../store/read-only-store.ts';
+import { ReadOnlyChangeStore, ReadOnlyDecisionStore } from '../store/read-only-store.ts';
 import type { ServiceStore } from '../store/service-store.ts';
 import { newTaskId } from '../taskcluster/client.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
@@ -42,6 +42,9 @@ export class RepositoryRuntime {
     catalogLimits: CatalogLimits,
     /** The service's hashing threads and spool of included files, shared by every repository's hasher. */
     hashing: Hashing,
+    /** Where the manifests of the contexts it hashes go (previews' too: the memo would not give them again). */
+    private readonly changes: ChangeStore,
+    private readonly clock: () => Date = () => new Date(),
   ) {
     this.hasher = new ContextHasher({ runTaskDir: config.runTaskDir, pool: hashing.pool, spool: hashing.spool });
     this.builder = new GraphBuilder(this.hasher, catalogLimits);
@@ -62,7 +65,7 @@ export class RepositoryRuntime {
 
   async graph(commit: CommitInfo, level: Level, pullRequest: boolean): Promise<ImageGraph> {
     const tree = new GitTree(await this.mirror.repo(), commit);
-    return this.builder.build(tree, {
+    const graph = await this.builder.build(tree, {
       level,
       pullRequest,
       algorithm: this.config.hashAlgorithm,
@@ -72,6 +75,9 @@ export class RepositoryRuntime {
       cachePrefix: this.config.cachePrefix,
       project: this.config.project,
     });
+    const manifests = [...(graph.manifests ?? [])].map(([contextHash, manifest]) => ({ contextHash, manifest }));
+    await this.changes.recordManifests(manifests, this.clock());
+    return graph;
   }
 
   pushContext(rev: string, ref: string | null, level: Level, pullRequest: boolean, owner: string | null): PushContext {
@@ -111,10 +117,12 @@ export async function openRepositories(
         repo,
         mirror,
         breaker,
-        new Decider({ ...deps, store }),
-        new Decider({ ...deps, store: new ReadOnlyDecisionStore(store) }),
+        new Decider({ ...deps, store, changes: store }),
+        new Decider({ ...deps, store: new ReadOnlyDecisionStore(store), changes: new ReadOnlyChangeStore(store) }),
         config.catalogLimits,
         hashing,
+        store,
+        clock,
       ),
     );
   }

@@ -1,16 +1,48 @@
 import type { ImageError } from '../catalog/types.ts';
+import type { ContextManifest } from '../context/manifest.ts';
 import { DeciderError } from '../errors.ts';
-import { buildServes, type BuildQuery, type DecisionRecord, type DecisionStore, type PlanResult, type PlannedTask } from '../domain/index.ts';
+import {
+  buildServes,
+  type BuildQuery,
+  type ChangeStore,
+  type DecisionRecord,
+  type DecisionStore,
+  type ImageVersion,
+  type PlanResult,
+  type PlannedTask,
+  type StoredManifest,
+} from '../domain/index.ts';
 import type { TaskDefinition } from '../taskcluster/types.ts';
+import type { ChangeLimits } from './change-limits.ts';
 import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from './decision-json.ts';
+import { MemoryChanges } from './memory-changes.ts';
 
-/** The decision store in memory: for tests, the CLI, and one process without persistence. */
-export class MemoryStore implements DecisionStore {
+/** The decision store (and change store) in memory: for tests, the CLI, and one process without persistence. */
+export class MemoryStore implements DecisionStore, ChangeStore {
   private readonly tasks = new Map<string, PlannedTask>();
   private readonly decisions = new Map<string, DecisionRecord>();
+  private readonly changes: MemoryChanges;
 
   /** A decision record larger than `maxDecisionBytes` as JSON is refused, as the SQL store refuses it. */
-  constructor(private readonly options: { readonly maxDecisionBytes?: number } = {}) {}
+  constructor(private readonly options: { readonly maxDecisionBytes?: number; readonly changeLimits?: ChangeLimits } = {}) {
+    this.changes = new MemoryChanges(options.changeLimits);
+  }
+
+  recordManifests(manifests: readonly StoredManifest[], at: Date): Promise<void> {
+    return this.changes.recordManifests(manifests, at);
+  }
+
+  getManifests(contextHashes: readonly string[]): Promise<Map<string, ContextManifest>> {
+    return this.changes.getManifests(contextHashes);
+  }
+
+  recordVersions(versions: readonly ImageVersion[]): Promise<void> {
+    return this.changes.recordVersions(versions);
+  }
+
+  versionsOf(repository: string, image: string, digest: string) {
+    return this.changes.versionsOf(repository, image, digest);
+  }
 
   // Each method body runs without an await before its write, so it is atomic on one event loop.
   async planTask(task: PlannedTask, options: { reuse: boolean }): Promise<PlanResult> {

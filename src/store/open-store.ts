@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import type { ChangeLimits } from './change-limits.ts';
 import type { ServiceStore } from './service-store.ts';
 import { type SqlClient, pgClient, pgliteClient } from './sql/client.ts';
 import { migrate } from './sql/migrations.ts';
@@ -16,16 +17,18 @@ export interface StoreOptions {
   readonly dataDir: string;
   /** Decision records larger than this, as JSON, are refused (`limit-exceeded`); default 64 MiB. */
   readonly maxDecisionBytes?: number;
+  /** What the change store keeps (default DEFAULT_CHANGE_LIMITS). */
+  readonly changeLimits?: ChangeLimits;
 }
 
-async function migrated(client: SqlClient, maxDecisionBytes?: number): Promise<SqlStore> {
+async function migrated(client: SqlClient, maxDecisionBytes?: number, changeLimits?: ChangeLimits): Promise<SqlStore> {
   try {
     await migrate(client);
   } catch (err) {
     await client.close();
     throw err;
   }
-  return new SqlStore(client, maxDecisionBytes);
+  return new SqlStore(client, maxDecisionBytes, changeLimits);
 }
 
 /** The service's store, migrated to the current schema. */
@@ -38,7 +41,7 @@ export async function openStore(options: StoreOptions): Promise<ServiceStore> {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, connectionTimeoutMillis: 10_000, query_timeout: 15_000, keepAlive: true });
     // An idle client losing its server (a restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
-    return migrated(pgClient(pool), options.maxDecisionBytes);
+    return migrated(pgClient(pool), options.maxDecisionBytes, options.changeLimits);
   }
   const dir = join(options.dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
@@ -47,7 +50,11 @@ export async function openStore(options: StoreOptions): Promise<ServiceStore> {
   if (!existsSync(join(dir, 'PG_VERSION'))) await createEmbeddedDatabase(dir);
   // Loaded only when used: importing PGlite costs a process on PostgreSQL about 46 MB.
   const { PGlite: Embedded } = await import('@electric-sql/pglite');
-  return migrated(pgliteClient(await Embedded.create(dir, { startParams: embeddedStartParams(Embedded.defaultStartParams) }), { owned: true }), options.maxDecisionBytes);
+  return migrated(
+    pgliteClient(await Embedded.create(dir, { startParams: embeddedStartParams(Embedded.defaultStartParams) }), { owned: true }),
+    options.maxDecisionBytes,
+    options.changeLimits,
+  );
 }
 
 /**
@@ -73,6 +80,6 @@ async function createEmbeddedDatabase(dir: string): Promise<void> {
 }
 
 /** A store on a PGlite instance the caller owns (tests share one: opening one takes seconds). */
-export function storeOnPglite(db: PGlite): Promise<ServiceStore> {
-  return migrated(pgliteClient(db, { owned: false }));
+export function storeOnPglite(db: PGlite, changeLimits?: ChangeLimits): Promise<ServiceStore> {
+  return migrated(pgliteClient(db, { owned: false }), undefined, changeLimits);
 }

@@ -1,4 +1,4 @@
-import type { BuildQuery, DecisionStore, PlanResult, PlannedTask } from '../domain/index.ts';
+import type { BuildQuery, ChangeStore, DecisionStore, PlanResult, PlannedTask } from '../domain/index.ts';
 
 /**
  * A view of a decision store that reads through and writes nothing: previews decide with
@@ -37,4 +37,20 @@ export class ReadOnlyDecisionStore implements DecisionStore {
   async markRejected(): Promise<void> {}
   async deactivate(): Promise<void> {}
   async saveDecision(): Promise<void> {}
+}
+
+/** A change store's reads, recording nothing: a preview explains its builds and leaves no version behind. */
+export class ReadOnlyChangeStore implements ChangeStore {
+  constructor(private readonly inner: ChangeStore) {}
+
+  getManifests(contextHashes: readonly string[]) {
+    return this.inner.getManifests(contextHashes);
+  }
+
+  versionsOf(repository: string, image: string, digest: string) {
+    return this.inner.versionsOf(repository, image, digest);
+  }
+
+  async recordManifests(): Promise<void> {}
+  async recordVersions(): Promise<void> {}
 }

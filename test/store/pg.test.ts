@@ -6,6 +6,8 @@ import type { ServiceStore } from '../../src/store/service-store.ts';
 import { pgClient } from '../../src/store/sql/client.ts';
 import { MIGRATIONS, migrate } from '../../src/store/sql/migrations.ts';
 import { freshDatabase } from '../support/pg.ts';
+import type { ChangeLimits } from '../../src/store/change-limits.ts';
+import { changeStoreContract } from './change-contract.ts';
 import { planned, storeContract, uniqueDigest } from './contract.ts';
 import { historyStoreContract } from './history-contract.ts';
 import { pushStoreContract } from './push-contract.ts';
@@ -16,9 +18,9 @@ let url: Promise<string> | null = null;
 after(() => Promise.all(stores.splice(0).map((s) => s.close())));
 
 /** One database for the file; each test opens its own pool on it, as separate processes would. */
-async function open(): Promise<ServiceStore> {
+async function open(changeLimits?: ChangeLimits): Promise<ServiceStore> {
   url ??= freshDatabase();
-  const store = await openStore({ databaseUrl: await url, dataDir: '/nonexistent' });
+  const store = await openStore({ databaseUrl: await url, dataDir: '/nonexistent', ...(changeLimits ? { changeLimits } : {}) });
   stores.push(store);
   return store;
 }
@@ -27,6 +29,7 @@ storeContract('PostgreSQL', open);
 pushStoreContract('PostgreSQL', open);
 historyStoreContract('PostgreSQL', open);
 refreshStoreContract('PostgreSQL', open);
+changeStoreContract('PostgreSQL', open);
 
 describe('PostgreSQL across processes', () => {
   it('of concurrent plans for one build from two pools, exactly one is stored', async () => {

@@ -8,6 +8,7 @@ import type { ServiceStore } from '../../src/store/service-store.ts';
 import { pgliteClient } from '../../src/store/sql/client.ts';
 import { MIGRATIONS, migrate } from '../../src/store/sql/migrations.ts';
 import { tempDir } from '../support/temp.ts';
+import { changeStoreContract } from './change-contract.ts';
 import { planned, storeContract, uniqueDigest } from './contract.ts';
 import { historyStoreContract } from './history-contract.ts';
 import { pushStoreContract } from './push-contract.ts';
@@ -28,6 +29,11 @@ storeContract('PGlite', open);
 pushStoreContract('PGlite', open);
 historyStoreContract('PGlite', open);
 refreshStoreContract('PGlite', open);
+
+// Stores with bounds of their own, on one more embedded database (in memory), each migrated as the service does.
+let boundedDb: Promise<PGlite> | null = null;
+after(async () => (await boundedDb)?.close());
+changeStoreContract('PGlite', async (limits) => storeOnPglite(await (boundedDb ??= PGlite.create()), limits));
 
 // Declared last, so it runs after the contracts: it closes the shared store.
 describe('PGlite data folder', () => {

@@ -91,6 +91,34 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly sql:
       CREATE INDEX pushes_decided_heads ON pushes (repository, ref, received_at DESC) WHERE state = 'decided' AND NOT pull_request;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE manifests (
+        context_hash text PRIMARY KEY,
+        manifest text NOT NULL,
+        bytes integer NOT NULL,
+        recorded_at timestamptz NOT NULL
+      );
+      CREATE TABLE image_versions (
+        repository text NOT NULL,
+        image text NOT NULL,
+        digest text NOT NULL,
+        context_hash text NOT NULL,
+        args jsonb NOT NULL,
+        parent text,
+        inputs jsonb,
+        push_id text NOT NULL,
+        rev text NOT NULL,
+        decision text NOT NULL,
+        task_id text,
+        seen_at timestamptz NOT NULL,
+        PRIMARY KEY (repository, image, digest)
+      );
+      CREATE INDEX image_versions_recent ON image_versions (repository, image, seen_at DESC);
+      CREATE INDEX image_versions_by_context ON image_versions (context_hash);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises concurrent migrators. */

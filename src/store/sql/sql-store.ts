@@ -1,4 +1,5 @@
 import type { ImageError } from '../../catalog/types.ts';
+import type { ContextManifest } from '../../context/manifest.ts';
 import {
   parseLevel,
   type ActivityHour,
@@ -9,6 +10,8 @@ import {
   type Delivery,
   type ForceRebuild,
   type ImageHistoryEntry,
+  type ImageVersion,
+  type StoredManifest,
   type IntakeResult,
   type NewPush,
   type PushPatch,
@@ -21,8 +24,10 @@ import {
   type RefreshRecord,
   type Level,
 } from '../../domain/index.ts';
+import { type ChangeLimits, DEFAULT_CHANGE_LIMITS } from '../change-limits.ts';
 import type { ServiceStore } from '../service-store.ts';
-import type { Row } from './client.ts';
+import { getManifests, recordManifests, recordVersions, versionsOf } from './changes.ts';
+import type { Row, SqlClient } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
 import { activity, imageHistory } from './history.ts';
 import { decidedHeads, listRefreshes, queueRefresh } from './refreshes.ts';
@@ -59,6 +64,14 @@ const json = (value: unknown) => (value === null || value === undefined ? null :
 
 /** The service's whole state in PostgreSQL or PGlite. */
 export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStore {
+  constructor(
+    db: SqlClient,
+    maxDecisionBytes?: number,
+    private readonly changeLimits: ChangeLimits = DEFAULT_CHANGE_LIMITS,
+  ) {
+    super(db, maxDecisionBytes);
+  }
+
   /**
    * One statement, so one round trip and atomic without a transaction: the push is inserted
    * only if the delivery is new. (The delivery's reference to the push is checked at the end
@@ -245,6 +258,22 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
 
   listRefreshes(query: { readonly expiresAfter: Date }): Promise<RefreshEntry[]> {
     return listRefreshes(this.db, query);
+  }
+
+  recordManifests(manifests: readonly StoredManifest[], at: Date): Promise<void> {
+    return recordManifests(this.db, manifests, at);
+  }
+
+  getManifests(contextHashes: readonly string[]): Promise<Map<string, ContextManifest>> {
+    return getManifests(this.db, contextHashes);
+  }
+
+  recordVersions(versions: readonly ImageVersion[]): Promise<void> {
+    return recordVersions(this.db, versions, this.changeLimits);
+  }
+
+  versionsOf(repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }> {
+    return versionsOf(this.db, repository, image, digest);
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { type ContextManifest, encodeManifest } from '../../src/context/manifest.ts';
+import type { ChangeStore, ImageVersion } from '../../src/domain/index.ts';
+import type { ChangeLimits } from '../../src/store/change-limits.ts';
+
+const manifest = (name: string, extra = 0): ContextManifest => ({
+  algorithm: 'taskgraph',
+  files: 2 + extra,
+  truncated: extra > 0,
+  entries: [
+    { path: 'Dockerfile', mode: 0o644, id: `sha256:${'a'.repeat(64)}`, size: 10 },
+    { path: `topsrcdir/${name}`, mode: 0o755, id: 'b'.repeat(40), size: 20, include: name },
+  ],
+});
+
+const version = (repository: string, image: string, digest: string, minute: number, contextHash = `ctx-${digest}`): ImageVersion => ({
+  repository,
+  image,
+  digest,
+  contextHash,
+  args: { V: digest },
+  parent: 'base',
+  inputs: { algorithm: 'taskgraph', builderImage: 'builder:1', parentDigest: `p-${digest}` },
+  pushId: `push-${digest}-${minute}`,
+  rev: `rev-${minute}`,
+  decision: 'build',
+  taskId: `task-${minute}`,
+  seenAt: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
+});
+
+/** What explains builds (src/decision/explain.ts); `open` makes a store with the given bounds. */
+export function changeStoreContract(name: string, open: (limits?: ChangeLimits) => Promise<ChangeStore>): void {
+  describe(`change store contract: ${name}`, () => {
+    // First: it needs a store holding no manifest yet (the bound is the whole store's).
+    it('is bounded: a few versions per image, unnamed manifests for a while, and a total size, the least recently needed going first', async () => {
+      const one = Buffer.byteLength(encodeManifest(manifest('x')));
+      const store = await open({ versionsPerImage: 2, manifestBytes: one * 2, unnamedManifestMs: 60_000 });
+      const repo = `r-${randomUUID()}`;
+      const hash = (n: number) => `${repo}-h${n}`;
+      const minute = (m: number) => new Date(Date.UTC(2026, 0, 1, 0, m));
+      const kept = async (...ns: number[]) => [...(await store.getManifests(ns.map(hash))).keys()].sort();
+      // As a plan does: the graph's manifests, then its versions.
+      const plan = async (m: number, image: string, digest: string, n: number) => {
+        await store.recordManifests([{ contextHash: hash(n), manifest: manifest('x') }], minute(m));
+        await store.recordVersions([version(repo, image, digest, m, hash(n))]);
+      };
+      await plan(10, 'base', 'd1', 1);
+      await plan(11, 'base', 'd2', 2);
+      await plan(12, 'base', 'd3', 3);
+      assert.deepEqual((await store.versionsOf(repo, 'base', 'd1')).same, null, 'two versions per image');
+      assert.equal((await store.versionsOf(repo, 'base', 'd3')).other?.digest, 'd2');
+      assert.deepEqual(await kept(1, 2, 3), [hash(2), hash(3)], 'the manifest no version names is gone');
+      // A preview's manifest (named by no version), then another image's plan: the two most recent are kept.
+      await store.recordManifests([{ contextHash: hash(4), manifest: manifest('x') }], minute(20));
+      await plan(20, 'python', 'p5', 5);
+      assert.deepEqual(await kept(2, 3, 4, 5), [hash(4), hash(5)]);
+      // Past its minute of grace, an unnamed manifest goes.
+      await plan(30, 'python', 'p6', 6);
+      assert.deepEqual(await kept(4, 5, 6), [hash(5), hash(6)]);
+    });
+
+    it('keeps the first manifest of each hash, byte for byte (a name that is not UTF-8 included)', async () => {
+      const store = await open();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const odd = manifest('caf\udce9.txt');
+      await store.recordManifests([{ contextHash: a, manifest: odd }], new Date());
+      await store.recordManifests(
+        [
+          { contextHash: a, manifest: manifest('other') },
+          { contextHash: b, manifest: manifest('b', 5) },
+        ],
+        new Date(),
+      );
+      const got = await store.getManifests([a, b, randomUUID()]);
+      assert.deepEqual([...got.keys()].sort(), [a, b].sort());
+      assert.deepEqual(got.get(a), odd);
+      assert.deepEqual(got.get(b), manifest('b', 5));
+      assert.deepEqual(await store.getManifests([]), new Map());
+    });
+
+    it('answers an image’s version of a digest and its newest other one; a later sighting wins, an older one does not', async () => {
+      const store = await open();
+      const repo = `r-${randomUUID()}`;
+      await store.recordVersions([version(repo, 'base', 'd1', 1), version(repo, 'python', 'p1', 1)]);
+      await store.recordVersions([version(repo, 'base', 'd2', 2)]);
+      await store.recordVersions([version(repo, 'base', 'd1', 3)]);
+      await store.recordVersions([version(repo, 'base', 'd1', 0)]);
+      const found = await store.versionsOf(repo, 'base', 'd1');
+      assert.deepEqual(found.same, version(repo, 'base', 'd1', 3));
+      assert.deepEqual(found.other, version(repo, 'base', 'd2', 2));
+      assert.deepEqual(await store.versionsOf(repo, 'base', 'd9'), { same: null, other: version(repo, 'base', 'd1', 3) });
+      assert.deepEqual(await store.versionsOf(`${repo}-other`, 'base', 'd1'), { same: null, other: null });
+      assert.deepEqual((await store.versionsOf(repo, 'python', 'x')).other, version(repo, 'python', 'p1', 1));
+    });
+  });
+}
