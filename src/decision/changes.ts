@@ -51,7 +51,7 @@ export function diffManifests(before: ContextManifest, after: ContextManifest): 
     if (!was) {
       counts.added += 1;
       all.push(fileChange('added', undefined, entry));
-    } else if (was.id !== entry.id || was.mode !== entry.mode || was.size !== entry.size || was.id === null) {
+    } else if (was.id !== entry.id || was.mode !== entry.mode || was.size !== entry.size) {
       counts.changed += 1;
       all.push(fileChange('changed', was, entry));
     }
