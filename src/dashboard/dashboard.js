@@ -1,5 +1,6 @@
 // The dashboard's script: polls the JSON API and redraws. Everything from repositories (image
 // names, reasons, refs) is inserted as text or attribute values, never as markup (dom.js).
+import { drawChanges } from './changes.js';
 import { buildsChart, latencyChart } from './charts.js';
 import { $, ago, el, getJson, short } from './dom.js';
 import { drawExpiring } from './expiring.js';
@@ -33,6 +34,7 @@ function selectImage(name) {
 function drawPush(detail) {
   shown = detail;
   drawImages(detail, { onSelect: selectImage });
+  drawChanges(selection.image, selection.image && Object.hasOwn(detail.images, selection.image) ? detail.images[selection.image] : null);
   const { push, images } = detail;
   $('graph-at').textContent = `at ${push.repository} ${short(push.resolvedRev ?? push.rev)} (${ago(push.receivedAt)})`;
   const count = Object.keys(images).length;
