@@ -184,10 +184,10 @@ async function shaFloor(bytes: number, threads: number): Promise<number> {
   return seconds;
 }
 
-/** Runs a node process: its output, wall time and peak RSS (GNU time, where present). */
-function timedNode(args: string[], env: NodeJS.ProcessEnv = process.env): { stdout: string; seconds: number; rss: number | null } {
+/** Runs a process: its output, wall time and peak RSS (GNU time, where present). */
+function timed(args: string[], env: NodeJS.ProcessEnv = process.env): { stdout: string; seconds: number; rss: number | null } {
   const hasTime = existsSync('/usr/bin/time');
-  const command = [...(hasTime ? ['/usr/bin/time', '-f', '%M'] : []), process.execPath, ...args];
+  const command = [...(hasTime ? ['/usr/bin/time', '-f', '%M'] : []), ...args];
   const start = performance.now();
   const run = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', maxBuffer: 1 << 26, env });
   const seconds = (performance.now() - start) / 1000;
@@ -196,8 +196,8 @@ function timedNode(args: string[], env: NodeJS.ProcessEnv = process.env): { stdo
   return { stdout: run.stdout, seconds, rss: Number.isFinite(kb) ? kb / 1024 : null };
 }
 
-/** The CLI's cold graph (run as a user runs it, through tsx) in a process of its own. */
-const cliCold = (repoDir: string) => timedNode([CLI, 'graph', '--repo', repoDir, '--json', '--dry-run'], { ...process.env, TASKCLUSTER_ROOT_URL: '' });
+/** The CLI's cold graph, run as a user runs it (the executable, its shebang's node flags, tsx). */
+const cliCold = (repoDir: string) => timed([CLI, 'graph', '--repo', repoDir, '--json', '--dry-run'], { ...process.env, TASKCLUSTER_ROOT_URL: '' });
 
 /** The node flags of `npm start`: the service's heap settings. */
 function startFlags(): string[] {
@@ -211,7 +211,7 @@ function startFlags(): string[] {
  * its own lists, so its peak says little about the service's.
  */
 function serviceCold(mode: 'git' | 'folder', repoDir: string): { seconds: number; rss: number | null } {
-  const run = timedNode([...startFlags(), join(import.meta.dirname, 'cold-graph.mjs'), mode, repoDir]);
+  const run = timed([process.execPath, ...startFlags(), join(import.meta.dirname, 'cold-graph.mjs'), mode, repoDir]);
   return { seconds: (JSON.parse(run.stdout) as { seconds: number }).seconds, rss: run.rss };
 }
 
