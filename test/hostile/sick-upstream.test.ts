@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { type Service, createService } from '../../src/service/service.ts';
@@ -21,8 +21,8 @@ import { freshDatabase } from '../support/pg.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { tempDir } from '../support/temp.ts';
 import { GIT_ENV, vectorRepo } from '../support/vectors.ts';
+import { CHROMIUM, launchChromium } from '../support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FETCH_TIMEOUT_S = 2;
 /** Before the fix, each of these held a worker for a whole fetch timeout, one after another (a mirror fetches one at a time). */
 const HUNG_PUSHES = 20;
@@ -254,7 +254,7 @@ describe('a hung upstream beside a healthy one', () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
     let browser: Browser | null = null;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      browser = await launchChromium();
       const page = await browser.newPage();
       await page.goto(`${url}/dashboard`);
       const row = page.locator('#repositories li', { hasText: 'hung' });

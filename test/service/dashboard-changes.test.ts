@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { ImageChanges } from '../../src/domain/index.ts';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { commitAll } from '../support/vectors.ts';
+import { CHROMIUM, launchChromium, watchedPage } from '../support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** A file name from a repository that would run script if inserted as markup. */
 const HOSTILE = '<img src=x onerror=alert(1)>.txt';
 
@@ -42,14 +42,8 @@ describe('the dashboard shows what changed in the selected image, in headless Ch
     await writeFile(join(svc.repoDir, 'scripts/setup.sh'), '#!/bin/sh\necho v2\n');
     await writeFile(join(svc.repoDir, 'taskcluster/docker/base/files', HOSTILE), 'hello\n');
     await push('changes-2');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('dialog', (d) => {
-      problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
+    browser = await launchChromium();
+    page = await watchedPage(browser, problems);
     await page.goto(`${svc.url}/dashboard`);
     await page.locator('svg.graph g.node').first().waitFor();
   });

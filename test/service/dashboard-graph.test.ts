@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { commitAll } from '../support/vectors.ts';
+import { CHROMIUM, launchChromium, watchedPage } from '../support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** A name and a reason from a repository that would run script if inserted as markup. */
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const HOSTILE_IMAGES = `    "${HOSTILE}":
@@ -67,15 +67,8 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
     completePending();
     await writeFile(join(svc.repoDir, 'scripts/setup.sh'), '#!/bin/sh\necho v2\n');
     await push(commitAll(svc.repoDir, 'base changes'), 'pictures-2');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('requestfailed', (r) => problems.push(`${r.url()} ${r.failure()?.errorText}`));
-    page.on('dialog', (d) => {
-      problems.push(`dialog: ${d.message()}`);
-      void d.dismiss();
-    });
+    browser = await launchChromium();
+    page = await watchedPage(browser, problems);
     await page.goto(`${svc.url}/dashboard`);
     await page.locator('svg.graph g.node').first().waitFor();
   });

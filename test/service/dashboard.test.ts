@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { TEST_CLIENT_SCOPES } from '../support/fake-taskcluster/server.ts';
 import { commitAll } from '../support/vectors.ts';
+import { CHROMIUM, launchChromium, watchedPage } from '../support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts');
 
 describe('the dashboard in headless Chromium', () => {
@@ -24,7 +24,7 @@ describe('the dashboard in headless Chromium', () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
     svc = await TestService.start();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -38,11 +38,8 @@ describe('the dashboard in headless Chromium', () => {
     const second = commitAll(svc.repoDir, 'base changes');
     await push(second, 'dash-2');
 
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     const problems: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('requestfailed', (r) => problems.push(`${r.url()} ${r.failure()?.errorText}`));
+    const page = await watchedPage(browser, problems);
     await page.goto(`${svc.url}/dashboard`);
     await page.locator('#images strong').nth(5).waitFor();
 

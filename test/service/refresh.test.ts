@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { FakeTaskcluster } from '../support/fake-taskcluster/server.ts';
 import { freshDatabase } from '../support/pg.ts';
+import { launchChromium, watchedPage } from '../support/browser.ts';
 
 const DAY = 24 * 3600_000;
 // A pass every 0.6 s, so the tests see several; the window is the default's.
@@ -85,11 +86,9 @@ let browser: Browser | null = null;
 
 /** The dashboard's "Close to expiry" rows in headless Chromium, once drawn: cell texts, and any script error. */
 async function dashboardRows(svc: TestService): Promise<{ rows: string[][]; problems: string[] }> {
-  browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  const page = await browser.newPage();
+  browser ??= await launchChromium();
   const problems: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-  page.on('pageerror', (e) => problems.push(e.message));
+  const page = await watchedPage(browser, problems);
   try {
     await page.goto(`${svc.url}/dashboard`);
     // Locators, not evaluated strings: the page's CSP refuses eval, as it should.
