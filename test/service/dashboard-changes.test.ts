@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { ImageChanges } from '../../src/domain/index.ts';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { commitAll } from '../support/vectors.ts';
-import { CHROMIUM, launchChromium, watchedPage } from '../support/browser.ts';
+import { CHROMIUM, openDashboard } from '../support/browser.ts';
 
 /** A file name from a repository that would run script if inserted as markup. */
 const HOSTILE = '<img src=x onerror=alert(1)>.txt';
@@ -42,10 +42,7 @@ describe('the dashboard shows what changed in the selected image, in headless Ch
     await writeFile(join(svc.repoDir, 'scripts/setup.sh'), '#!/bin/sh\necho v2\n');
     await writeFile(join(svc.repoDir, 'taskcluster/docker/base/files', HOSTILE), 'hello\n');
     await push('changes-2');
-    browser = await launchChromium();
-    page = await watchedPage(browser, problems);
-    await page.goto(`${svc.url}/dashboard`);
-    await page.locator('svg.graph g.node').first().waitFor();
+    ({ browser, page } = await openDashboard(svc.url, problems));
   });
   after(async () => {
     await browser?.close();

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { TestService, githubHeaders, githubPush } from '../support/app.ts';
 import { commitAll } from '../support/vectors.ts';
-import { CHROMIUM, launchChromium, watchedPage } from '../support/browser.ts';
+import { CHROMIUM, openDashboard } from '../support/browser.ts';
 
 /** A name and a reason from a repository that would run script if inserted as markup. */
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -67,10 +67,7 @@ describe('the dashboard’s pictures in headless Chromium: graph, history, chart
     completePending();
     await writeFile(join(svc.repoDir, 'scripts/setup.sh'), '#!/bin/sh\necho v2\n');
     await push(commitAll(svc.repoDir, 'base changes'), 'pictures-2');
-    browser = await launchChromium();
-    page = await watchedPage(browser, problems);
-    await page.goto(`${svc.url}/dashboard`);
-    await page.locator('svg.graph g.node').first().waitFor();
+    ({ browser, page } = await openDashboard(svc.url, problems));
   });
   after(async () => {
     await browser?.close();

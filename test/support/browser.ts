@@ -22,3 +22,12 @@ export async function watchedPage(browser: Browser, problems: string[], viewport
   });
   return page;
 }
+
+/** The service's dashboard in a watched page, once its image graph is drawn. */
+export async function openDashboard(url: string, problems: string[]): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  const page = await watchedPage(browser, problems);
+  await page.goto(`${url}/dashboard`);
+  await page.locator('svg.graph g.node').first().waitFor();
+  return { browser, page };
+}
