@@ -100,6 +100,9 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly sql:
         bytes integer NOT NULL,
         recorded_at timestamptz NOT NULL
       );
+      -- Manifests are written by every push that hashes a context, on its way to being decided:
+      -- kept out of line but not compressed (compressing them took most of the insert's time).
+      ALTER TABLE manifests ALTER COLUMN manifest SET STORAGE EXTERNAL;
       CREATE TABLE image_versions (
         repository text NOT NULL,
         image text NOT NULL,
