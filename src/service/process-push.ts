@@ -30,25 +30,35 @@ export async function processPush(
     const commit = await repo.mirror.resolve(push.rev);
     phase('revisionMs');
     // Both settle before either's failure is reported: no update of the push outlives this call.
-    const [noted, built] = await Promise.allSettled([onResolved(commit.sha), repo.graph(commit, push.level, push.pullRequest)]);
+    const [noted, built] = await Promise.allSettled([onResolved(commit.sha), repo.buildGraph(commit, push.level, push.pullRequest)]);
     if (noted.status === 'rejected') throw noted.reason;
     if (built.status === 'rejected') throw built.reason;
     const graph = built.value;
     phase('graphMs');
     const recordedAt = new Date().toISOString();
-    await store.recordContexts(
-      graph.images
-        .filter((image) => image.kind === 'build' && image.contextHash)
-        .map((image) => ({ contextHash: image.contextHash!, repository: repo.config.name, rev: commit.sha, image: image.name, algorithm: graph.algorithm, recordedAt })),
-    );
-    record = await repo.decider.plan({
-      decisionId: push.id,
-      push: repo.pushContext(commit.sha, push.ref, push.level, push.pullRequest, push.owner),
-      graph,
-      pushDate: new Date(commit.time * 1000),
-      ...(push.force ? { force: push.force } : {}),
-      prefetch,
-    });
+    // The graph's manifests are written while the push plans (planning compares with earlier
+    // ones, and takes this graph's from memory); both settle before either's failure counts.
+    const [recorded, planned] = await Promise.allSettled([
+      repo.recordManifests(graph),
+      (async () => {
+        await store.recordContexts(
+          graph.images
+            .filter((image) => image.kind === 'build' && image.contextHash)
+            .map((image) => ({ contextHash: image.contextHash!, repository: repo.config.name, rev: commit.sha, image: image.name, algorithm: graph.algorithm, recordedAt })),
+        );
+        return repo.decider.plan({
+          decisionId: push.id,
+          push: repo.pushContext(commit.sha, push.ref, push.level, push.pullRequest, push.owner),
+          graph,
+          pushDate: new Date(commit.time * 1000),
+          ...(push.force ? { force: push.force } : {}),
+          prefetch,
+        });
+      })(),
+    ]);
+    if (recorded.status === 'rejected') throw recorded.reason;
+    if (planned.status === 'rejected') throw planned.reason;
+    record = planned.value;
     phase('planMs');
   }
   const decided = await repo.decider.submit(record);

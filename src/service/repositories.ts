@@ -63,7 +63,15 @@ export class RepositoryRuntime {
     return this.config.defaultLevel;
   }
 
+  /** A revision's graph, its manifests recorded (what a later build of its images compares with). */
   async graph(commit: CommitInfo, level: Level, pullRequest: boolean): Promise<ImageGraph> {
+    const graph = await this.buildGraph(commit, level, pullRequest);
+    await this.recordManifests(graph);
+    return graph;
+  }
+
+  /** A revision's graph, its manifests not yet recorded: a push records them while it plans. */
+  async buildGraph(commit: CommitInfo, level: Level, pullRequest: boolean): Promise<ImageGraph> {
     const tree = new GitTree(await this.mirror.repo(), commit);
     const graph = await this.builder.build(tree, {
       level,
@@ -75,9 +83,12 @@ export class RepositoryRuntime {
       cachePrefix: this.config.cachePrefix,
       project: this.config.project,
     });
-    const manifests = [...(graph.manifests ?? [])].map(([contextHash, manifest]) => ({ contextHash, manifest }));
-    await this.changes.recordManifests(manifests, this.clock());
     return graph;
+  }
+
+  recordManifests(graph: ImageGraph): Promise<void> {
+    const manifests = [...(graph.manifests ?? [])].map(([contextHash, manifest]) => ({ contextHash, manifest }));
+    return this.changes.recordManifests(manifests, this.clock());
   }
 
   pushContext(rev: string, ref: string | null, level: Level, pullRequest: boolean, owner: string | null): PushContext {
