@@ -11,6 +11,9 @@ export interface ExplainInput {
   readonly now: Date;
 }
 
+/** Images whose earlier manifests are read and compared at a time. */
+const MANIFESTS_AT_ONCE = 8;
+
 const short = (sha: string) => (/^[0-9a-f]{40,64}$/.test(sha) ? sha.slice(0, 12) : sha);
 
 /** The versions a plan's images were decided under: what a later build compares with. */
@@ -51,21 +54,27 @@ export async function explainBuilds(images: readonly ImageDecision[], input: Exp
     images.filter((d) => d.decision === 'build'),
     input,
   );
-  const byName = new Map(current.map((v) => [v.image, v]));
   const found = new Map(await Promise.all(current.map(async (v) => [v.image, await store.versionsOf(v.repository, v.image, v.digest)] as const)));
-  const wanted = new Set<string>();
-  for (const v of current) {
-    wanted.add(v.contextHash);
-    const other = found.get(v.image)?.other;
-    if (other) wanted.add(other.contextHash);
-  }
   const known = input.graph.manifests ?? new Map<string, ContextManifest>();
-  const stored = await store.getManifests([...wanted].filter((h) => !known.has(h)));
-  const manifest = (hash: string) => known.get(hash) ?? stored.get(hash) ?? null;
+  const byName = new Map(images.map((d) => [d.name, d]));
+  const explained = new Map<string, ImageChanges | null>();
+  // Earlier manifests are read a few images at a time and dropped once compared: a push that
+  // rebuilds every image of a large repository would otherwise hold all of them at once.
+  for (let i = 0; i < current.length; i += MANIFESTS_AT_ONCE) {
+    const batch = current.slice(i, i + MANIFESTS_AT_ONCE);
+    const wanted = new Set<string>();
+    for (const v of batch) {
+      const other = found.get(v.image)?.other;
+      for (const hash of [v.contextHash, other?.contextHash]) if (hash && !known.has(hash)) wanted.add(hash);
+    }
+    const stored = await store.getManifests([...wanted]);
+    const manifest = (hash: string) => known.get(hash) ?? stored.get(hash) ?? null;
+    for (const v of batch) explained.set(v.image, explainOne(byName.get(v.image)!, input, v, found.get(v.image), manifest));
+  }
 
   return images.map((d) => {
     if (d.decision !== 'build' || d.error) return d;
-    const changes = explainOne(d, input, byName.get(d.name), found.get(d.name), manifest);
+    const changes = explained.has(d.name) ? explained.get(d.name)! : explainOne(d, input, undefined, undefined, () => null);
     if (!changes) return d;
     const reason = changes.kind === 'changed' || changes.kind === 'first' || changes.kind === 'unchanged' ? `${changes.summary}; ${d.reason}` : changes.summary;
     return { ...d, reason, changes };

@@ -5,8 +5,14 @@ import type { ChangeLimits } from '../change-limits.ts';
 import type { Row, SqlClient } from './client.ts';
 import { iso } from './decision-store.ts';
 
+/** Manifests written per statement: their JSON is held twice while it is sent (text and protocol buffer). */
+const MANIFESTS_PER_INSERT = 8;
+
 export async function recordManifests(db: SqlClient, list: readonly StoredManifest[], at: Date): Promise<void> {
-  if (list.length === 0) return;
+  for (let i = 0; i < list.length; i += MANIFESTS_PER_INSERT) await insertManifests(db, list.slice(i, i + MANIFESTS_PER_INSERT), at);
+}
+
+async function insertManifests(db: SqlClient, list: readonly StoredManifest[], at: Date): Promise<void> {
   // One row of parameters per manifest rather than arrays: a text[] of megabytes of JSON is
   // escaped by the client and parsed by the server as one array literal, several times slower.
   const params: unknown[] = [at.toISOString()];
