@@ -3,7 +3,7 @@ import type { BlobSpool } from './blob-spool.ts';
 import type { HashPool } from './hash-thread.ts';
 import type { ContextHash, HashAlgorithm } from './context-hash.ts';
 import type { ContextManifest, ManifestLimits } from './manifest.ts';
-import { ManifestSink } from './manifest-sink.ts';
+import { ManifestNotes } from './manifest-notes.ts';
 import { TracingTree } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { seedV1Hash } from './seed-v1.ts';
@@ -40,13 +40,13 @@ export async function computeContextHash(
   } else {
     const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree });
     const sink = options.pool.sink();
-    const noted = new ManifestSink(sink, plan, options.manifest);
+    const notes = new ManifestNotes(plan, options.manifest);
     // The hashing thread reads spooled blobs by reference until the digest: the spool holds still meanwhile.
     const release = options.spool?.acquire();
     try {
-      const bytes = await writeContextTar(plan, noted, options.maxBytes, options.spool);
+      const bytes = await writeContextTar(plan, sink, options.maxBytes, options.spool, notes.file);
       result = { contextHash: await sink.digest(), files: plan.length, bytes };
-      manifest = noted.manifest();
+      manifest = notes.manifest();
     } catch (err) {
       await sink.discard();
       throw err;

@@ -112,8 +112,9 @@ export class TarRun implements ContentSink {
   /** A spooled tar entry: a reference where the sink takes them (the hashing thread reads the file), else read here. */
   private emitSpooled(spooled: SpoolEntry): void {
     const spool = this.spool!;
+    this.tar.entry(spooled.size);
     if (this.tar.takesRefs) {
-      this.tar.emitRef(spool.fd, spooled.offset, spooled.length, spooled.size);
+      this.tar.emitRef(spool.fd, spooled.offset, spooled.length);
       return;
     }
     for (let at = 0; at < spooled.length; at += READ_CHUNK) {

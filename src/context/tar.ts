@@ -19,9 +19,8 @@ export interface ByteSink {
   /**
    * Takes `length` bytes of the file `fd` from `offset` by reference (the hashing thread reads
    * them itself); the file must stay open and those bytes unchanged until the sink is done.
-   * They are one whole tar entry, of a file of `fileSize` bytes.
    */
-  writeRef?(fd: number, offset: number, length: number, fileSize: number): boolean;
+  writeRef?(fd: number, offset: number, length: number): boolean;
 }
 
 const LONGLINK = Buffer.from('././@LongLink');
@@ -133,10 +132,14 @@ export class TarWriter {
   /** One header filled again for each file, where the sink copies what it is given. */
   private readonly scratch: Buffer | null;
 
-  /** @param maxBytes the size `checkSize` allows. */
+  /**
+   * @param maxBytes the size `checkSize` allows.
+   * @param onFile told each regular file's size as its entry is written, in archive order.
+   */
   constructor(
     private readonly out: ByteSink,
     private readonly maxBytes = Infinity,
+    private readonly onFile?: (size: number) => void,
   ) {
     this.scratch = out.copiesWrites ? Buffer.from(TEMPLATE) : null;
   }
@@ -175,6 +178,7 @@ export class TarWriter {
     // At most 3 UTF-8 bytes per UTF-16 unit: most names need no measuring. A name with an
     // escaped byte takes fileHeader's path (surrogateescape, not Node's UTF-8).
     const fits = (name.length <= 33 || Buffer.byteLength(name, 'utf8') <= 100) && !hasEscapedBytes(name);
+    this.onFile?.(size);
     this.emit(this.scratch && fits ? fillHeader(this.scratch, name, mode, size, TAR_MTIME, 0x30) : fileHeader(name, mode, size));
   }
 
@@ -200,10 +204,15 @@ export class TarWriter {
     return this.out.writeRef !== undefined;
   }
 
-  /** @internal A whole tar entry by reference, where the sink `takesRefs`. */
-  emitRef(fd: number, offset: number, length: number, fileSize: number): boolean {
+  /** @internal A whole tar entry written elsewhere (the spool's), of a file of `size` bytes: about to be emitted. */
+  entry(size: number): void {
+    this.onFile?.(size);
+  }
+
+  /** @internal File bytes by reference, where the sink `takesRefs`. */
+  emitRef(fd: number, offset: number, length: number): boolean {
     this.written += length;
-    return this.out.writeRef!(fd, offset, length, fileSize);
+    return this.out.writeRef!(fd, offset, length);
   }
 }
 

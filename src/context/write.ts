@@ -24,8 +24,14 @@ const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is T
  * get one call per file. The caller holds a lease of the spool throughout (and, for a sink
  * that takes references, until the sink has read them).
  */
-export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, spool: BlobSpool | null = null): Promise<number> {
-  const tar = new TarWriter(out, maxBytes);
+export async function writeContextTar(
+  plan: readonly PlanEntry[],
+  out: ByteSink,
+  maxBytes = Infinity,
+  spool: BlobSpool | null = null,
+  onFile?: (size: number) => void,
+): Promise<number> {
+  const tar = new TarWriter(out, maxBytes, onFile);
   if (spool) prefetch(plan, spool);
   const window = new ReadWindow(WINDOW);
   const runs = new ReadWindow(RUNS_AHEAD);
