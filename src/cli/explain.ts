@@ -1,16 +1,9 @@
-import type { ChangeStore, DecisionRecord, ImageChanges } from '../domain/index.ts';
+import type { DecisionRecord, ImageChanges } from '../domain/index.ts';
 import { describeFile } from '../decision/changes.ts';
+import { recordGraphManifests } from '../decision/explain.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { type CliDecisionOptions, decideForCli } from './decide.ts';
-
-/** Keeps a graph's manifests, as the service does for each graph it builds. */
-export async function keepManifests(store: ChangeStore, graph: ImageGraph): Promise<void> {
-  await store.recordManifests(
-    [...(graph.manifests ?? [])].map(([contextHash, manifest]) => ({ contextHash, manifest })),
-    new Date(),
-  );
-}
 
 /**
  * The store `graph --explain` compares with: the base revision's graph decided (a dry run, so
@@ -18,7 +11,7 @@ export async function keepManifests(store: ChangeStore, graph: ImageGraph): Prom
  */
 export async function baseVersions(base: ImageGraph, baseDate: Date, options: CliDecisionOptions): Promise<MemoryStore> {
   const store = new MemoryStore();
-  await keepManifests(store, base);
+  await recordGraphManifests(store, base, new Date());
   const { force: _force, submit: _submit, ...rest } = options;
   await decideForCli(base, baseDate, { ...rest, dryRun: true, changes: store });
   return store;

@@ -8,7 +8,8 @@ import { parseLevel, isLevel, type Level } from '../domain/index.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
 import { decideForCli } from './decide.ts';
-import { baseVersions, changesText, keepManifests } from './explain.ts';
+import { recordGraphManifests } from '../decision/explain.ts';
+import { baseVersions, changesText } from './explain.ts';
 import { graphJson, graphTable } from './format.ts';
 import { openSource } from './open-source.ts';
 
@@ -122,7 +123,7 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
       const { graph, source, base, close } = await buildGraph(options, since);
       await close();
       const changes = base ? await baseVersions(base.graph, base.source.date, options) : undefined;
-      if (changes) await keepManifests(changes, graph);
+      if (changes) await recordGraphManifests(changes, graph, new Date());
       const record = await decideForCli(graph, source.date, { ...options, ...(changes ? { changes } : {}) });
       out.write(
         options.json

@@ -16,6 +16,14 @@ const MANIFESTS_AT_ONCE = 8;
 
 const short = (sha: string) => (/^[0-9a-f]{40,64}$/.test(sha) ? sha.slice(0, 12) : sha);
 
+/** Records the manifests of the contexts a graph hashed: what later builds of its images compare with. */
+export function recordGraphManifests(store: ChangeStore, graph: ImageGraph, at: Date): Promise<void> {
+  return store.recordManifests(
+    [...(graph.manifests ?? [])].map(([contextHash, manifest]) => ({ contextHash, manifest })),
+    at,
+  );
+}
+
 /** The versions a plan's images were decided under: what a later build compares with. */
 export function versionsOf(images: readonly ImageDecision[], input: ExplainInput): ImageVersion[] {
   const versions: ImageVersion[] = [];

@@ -5,6 +5,7 @@ import type { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher } from '../context/hasher.ts';
 import type { ChangeStore, Level, PushContext } from '../domain/index.ts';
 import { Decider } from '../decision/decider.ts';
+import { recordGraphManifests } from '../decision/explain.ts';
 import type { DecisionSettings } from '../decision/settings.ts';
 import { TaskTemplate } from '../decision/template.ts';
 import { GraphBuilder } from '../graph/build-graph.ts';
@@ -87,8 +88,7 @@ export class RepositoryRuntime {
   }
 
   recordManifests(graph: ImageGraph): Promise<void> {
-    const manifests = [...(graph.manifests ?? [])].map(([contextHash, manifest]) => ({ contextHash, manifest }));
-    return this.changes.recordManifests(manifests, this.clock());
+    return recordGraphManifests(this.changes, graph, this.clock());
   }
 
   pushContext(rev: string, ref: string | null, level: Level, pullRequest: boolean, owner: string | null): PushContext {
