@@ -63,21 +63,3 @@ export class ManifestCollector {
     return { algorithm, files, truncated: this.truncated || this.entries.length < files, entries: this.entries };
   }
 }
-
-type EncodedEntry = [string, number, string | null, number] | [string, number, string | null, number, string];
-
-/** The stored form: one JSON text of arrays (a text column: a name that is not UTF-8 stays a `\udcXX` escape). */
-export function encodeManifest(m: ContextManifest): string {
-  const entries: EncodedEntry[] = m.entries.map((e) => (e.include === undefined ? [e.path, e.mode, e.id, e.size] : [e.path, e.mode, e.id, e.size, e.include]));
-  return JSON.stringify({ a: m.algorithm, f: m.files, t: m.truncated, e: entries });
-}
-
-export function decodeManifest(text: string): ContextManifest {
-  const raw = JSON.parse(text) as { a: HashAlgorithm; f: number; t: boolean; e: EncodedEntry[] };
-  return {
-    algorithm: raw.a,
-    files: raw.f,
-    truncated: raw.t,
-    entries: raw.e.map(([path, mode, id, size, include]) => (include === undefined ? { path, mode, id, size } : { path, mode, id, size, include })),
-  };
-}

@@ -30,10 +30,13 @@ export interface StoredManifest {
  * newest, up to a total size).
  */
 export interface ChangeStore {
-  /** Keeps the first manifest of each hash; one round trip for a graph. */
+  /**
+   * Keeps the first manifest of each hash (its parts shared with the manifests that include the
+   * same files), then prunes manifests to the store's bounds.
+   */
   recordManifests(manifests: readonly StoredManifest[], at: Date): Promise<void>;
   getManifests(contextHashes: readonly string[]): Promise<Map<string, ContextManifest>>;
-  /** Upserts each version (seen again: its push, decision and time are the newer), then prunes. */
+  /** Upserts each version (seen again: its push, decision and time are the newer), then prunes each image's versions. */
   recordVersions(versions: readonly ImageVersion[]): Promise<void>;
   /** The image's version of `digest`, and its newest version of any other digest. */
   versionsOf(repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }>;

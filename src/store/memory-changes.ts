@@ -1,27 +1,36 @@
-import { type ContextManifest, encodeManifest } from '../context/manifest.ts';
+import type { ContextManifest } from '../context/manifest.ts';
+import { decodeManifest, encodeManifest, partReader } from '../context/manifest-encoding.ts';
 import type { ChangeStore, ImageVersion, StoredManifest } from '../domain/index.ts';
-import { type ChangeLimits, DEFAULT_CHANGE_LIMITS } from './change-limits.ts';
+import { type ChangeLimits, DEFAULT_CHANGE_LIMITS, manifestsToKeep } from './change-limits.ts';
 
 /** The change store in memory, pruned as the SQL one is (change-limits.ts). */
 export class MemoryChanges implements ChangeStore {
-  private readonly manifests = new Map<string, { manifest: ContextManifest; bytes: number; recordedAt: number }>();
+  /** Stored as the SQL store stores them: heads, and parts shared between them. */
+  private readonly manifests = new Map<string, { head: string; parts: readonly string[]; bytes: number; recordedAt: number }>();
+  private readonly parts = new Map<string, { text: string; bytes: number }>();
   /** By repository, image and digest. */
   private readonly versions = new Map<string, ImageVersion>();
 
   constructor(private readonly limits: ChangeLimits = DEFAULT_CHANGE_LIMITS) {}
 
   async recordManifests(list: readonly StoredManifest[], at: Date): Promise<void> {
+    if (list.length === 0) return;
     for (const { contextHash, manifest } of list) {
       if (this.manifests.has(contextHash)) continue;
-      this.manifests.set(contextHash, { manifest: structuredClone(manifest), bytes: Buffer.byteLength(encodeManifest(manifest)), recordedAt: at.getTime() });
+      const encoded = encodeManifest(manifest);
+      for (const part of encoded.parts) if (!this.parts.has(part.key)) this.parts.set(part.key, { text: part.text, bytes: part.bytes });
+      this.manifests.set(contextHash, { head: encoded.head, parts: encoded.keys, bytes: Buffer.byteLength(encoded.head), recordedAt: at.getTime() });
     }
+    this.pruneManifests(at.getTime());
   }
 
   async getManifests(hashes: readonly string[]): Promise<Map<string, ContextManifest>> {
+    const part = partReader((key) => this.parts.get(key)?.text);
     const found = new Map<string, ContextManifest>();
     for (const hash of hashes) {
       const kept = this.manifests.get(hash);
-      if (kept) found.set(hash, structuredClone(kept.manifest));
+      const manifest = kept ? decodeManifest(kept.head, part) : null;
+      if (manifest) found.set(hash, manifest);
     }
     return found;
   }
@@ -37,7 +46,6 @@ export class MemoryChanges implements ChangeStore {
       const kept = this.ofImage(repository, image);
       for (const old of kept.slice(this.limits.versionsPerImage)) this.versions.delete(JSON.stringify([repository, image, old.digest]));
     }
-    this.pruneManifests(Date.parse(list[0]!.seenAt) - this.limits.unnamedManifestMs);
   }
 
   async versionsOf(repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }> {
@@ -53,19 +61,13 @@ export class MemoryChanges implements ChangeStore {
       .sort((a, b) => b.seenAt.localeCompare(a.seenAt) || a.digest.localeCompare(b.digest));
   }
 
-  private pruneManifests(graceUntil: number): void {
+  private pruneManifests(now: number): void {
     const seen = new Map<string, number>();
     for (const v of this.versions.values()) seen.set(v.contextHash, Math.max(seen.get(v.contextHash) ?? 0, Date.parse(v.seenAt)));
-    const needed = (hash: string, recordedAt: number) => Math.max(seen.get(hash) ?? 0, recordedAt);
-    const ranked = [...this.manifests.entries()].sort(([ha, a], [hb, b]) => needed(hb, b.recordedAt) - needed(ha, a.recordedAt) || (ha < hb ? -1 : ha > hb ? 1 : 0));
-    let total = 0;
-    for (const [hash, kept] of ranked) {
-      if (!seen.has(hash) && kept.recordedAt < graceUntil) {
-        this.manifests.delete(hash);
-        continue;
-      }
-      total += kept.bytes;
-      if (total > this.limits.manifestBytes) this.manifests.delete(hash);
-    }
+    const uses = [...this.manifests].map(([hash, m]) => ({ hash, recordedAt: m.recordedAt, seen: seen.get(hash) ?? null, bytes: m.bytes, parts: m.parts }));
+    const kept = manifestsToKeep(uses, new Map([...this.parts].map(([key, p]) => [key, p.bytes])), this.limits, now);
+    for (const hash of this.manifests.keys()) if (!kept.has(hash)) this.manifests.delete(hash);
+    const named = new Set([...this.manifests.values()].flatMap((m) => m.parts));
+    for (const key of this.parts.keys()) if (!named.has(key)) this.parts.delete(key);
   }
 }

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Parser, type ReadEntry } from 'tar';
-import { decodeManifest, encodeManifest } from '../../src/context/manifest.ts';
+import { decodeEncoded, decodeManifest, encodedBytes, encodeManifest } from '../../src/context/manifest-encoding.ts';
+import type { ContextManifest } from '../../src/context/manifest.ts';
 import { testHasher } from '../support/hashers.ts';
 import { SOURCE_KINDS, sourceFor } from '../support/sources.ts';
 import { tempDir } from '../support/temp.ts';
@@ -56,7 +57,7 @@ describe('context manifests, noted while hashing', () => {
       const included = manifest.entries.find((e) => e.path === 'topsrcdir/scripts/setup.sh');
       assert.equal(included?.include, 'scripts/setup.sh', 'an included file names its %include');
       assert.equal(manifest.entries.find((e) => e.path === 'files/run.sh')?.include, undefined);
-      assert.deepEqual(decodeManifest(encodeManifest(manifest)), manifest);
+      assert.deepEqual(decodeEncoded(encodeManifest(manifest)), manifest);
       if (kind === 'git') {
         // A memo hit gives no manifest: it was given when the hash was computed.
         assert.equal((await hasher.hash(tree, SPEC)).manifest, undefined);
@@ -80,7 +81,7 @@ describe('context manifests, noted while hashing', () => {
     assert.equal(byCount.files, all.files);
     const byBytes = (await testHasher({ manifestLimits: { maxEntries: 100, maxBytes: 100 } }).hash(tree, SPEC)).manifest!;
     assert.ok(byBytes.entries.length < all.entries.length && byBytes.truncated);
-    assert.ok(encodeManifest(byBytes).length < encodeManifest(all).length);
+    assert.ok(encodedBytes(encodeManifest(byBytes)) < encodedBytes(encodeManifest(all)));
   });
 
   it('seed-v1 lists the context folder’s files with their SHA-256', async () => {
@@ -91,5 +92,51 @@ describe('context manifests, noted while hashing', () => {
     const content = await readFile(join(dir, 'docker/my-image/a-file'));
     const file = manifest.entries.find((e) => e.path === 'docker/my-image/a-file');
     assert.deepEqual(file, { path: 'docker/my-image/a-file', mode: 0o644, id: `sha256:${createHash('sha256').update(content).digest('hex')}`, size: content.length });
+  });
+
+  it('is stored in parts, one per %include: contexts that include the same files share it, and entries come back in archive order', () => {
+    const own = (name: string) => ({ path: name, mode: 0o644, id: 'a'.repeat(40), size: 1 });
+    const shared = (name: string) => ({ path: `topsrcdir/lib/${name}`, mode: 0o644, id: 'b'.repeat(40), size: 2, include: 'lib' });
+    const m = (entries: ContextManifest['entries']): ContextManifest => ({ algorithm: 'taskgraph', files: entries.length, truncated: false, entries });
+    // Own files on both sides of the included folder: the parts interleave.
+    const one = m([own('Dockerfile'), shared('a.py'), shared('b.py'), own('zz.txt')]);
+    const other = m([own('Dockerfile'), own('other.sh'), shared('a.py'), shared('b.py')]);
+    const [a, b] = [encodeManifest(one), encodeManifest(other)];
+    assert.equal(a.parts.length, 2);
+    const sharedKey = (e: typeof a) => e.parts.find((p) => p.text.includes('"i":"lib"'))!.key;
+    assert.equal(sharedKey(a), sharedKey(b), 'the included files are one part, named alike');
+    assert.notEqual(
+      a.keys.find((k) => k !== sharedKey(a)),
+      b.keys.find((k) => k !== sharedKey(b)),
+    );
+    assert.deepEqual(decodeEncoded(a), one);
+    assert.deepEqual(decodeEncoded(b), other);
+    assert.equal(
+      decodeManifest(a.head, () => undefined),
+      null,
+      'a head whose part is gone',
+    );
+    // A head stored before parts existed keeps its entries inline.
+    const inline = JSON.stringify({
+      a: 'taskgraph',
+      f: 2,
+      t: true,
+      e: [
+        ['Dockerfile', 0o644, null, 3],
+        ['topsrcdir/lib/a.py', 0o755, 'c'.repeat(40), 4, 'lib'],
+      ],
+    });
+    assert.deepEqual(
+      decodeManifest(inline, () => undefined),
+      {
+        algorithm: 'taskgraph',
+        files: 2,
+        truncated: true,
+        entries: [
+          { path: 'Dockerfile', mode: 0o644, id: null, size: 3 },
+          { path: 'topsrcdir/lib/a.py', mode: 0o755, id: 'c'.repeat(40), size: 4, include: 'lib' },
+        ],
+      },
+    );
   });
 });

@@ -61,4 +61,31 @@ describe('migrations', () => {
       await client.close();
     }
   });
+
+  it('leave a manifest stored before manifests had parts readable', async () => {
+    const databaseUrl = await freshDatabase();
+    const client = pgClient(new pg.Pool({ connectionString: databaseUrl, max: 1 }));
+    try {
+      // A database as migration 3 left it, holding a manifest of that time.
+      await client.transaction(async (tx) => {
+        await tx.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+        for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+          await tx.exec(m.sql);
+          await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [m.version]);
+        }
+      });
+      const head = JSON.stringify({ a: 'taskgraph', f: 1, t: false, e: [['topsrcdir/lib/a.py', 0o644, 'c'.repeat(40), 4, 'lib']] });
+      await client.query('INSERT INTO manifests (context_hash, manifest, bytes, recorded_at) VALUES ($1, $2, $3, now())', ['old', head, head.length]);
+      const store = await openStore({ databaseUrl, dataDir: '/nonexistent' });
+      stores.push(store);
+      assert.deepEqual((await store.getManifests(['old'])).get('old'), {
+        algorithm: 'taskgraph',
+        files: 1,
+        truncated: false,
+        entries: [{ path: 'topsrcdir/lib/a.py', mode: 0o644, id: 'c'.repeat(40), size: 4, include: 'lib' }],
+      });
+    } finally {
+      await client.close();
+    }
+  });
 });

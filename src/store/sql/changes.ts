@@ -1,34 +1,90 @@
-import { decodeManifest, encodeManifest, type ContextManifest } from '../../context/manifest.ts';
+import type { ContextManifest } from '../../context/manifest.ts';
+import { decodeManifest, encodeManifest, partReader } from '../../context/manifest-encoding.ts';
 import type { ImageVersion, StoredManifest } from '../../domain/index.ts';
 import type { DigestInputs } from '../../graph/types.ts';
-import type { ChangeLimits } from '../change-limits.ts';
+import { type ChangeLimits, manifestsToKeep } from '../change-limits.ts';
 import type { Row, SqlClient } from './client.ts';
 import { iso } from './decision-store.ts';
 
 /** Manifests written per statement: their JSON is held twice while it is sent (text and protocol buffer). */
 const MANIFESTS_PER_INSERT = 8;
 
-export async function recordManifests(db: SqlClient, list: readonly StoredManifest[], at: Date): Promise<void> {
-  for (let i = 0; i < list.length; i += MANIFESTS_PER_INSERT) await insertManifests(db, list.slice(i, i + MANIFESTS_PER_INSERT), at);
+/** Stores each manifest's head and the parts not stored yet, then prunes to the bounds. */
+export async function recordManifests(db: SqlClient, list: readonly StoredManifest[], at: Date, limits: ChangeLimits): Promise<void> {
+  if (list.length === 0) return;
+  const sent = new Set<string>();
+  for (let i = 0; i < list.length; i += MANIFESTS_PER_INSERT) {
+    const batch = list.slice(i, i + MANIFESTS_PER_INSERT).map((m) => ({ contextHash: m.contextHash, encoded: encodeManifest(m.manifest) }));
+    const parts = batch.flatMap((m) => m.encoded.parts).filter((p) => !sent.has(p.key) && sent.add(p.key));
+    // Parts first, so that no head names a part not stored; a part stored again is touched,
+    // so a prune running meanwhile leaves it for the head on its way.
+    if (parts.length > 0) {
+      await db.query(
+        `INSERT INTO manifest_parts (key, part, bytes, recorded_at) VALUES ${rows(parts.length, ['text', 'text', 'integer'])}
+         ON CONFLICT (key) DO UPDATE SET recorded_at = excluded.recorded_at`,
+        [at.toISOString(), ...parts.flatMap((p) => [p.key, p.text, p.bytes])],
+      );
+    }
+    await db.query(
+      `INSERT INTO manifests (context_hash, manifest, bytes, parts, recorded_at) VALUES ${rows(batch.length, ['text', 'text', 'integer', 'text[]'])} ON CONFLICT (context_hash) DO NOTHING`,
+      [at.toISOString(), ...batch.flatMap((m) => [m.contextHash, m.encoded.head, Buffer.byteLength(m.encoded.head), m.encoded.keys])],
+    );
+  }
+  await pruneManifests(db, at, limits);
 }
 
-async function insertManifests(db: SqlClient, list: readonly StoredManifest[], at: Date): Promise<void> {
-  // One row of parameters per manifest rather than arrays: a text[] of megabytes of JSON is
-  // escaped by the client and parsed by the server as one array literal, several times slower.
-  const params: unknown[] = [at.toISOString()];
-  const rows = list.map((m) => {
-    const text = encodeManifest(m.manifest);
-    params.push(m.contextHash, text, Buffer.byteLength(text));
-    const n = params.length;
-    return `($${n - 2}, $${n - 1}, $${n}::integer, $1::timestamptz)`;
-  });
-  await db.query(`INSERT INTO manifests (context_hash, manifest, bytes, recorded_at) VALUES ${rows.join(', ')} ON CONFLICT (context_hash) DO NOTHING`, params);
+/**
+ * `count` rows of parameters (one per cast) after `$1`, the time: one row of parameters per
+ * manifest rather than arrays, since a text[] of megabytes of JSON is escaped by the client and
+ * parsed by the server as one array literal, several times slower.
+ */
+function rows(count: number, casts: readonly string[]): string {
+  const row = (r: number) => casts.map((cast, c) => `$${2 + r * casts.length + c}::${cast}`).join(', ');
+  return Array.from({ length: count }, (_, r) => `(${row(r)}, $1::timestamptz)`).join(', ');
+}
+
+/** What the bound keeps is decided here (change-limits.ts) from the heads' sizes and parts; the texts are not read. */
+async function pruneManifests(db: SqlClient, at: Date, limits: ChangeLimits): Promise<void> {
+  const heads = await db.query(
+    `SELECT m.context_hash, m.bytes, m.parts, m.recorded_at, u.seen
+     FROM manifests m LEFT JOIN LATERAL (SELECT max(seen_at) AS seen FROM image_versions v WHERE v.context_hash = m.context_hash) u ON true`,
+  );
+  const partBytes = new Map((await db.query('SELECT key, bytes FROM manifest_parts')).map((r) => [r.key as string, r.bytes as number]));
+  const uses = heads.map((r) => ({
+    hash: r.context_hash as string,
+    recordedAt: Date.parse(iso(r.recorded_at)!),
+    seen: r.seen === null ? null : Date.parse(iso(r.seen)!),
+    bytes: r.bytes as number,
+    parts: (r.parts as string[] | null) ?? [],
+  }));
+  const kept = manifestsToKeep(uses, partBytes, limits, at.getTime());
+  const dropped = uses.filter((u) => !kept.has(u.hash)).map((u) => u.hash);
+  if (dropped.length > 0) await db.query('DELETE FROM manifests WHERE context_hash = ANY($1::text[])', [dropped]);
+  const named = new Set(uses.filter((u) => kept.has(u.hash)).flatMap((u) => u.parts));
+  const unnamed = [...partBytes.keys()].filter((key) => !named.has(key));
+  if (unnamed.length === 0) return;
+  // Only parts no head names, whatever was written since the heads were read, and not touched
+  // within the grace: another writer may be between storing its parts and its heads.
+  await db.query(
+    `DELETE FROM manifest_parts WHERE key = ANY($1::text[]) AND recorded_at < $2::timestamptz
+       AND key NOT IN (SELECT unnest(parts) FROM manifests WHERE parts IS NOT NULL)`,
+    [unnamed, new Date(at.getTime() - limits.unnamedManifestMs).toISOString()],
+  );
 }
 
 export async function getManifests(db: SqlClient, hashes: readonly string[]): Promise<Map<string, ContextManifest>> {
   if (hashes.length === 0) return new Map();
-  const rows = await db.query('SELECT context_hash, manifest FROM manifests WHERE context_hash = ANY($1::text[])', [hashes]);
-  return new Map(rows.map((r) => [r.context_hash as string, decodeManifest(r.manifest as string)]));
+  const heads = await db.query('SELECT context_hash, manifest, parts FROM manifests WHERE context_hash = ANY($1::text[])', [hashes]);
+  const keys = [...new Set(heads.flatMap((r) => (r.parts as string[] | null) ?? []))];
+  const texts = keys.length > 0 ? await db.query('SELECT key, part FROM manifest_parts WHERE key = ANY($1::text[])', [keys]) : [];
+  const byKey = new Map(texts.map((r) => [r.key as string, r.part as string]));
+  const part = partReader((key) => byKey.get(key));
+  const found = new Map<string, ContextManifest>();
+  for (const r of heads) {
+    const manifest = decodeManifest(r.manifest as string, part);
+    if (manifest) found.set(r.context_hash as string, manifest);
+  }
+  return found;
 }
 
 /** A version seen again keeps the newer sighting (its push, decision and time). */
@@ -48,20 +104,6 @@ const PRUNE_VERSIONS = `
     FROM image_versions WHERE repository = $1 AND image = ANY($2::text[])
   ) r
   WHERE v.repository = r.repository AND v.image = r.image AND v.digest = r.digest AND r.n > $3`;
-
-/**
- * Unnamed manifests past their grace, then whatever is past the byte bound, least recently
- * needed first: by the latest of its recording and the last sighting of a version naming it.
- */
-const PRUNE_MANIFESTS = `
-  WITH needed AS (
-    SELECT m.context_hash, m.recorded_at, m.bytes, u.seen
-    FROM manifests m LEFT JOIN LATERAL (SELECT max(seen_at) AS seen FROM image_versions v WHERE v.context_hash = m.context_hash) u ON true
-  ), kept AS (
-    SELECT context_hash, sum(bytes) OVER (ORDER BY GREATEST(seen, recorded_at) DESC, context_hash) AS total
-    FROM needed WHERE seen IS NOT NULL OR recorded_at >= $1
-  )
-  DELETE FROM manifests m WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.context_hash = m.context_hash AND k.total <= $2)`;
 
 export async function recordVersions(db: SqlClient, list: readonly ImageVersion[], limits: ChangeLimits): Promise<void> {
   if (list.length === 0) return;
@@ -84,8 +126,6 @@ export async function recordVersions(db: SqlClient, list: readonly ImageVersion[
     const images = [...new Set(list.filter((v) => v.repository === repository).map((v) => v.image))];
     await db.query(PRUNE_VERSIONS, [repository, images, limits.versionsPerImage]);
   }
-  const grace = new Date(Date.parse(list[0]!.seenAt) - limits.unnamedManifestMs).toISOString();
-  await db.query(PRUNE_MANIFESTS, [grace, limits.manifestBytes]);
 }
 
 function versionFromRow(r: Row): ImageVersion {

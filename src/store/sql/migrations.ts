@@ -122,6 +122,22 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly sql:
       CREATE INDEX image_versions_by_context ON image_versions (context_hash);
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- A manifest's files by the %include they came in by (or the context's own), named by the
+      -- SHA-256 of their text: the images that include one folder share its part. A head
+      -- stored before (parts NULL) keeps its entries in its own text.
+      CREATE TABLE manifest_parts (
+        key text PRIMARY KEY,
+        part text NOT NULL,
+        bytes integer NOT NULL,
+        recorded_at timestamptz NOT NULL
+      );
+      ALTER TABLE manifest_parts ALTER COLUMN part SET STORAGE EXTERNAL;
+      ALTER TABLE manifests ADD COLUMN parts text[];
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises concurrent migrators. */

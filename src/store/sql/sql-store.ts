@@ -261,7 +261,7 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
   }
 
   recordManifests(manifests: readonly StoredManifest[], at: Date): Promise<void> {
-    return recordManifests(this.db, manifests, at);
+    return recordManifests(this.db, manifests, at, this.changeLimits);
   }
 
   getManifests(contextHashes: readonly string[]): Promise<Map<string, ContextManifest>> {
