@@ -2,7 +2,8 @@ import type { TreeSource } from '../tree/types.ts';
 import type { BlobSpool } from './blob-spool.ts';
 import type { HashPool } from './hash-thread.ts';
 import type { ContextHash, HashAlgorithm } from './context-hash.ts';
-import type { ContextManifest, ManifestLimits } from './manifest.ts';
+import type { ManifestLimits } from './manifest.ts';
+import { type EncodedManifest, encodeManifest } from './manifest-encoding.ts';
 import { ManifestNotes } from './manifest-notes.ts';
 import { TracingTree } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
@@ -29,14 +30,14 @@ export async function computeContextHash(
   spec: ContextSpec,
   algorithm: HashAlgorithm,
   options: ComputeOptions,
-): Promise<{ result: ContextHash; trace: Trace | null; manifest: ContextManifest }> {
+): Promise<{ result: ContextHash; trace: Trace | null; manifest: EncodedManifest }> {
   const traced = new TracingTree(tree);
   let result: ContextHash;
-  let manifest: ContextManifest;
+  let manifest: EncodedManifest;
   if (algorithm === 'seed-v1') {
     const { hash, files, bytes, manifest: listed } = await seedV1Hash(traced, spec.contextDir, options.maxFiles, options.manifest);
     result = { contextHash: hash, files, bytes };
-    manifest = listed;
+    manifest = encodeManifest(listed);
   } else {
     const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree });
     const sink = options.pool.sink();

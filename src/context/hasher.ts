@@ -8,7 +8,8 @@ import { RUN_TASK_FILES } from './dockerfile.ts';
 import { BlobSpool } from './blob-spool.ts';
 import { computeContextHash } from './compute.ts';
 import type { ContextHash, HashAlgorithm } from './context-hash.ts';
-import { type ContextManifest, DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from './manifest.ts';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from './manifest.ts';
+import type { EncodedManifest } from './manifest-encoding.ts';
 import { HashPool } from './hash-thread.ts';
 import { TraceMemo } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
@@ -39,7 +40,7 @@ export interface HasherOptions {
 }
 
 /** A hash, answered from the memo or computed; a computed one comes with its manifest (a memo hit's was given when it was computed). */
-export type HashResult = ContextHash & { readonly memoHit: boolean; readonly manifest?: ContextManifest };
+export type HashResult = ContextHash & { readonly memoHit: boolean; readonly manifest?: EncodedManifest };
 
 export interface HasherCounters {
   memoHits: number;

@@ -1,8 +1,50 @@
-import { createHash } from 'node:crypto';
-import { type ContextManifest, ManifestCollector, type ManifestEntry, type ManifestLimits } from './manifest.ts';
+import { createHash, type Hash } from 'node:crypto';
+import type { EncodedManifest, EncodedPart } from './manifest-encoding.ts';
+import { entryBytes, type ManifestLimits } from './manifest.ts';
 import type { PlanEntry } from './plan.ts';
 
-type Pending = { -readonly [K in keyof ManifestEntry]: ManifestEntry[K] };
+/**
+ * One part being noted (the files of one `%include`, or the context's own), straight into its
+ * stored form: the JSON of each entry, and the SHA-256 of the text they make, so that a graph
+ * keeps one copy of a part its images share without ever joining the copies it drops.
+ */
+class NotedPart implements EncodedPart {
+  key = '';
+  bytes = 0;
+  private readonly json: string[] = [];
+  private readonly sha: Hash = createHash('sha256');
+  private readonly opening: string;
+  private joined: string | null = null;
+
+  constructor(include: string | null) {
+    this.opening = `{"i":${JSON.stringify(include)},"e":[`;
+    this.feed(this.opening);
+  }
+
+  add(path: string, mode: number, id: string | null, size: number): void {
+    const json = JSON.stringify([path, mode, id, size]);
+    if (this.json.length > 0) this.feed(',');
+    this.feed(json);
+    this.json.push(json);
+  }
+
+  finish(): this {
+    this.feed(']}');
+    this.key = this.sha.digest('hex');
+    return this;
+  }
+
+  /** As `encodeManifest` writes it; made when first asked (a part the graph already holds never is). */
+  get text(): string {
+    this.joined ??= `${this.opening}${this.json.join(',')}]}`;
+    return this.joined;
+  }
+
+  private feed(text: string): void {
+    this.sha.update(text);
+    this.bytes += Buffer.byteLength(text);
+  }
+}
 
 /**
  * A context's manifest, noted as its tar is written: the tar writer says each file's size as it
@@ -10,19 +52,22 @@ type Pending = { -readonly [K in keyof ManifestEntry]: ManifestEntry[K] };
  * plan's, so no file is read twice. The processed Dockerfile (no blob id) gets the SHA-256 of
  * its planned bytes; a plain folder's files keep no id (hashing them again would double a
  * graph's hashing, and a folder's graph, the CLI's, has no stored build to compare with).
- * Past the bound, nothing more is noted.
+ * Entries go straight into their stored form, part by part, rather than into objects a graph
+ * that rebuilds every image would hold by the hundred thousand. Past the bound (counted as
+ * `ManifestCollector` counts), nothing more is noted.
  */
 export class ManifestNotes {
   private next = 0;
+  private kept = 0;
+  private bytes = 0;
   private done = false;
-  private readonly collected: ManifestCollector;
+  private truncated = false;
+  private readonly parts = new Map<string | null, NotedPart>();
 
   constructor(
     private readonly plan: readonly PlanEntry[],
-    limits: ManifestLimits,
-  ) {
-    this.collected = new ManifestCollector(limits);
-  }
+    private readonly limits: ManifestLimits,
+  ) {}
 
   /** The next planned file was written, of `size` bytes. */
   readonly file = (size: number): void => {
@@ -33,13 +78,26 @@ export class ManifestNotes {
       return;
     }
     const source = planned.source;
-    const entry: Pending = { path: planned.name, mode: planned.mode, id: 'tree' in source ? source.entry.oid : null, size };
-    if ('tree' in source && source.include !== undefined) entry.include = source.include;
-    if ('data' in source) entry.id = `sha256:${createHash('sha256').update(source.data).digest('hex')}`;
-    if (!this.collected.add(entry)) this.done = true; // past the bound
+    const include = 'tree' in source ? (source.include ?? null) : null;
+    const id = 'tree' in source ? source.entry.oid : 'data' in source ? `sha256:${createHash('sha256').update(source.data).digest('hex')}` : null;
+    const bytes = entryBytes(planned.name, include, id);
+    if (this.kept >= this.limits.maxEntries || this.bytes + bytes > this.limits.maxBytes) {
+      this.truncated = true;
+      this.done = true;
+      return;
+    }
+    this.kept += 1;
+    this.bytes += bytes;
+    let part = this.parts.get(include);
+    if (!part) this.parts.set(include, (part = new NotedPart(include)));
+    part.add(planned.name, planned.mode, id, size);
   };
 
-  manifest(): ContextManifest {
-    return this.collected.manifest('taskgraph', this.plan.length);
+  manifest(): EncodedManifest {
+    const parts = [...this.parts.values()].map((p) => p.finish());
+    const keys = parts.map((p) => p.key);
+    const files = this.plan.length;
+    const head = JSON.stringify({ a: 'taskgraph', f: files, t: this.truncated || this.kept < files, p: keys });
+    return { head, keys, parts };
   }
 }

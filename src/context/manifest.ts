@@ -36,7 +36,7 @@ export interface ManifestLimits {
 export const DEFAULT_MANIFEST_LIMITS: ManifestLimits = { maxEntries: 10_000, maxBytes: 1024 * 1024 };
 
 /** Stored bytes of one entry, about: its strings and the punctuation and numbers around them. */
-export const entryBytes = (e: ManifestEntry): number => e.path.length + (e.include?.length ?? 0) + (e.id?.length ?? 4) + 32;
+export const entryBytes = (path: string, include: string | null | undefined, id: string | null): number => path.length + (include?.length ?? 0) + (id?.length ?? 4) + 32;
 
 /** Collects entries up to the limits; once one does not fit, nothing more is kept. */
 export class ManifestCollector {
@@ -49,7 +49,7 @@ export class ManifestCollector {
   /** False once the bound is reached (the entry is not kept, nor any after it). */
   add(entry: ManifestEntry): boolean {
     if (this.truncated) return false;
-    const bytes = entryBytes(entry);
+    const bytes = entryBytes(entry.path, entry.include, entry.id);
     if (this.entries.length >= this.limits.maxEntries || this.bytes + bytes > this.limits.maxBytes) {
       this.truncated = true;
       return false;

@@ -1,4 +1,5 @@
 import type { ContextManifest } from '../context/manifest.ts';
+import { decodeManifest, type EncodedManifest, partReader } from '../context/manifest-encoding.ts';
 import type { ChangeStore, ImageChanges, ImageDecision, ImageVersion, PushContext } from '../domain/index.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import { compareVersions } from './changes.ts';
@@ -63,7 +64,14 @@ export async function explainBuilds(images: readonly ImageDecision[], input: Exp
     input,
   );
   const found = new Map(await Promise.all(current.map(async (v) => [v.image, await store.versionsOf(v.repository, v.image, v.digest)] as const)));
-  const known = input.graph.manifests ?? new Map<string, ContextManifest>();
+  const known: ReadonlyMap<string, EncodedManifest> = input.graph.manifests ?? new Map();
+  // This graph's own manifests, decoded as needed: each shared part once.
+  const graphParts = new Map([...known.values()].flatMap((m) => m.parts.map((p) => [p.key, p] as const)));
+  const ownPart = partReader((key) => graphParts.get(key)?.text);
+  const mine = (hash: string): ContextManifest | null => {
+    const m = known.get(hash);
+    return m ? decodeManifest(m.head, ownPart) : null;
+  };
   const byName = new Map(images.map((d) => [d.name, d]));
   const explained = new Map<string, ImageChanges | null>();
   // Earlier manifests are read a few images at a time and dropped once compared: a push that
@@ -76,7 +84,7 @@ export async function explainBuilds(images: readonly ImageDecision[], input: Exp
       for (const hash of [v.contextHash, other?.contextHash]) if (hash && !known.has(hash)) wanted.add(hash);
     }
     const stored = await store.getManifests([...wanted]);
-    const manifest = (hash: string) => known.get(hash) ?? stored.get(hash) ?? null;
+    const manifest = (hash: string) => mine(hash) ?? stored.get(hash) ?? null;
     for (const v of batch) explained.set(v.image, explainOne(byName.get(v.image)!, input, v, found.get(v.image), manifest));
   }
 

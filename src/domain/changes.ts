@@ -1,4 +1,5 @@
 import type { ContextManifest } from '../context/manifest.ts';
+import type { EncodedManifest } from '../context/manifest-encoding.ts';
 import type { DigestInputs } from '../graph/types.ts';
 
 /** One image's inputs under one digest in a repository, as the last decision that used them saw them. */
@@ -21,7 +22,8 @@ export interface ImageVersion {
 
 export interface StoredManifest {
   readonly contextHash: string;
-  readonly manifest: ContextManifest;
+  /** In its stored form: what hashing notes, and what the store writes. */
+  readonly manifest: EncodedManifest;
 }
 
 /**

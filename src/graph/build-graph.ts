@@ -3,7 +3,7 @@ import { loadCatalog } from '../catalog/load.ts';
 import type { Catalog, ImageError, ImageSpec } from '../catalog/types.ts';
 import { imageDigest } from '../context/digest.ts';
 import type { ContextHasher, HashResult } from '../context/hasher.ts';
-import type { ContextManifest } from '../context/manifest.ts';
+import { type EncodedManifest, type EncodedPart } from '../context/manifest-encoding.ts';
 import { type IndexNaming, buildRoutes, lookupPaths } from '../context/index-paths.ts';
 import { TraceMemo, TracingTree } from '../context/memo.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
@@ -98,13 +98,22 @@ export class GraphBuilder {
           : null;
 
     const budget = new ContextBudget(this.limits.contextBytesPerPush, tree.revision);
+    // One copy of each manifest part for the graph: its images mostly include the same folders.
+    const parts = new Map<string, EncodedPart>();
+    const onePart = (part: EncodedPart): EncodedPart => {
+      const known = parts.get(part.key);
+      if (known) return known;
+      parts.set(part.key, part);
+      return part;
+    };
+    const shared = (m: EncodedManifest): EncodedManifest => ({ ...m, parts: m.parts.map(onePart) });
     const hashed = await mapLimited(catalog.images, HASH_CONCURRENCY, async (spec): Promise<Hashed> => {
       // Once the graph is over a limit no further context is hashed.
       if (spec.kind !== 'build' || spec.error || budget.stopped) return null;
       try {
         const result = await this.hasher.hash(tree, { ...spec, maxIncludes: this.limits.includesPerDockerfile }, options.algorithm);
         budget.spend(result.bytes);
-        return { ok: result };
+        return { ok: result.manifest ? { ...result, manifest: shared(result.manifest) } : result };
       } catch (err) {
         if (!isDeciderError(err)) throw err;
         // A limit fails the whole push; any other problem is this image's.
@@ -116,7 +125,7 @@ export class GraphBuilder {
     budget.check();
 
     const nodes = new Map<string, ImageNode>();
-    const manifests = new Map<string, ContextManifest>();
+    const manifests = new Map<string, EncodedManifest>();
     catalog.images.forEach((spec, i) => {
       nodes.set(spec.name, this.node(spec, hashed[i]!, nodes, naming, options));
       const done = hashed[i];

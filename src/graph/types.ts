@@ -1,6 +1,6 @@
 import type { ImageError } from '../catalog/types.ts';
 import type { HashAlgorithm } from '../context/context-hash.ts';
-import type { ContextManifest } from '../context/manifest.ts';
+import type { EncodedManifest } from '../context/manifest-encoding.ts';
 import type { Level } from '../domain/level.ts';
 
 export type NodeKind = 'build' | 'registry' | 'error' | 'blocked';
@@ -69,5 +69,5 @@ export interface ImageGraph {
   readonly images: readonly ImageNode[];
   readonly warnings: readonly string[];
   /** The manifests of the contexts hashed for this graph (not those answered from the memo), by context hash. */
-  readonly manifests?: ReadonlyMap<string, ContextManifest>;
+  readonly manifests?: ReadonlyMap<string, EncodedManifest>;
 }

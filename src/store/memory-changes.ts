@@ -1,5 +1,5 @@
 import type { ContextManifest } from '../context/manifest.ts';
-import { decodeManifest, encodeManifest, partReader } from '../context/manifest-encoding.ts';
+import { decodeManifest, partReader } from '../context/manifest-encoding.ts';
 import type { ChangeStore, ImageVersion, StoredManifest } from '../domain/index.ts';
 import { type ChangeLimits, DEFAULT_CHANGE_LIMITS, manifestsToKeep } from './change-limits.ts';
 
@@ -17,7 +17,7 @@ export class MemoryChanges implements ChangeStore {
     if (list.length === 0) return;
     for (const { contextHash, manifest } of list) {
       if (this.manifests.has(contextHash)) continue;
-      const encoded = encodeManifest(manifest);
+      const encoded = manifest;
       for (const part of encoded.parts) if (!this.parts.has(part.key)) this.parts.set(part.key, { text: part.text, bytes: part.bytes });
       this.manifests.set(contextHash, { head: encoded.head, parts: encoded.keys, bytes: Buffer.byteLength(encoded.head), recordedAt: at.getTime() });
     }

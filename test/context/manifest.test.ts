@@ -38,7 +38,7 @@ describe('context manifests, noted while hashing', () => {
       const tree = await sourceFor(kind, dir);
       const hasher = testHasher({ spoolMaxBytes: kind === 'git' ? undefined : 0 });
       const result = await hasher.hash(tree, SPEC);
-      const manifest = result.manifest!;
+      const manifest = decodeEncoded(result.manifest!)!;
       const expected = await tarFiles('acme/tars/base.tar');
       assert.equal(manifest.files, expected.length);
       assert.equal(manifest.truncated, false);
@@ -58,6 +58,11 @@ describe('context manifests, noted while hashing', () => {
       assert.equal(included?.include, 'scripts/setup.sh', 'an included file names its %include');
       assert.equal(manifest.entries.find((e) => e.path === 'files/run.sh')?.include, undefined);
       assert.deepEqual(decodeEncoded(encodeManifest(manifest)), manifest);
+      assert.deepEqual(
+        encodeManifest(manifest),
+        { ...result.manifest!, parts: result.manifest!.parts.map((p) => ({ key: p.key, text: p.text, bytes: p.bytes })) },
+        'noted as encodeManifest writes it',
+      );
       if (kind === 'git') {
         // A memo hit gives no manifest: it was given when the hash was computed.
         assert.equal((await hasher.hash(tree, SPEC)).manifest, undefined);
@@ -65,7 +70,7 @@ describe('context manifests, noted while hashing', () => {
         const other = testHasher({ spool: hasher.spool });
         const again = await other.hash(tree, SPEC);
         assert.ok(other.counters.spoolHits > 0, 'the included file came from the spool');
-        assert.deepEqual(again.manifest, manifest);
+        assert.deepEqual(decodeEncoded(again.manifest!), manifest);
       }
     });
   }
@@ -73,21 +78,23 @@ describe('context manifests, noted while hashing', () => {
   it('is bounded: past the entries or bytes allowed, only the first entries are kept and it says it is truncated', async () => {
     const dir = await materialise('acme/tree', join(await tempDir(), 'acme'));
     const tree = await sourceFor('git', dir);
-    const all = (await testHasher().hash(tree, SPEC)).manifest!;
+    const noted = (await testHasher().hash(tree, SPEC)).manifest!;
+    const all = decodeEncoded(noted)!;
     assert.ok(all.entries.length >= 3);
-    const byCount = (await testHasher({ manifestLimits: { maxEntries: 2, maxBytes: 1 << 20 } }).hash(tree, SPEC)).manifest!;
+    const byCount = decodeEncoded((await testHasher({ manifestLimits: { maxEntries: 2, maxBytes: 1 << 20 } }).hash(tree, SPEC)).manifest!)!;
     assert.deepEqual(byCount.entries, all.entries.slice(0, 2));
     assert.equal(byCount.truncated, true);
     assert.equal(byCount.files, all.files);
-    const byBytes = (await testHasher({ manifestLimits: { maxEntries: 100, maxBytes: 100 } }).hash(tree, SPEC)).manifest!;
+    const bounded = (await testHasher({ manifestLimits: { maxEntries: 100, maxBytes: 100 } }).hash(tree, SPEC)).manifest!;
+    const byBytes = decodeEncoded(bounded)!;
     assert.ok(byBytes.entries.length < all.entries.length && byBytes.truncated);
-    assert.ok(encodedBytes(encodeManifest(byBytes)) < encodedBytes(encodeManifest(all)));
+    assert.ok(encodedBytes(bounded) < encodedBytes(noted));
   });
 
   it('seed-v1 lists the context folder’s files with their SHA-256', async () => {
     const dir = await materialise('seed-v1/tree', join(await tempDir(), 'seed'));
     const tree = await sourceFor('git', dir);
-    const manifest = (await testHasher().hash(tree, { contextDir: 'docker/my-image', args: {} }, 'seed-v1')).manifest!;
+    const manifest = decodeEncoded((await testHasher().hash(tree, { contextDir: 'docker/my-image', args: {} }, 'seed-v1')).manifest!)!;
     assert.equal(manifest.algorithm, 'seed-v1');
     const content = await readFile(join(dir, 'docker/my-image/a-file'));
     const file = manifest.entries.find((e) => e.path === 'docker/my-image/a-file');

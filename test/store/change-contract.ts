@@ -63,7 +63,7 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
       const kept = async (...ns: number[]) => [...(await store.getManifests(ns.map(hash))).keys()].sort();
       // As a plan does: the graph's manifests, then its versions.
       const plan = async (m: number, image: string, digest: string, n: number) => {
-        await store.recordManifests([{ contextHash: hash(n), manifest: manifestOf(n) }], minute(m));
+        await store.recordManifests([{ contextHash: hash(n), manifest: encodeManifest(manifestOf(n)) }], minute(m));
         await store.recordVersions([version(repo, image, digest, m, hash(n))]);
       };
       await plan(10, 'base', 'd1', 1);
@@ -73,7 +73,7 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
       assert.equal((await store.versionsOf(repo, 'base', 'd3')).other?.digest, 'd2');
       assert.deepEqual(await kept(1, 2, 3), [hash(2), hash(3)], 'the manifest no version names is gone');
       // A preview's manifest (named by no version), then another image's plan: the two most recent are kept.
-      await store.recordManifests([{ contextHash: hash(4), manifest: manifestOf(4) }], minute(20));
+      await store.recordManifests([{ contextHash: hash(4), manifest: encodeManifest(manifestOf(4)) }], minute(20));
       await plan(20, 'python', 'p5', 5);
       assert.deepEqual(await kept(2, 3, 4, 5), [hash(4), hash(5)]);
       // Past its minute of grace, an unnamed manifest goes.
@@ -93,12 +93,12 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
       const store = await open({ versionsPerImage: 16, manifestBytes: bound, unnamedManifestMs: 3600_000 });
       const repo = `r-${randomUUID()}`;
       const at = (m: number) => new Date(Date.UTC(2026, 0, 1, 1, m));
-      for (const n of [1, 2, 3, 4]) await store.recordManifests([{ contextHash: `${repo}-${n}`, manifest: sharing(n) }], at(n));
+      for (const n of [1, 2, 3, 4]) await store.recordManifests([{ contextHash: `${repo}-${n}`, manifest: encodeManifest(sharing(n)) }], at(n));
       const got = await store.getManifests([1, 2, 3, 4].map((n) => `${repo}-${n}`));
       assert.equal(got.size, 4, 'all four fit');
       for (const n of [1, 2, 3, 4]) assert.deepEqual(got.get(`${repo}-${n}`), sharing(n));
       // A fifth goes past the bound: the least recently needed goes, and the folder stays for the rest.
-      await store.recordManifests([{ contextHash: `${repo}-5`, manifest: sharing(5) }], at(5));
+      await store.recordManifests([{ contextHash: `${repo}-5`, manifest: encodeManifest(sharing(5)) }], at(5));
       const after = await store.getManifests([1, 2, 3, 4, 5].map((n) => `${repo}-${n}`));
       assert.deepEqual(
         [...after.keys()].sort(),
@@ -111,11 +111,11 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
       const store = await open();
       const [a, b] = [randomUUID(), randomUUID()];
       const odd = manifest('caf\udce9.txt');
-      await store.recordManifests([{ contextHash: a, manifest: odd }], new Date());
+      await store.recordManifests([{ contextHash: a, manifest: encodeManifest(odd) }], new Date());
       await store.recordManifests(
         [
-          { contextHash: a, manifest: manifest('other') },
-          { contextHash: b, manifest: manifest('b', 5) },
+          { contextHash: a, manifest: encodeManifest(manifest('other')) },
+          { contextHash: b, manifest: encodeManifest(manifest('b', 5)) },
         ],
         new Date(),
       );

@@ -1,5 +1,5 @@
 import type { ContextManifest } from '../../context/manifest.ts';
-import { decodeManifest, encodeManifest, partReader } from '../../context/manifest-encoding.ts';
+import { decodeManifest, partReader } from '../../context/manifest-encoding.ts';
 import type { ImageVersion, StoredManifest } from '../../domain/index.ts';
 import type { DigestInputs } from '../../graph/types.ts';
 import { type ChangeLimits, manifestsToKeep } from '../change-limits.ts';
@@ -14,7 +14,7 @@ export async function recordManifests(db: SqlClient, list: readonly StoredManife
   if (list.length === 0) return;
   const sent = new Set<string>();
   for (let i = 0; i < list.length; i += MANIFESTS_PER_INSERT) {
-    const batch = list.slice(i, i + MANIFESTS_PER_INSERT).map((m) => ({ contextHash: m.contextHash, encoded: encodeManifest(m.manifest) }));
+    const batch = list.slice(i, i + MANIFESTS_PER_INSERT).map((m) => ({ contextHash: m.contextHash, encoded: m.manifest }));
     const parts = batch.flatMap((m) => m.encoded.parts).filter((p) => !sent.has(p.key) && sent.add(p.key));
     // Parts first, so that no head names a part not stored; a part stored again is touched,
     // so a prune running meanwhile leaves it for the head on its way.
