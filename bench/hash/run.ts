@@ -27,6 +27,7 @@ import { GitRepo } from '../../src/tree/git-repo.ts';
 import { GitTree } from '../../src/tree/git-tree.ts';
 import type { TreeSource } from '../../src/tree/types.ts';
 import { type ContextFile, contextFiles, generate, generateHeavy, git } from './generate.ts';
+import { startCommand } from '../../test/support/start-command.ts';
 
 const { values: args } = parseArgs({
   options: { profile: { type: 'string', default: 'all' }, rounds: { type: 'string', default: '3' } },
@@ -199,19 +200,16 @@ function timed(args: string[], env: NodeJS.ProcessEnv = process.env): { stdout: 
 /** The CLI's cold graph, run as a user runs it (the executable, its shebang's node flags, tsx). */
 const cliCold = (repoDir: string) => timed([CLI, 'graph', '--repo', repoDir, '--json', '--dry-run'], { ...process.env, TASKCLUSTER_ROOT_URL: '' });
 
-/** The node flags of `npm start`: the service's heap settings. */
-function startFlags(): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
-  return scripts.start!.split(/\s+/).filter((word) => word.startsWith('--'));
-}
-
 /**
  * One cold graph in a process shaped like the service (compiled code, `npm start`'s flags):
  * the graph's own seconds and the process's peak RSS. The benchmark's process holds tsx and
  * its own lists, so its peak says little about the service's.
  */
 function serviceCold(mode: 'git' | 'folder', repoDir: string): { seconds: number; rss: number | null } {
-  const run = timed([process.execPath, ...startFlags(), join(import.meta.dirname, 'cold-graph.mjs'), mode, repoDir]);
+  // npm start's node flags (the service's heap settings) and environment (its allocator's).
+  const start = startCommand();
+  const flags = start.argv.filter((word) => word.startsWith('--'));
+  const run = timed([process.execPath, ...flags, join(import.meta.dirname, 'cold-graph.mjs'), mode, repoDir], { ...process.env, ...start.env });
   return { seconds: (JSON.parse(run.stdout) as { seconds: number }).seconds, rss: run.rss };
 }
 

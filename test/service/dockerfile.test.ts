@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { type Copy, DockerfileParser } from 'dockerfile-ast';
+import { type Copy, DockerfileParser, type Env } from 'dockerfile-ast';
+import { startCommand } from '../support/start-command.ts';
 import { validate } from 'dockerfile-utils';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -49,10 +50,12 @@ describe('Dockerfile', async () => {
     for (const needed of ['/app/dist', 'src', 'templates', 'examples', 'package.json']) assert.ok(copied.includes(needed), needed);
   });
 
-  it('runs the compiled service with the options npm start gives it', async () => {
-    const { scripts } = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  it('runs the compiled service with the options and environment npm start gives it', () => {
+    const start = startCommand();
     const cmd = final('CMD');
     assert.equal(cmd.length, 1);
-    assert.deepEqual(JSON.parse(cmd[0]!.getArgumentsContent()!), scripts.start.split(' '));
+    assert.deepEqual(JSON.parse(cmd[0]!.getArgumentsContent()!), start.argv);
+    const env = Object.fromEntries(final('ENV').flatMap((e) => (e as Env).getProperties().map((p) => [p.getName(), p.getValue()])));
+    for (const [name, value] of Object.entries(start.env)) assert.equal(env[name], value, name);
   });
 });

@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OFFLINE_ENV } from './cli.ts';
+import { startCommand } from './start-command.ts';
 
 const SERVER = resolve(import.meta.dirname, '../../src/server.ts');
 const ROOT = resolve(import.meta.dirname, '../..');
-/** `npm start`'s command line (`node <options> dist/src/server.js`): what operators run, options and all. */
-const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
+/** `npm start`'s command line (`[NAME=value...] node <options> dist/src/server.js`): what operators run, options and all. */
+const START = startCommand();
 
 export interface ServerProcessOptions {
   readonly dir: string;
@@ -51,9 +51,10 @@ export class ServerProcess {
       TASKCLUSTER_ACCESS_TOKEN: 'server-token',
       IMAGE_DECIDER_WORKER_ID: options.workerId,
       LOG_LEVEL: 'info',
+      ...(options.compiled ? START.env : {}),
       ...options.env,
     };
-    const entry = options.compiled ? START : ['--import', 'tsx', SERVER];
+    const entry = options.compiled ? START.argv.slice(1) : ['--import', 'tsx', SERVER];
     const child = spawn(process.execPath, [...entry, '--config', config], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new ServerProcess(child, `http://127.0.0.1:${options.port}`);
     const deadline = Date.now() + 30_000;
