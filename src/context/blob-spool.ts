@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { DeciderError } from '../errors.ts';
 import type { ReadStats } from '../tree/types.ts';
 import { fileHeader } from './tar.ts';
+import type { SharedEntry } from './tar.ts';
 
 export interface BlobSpoolOptions {
   /** Folder of the spool file (removed from it at once: the file lives while it is open). Default: the system's temporary folder. */
@@ -34,8 +35,10 @@ export interface SpoolRequest {
  * its whole entry is the same bytes in each, and entries spooled one after the other (a folder,
  * in archive order) are one range of the file: a context's include is a few references.
  */
-export class SpoolEntry {
+export class SpoolEntry implements SharedEntry {
   offset = -1;
+  /** What a manifest notes of the entry (the same in every context: its name, mode, blob id and size). */
+  note: string | null = null;
   length = 0;
   /** The file's own bytes (the entry's content, without header and padding). */
   size = 0;

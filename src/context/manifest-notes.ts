@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { EncodedManifest, EncodedPart } from './manifest-encoding.ts';
 import { entryBytes, type ManifestLimits } from './manifest.ts';
 import type { PlanEntry } from './plan.ts';
+import type { SharedEntry } from './tar.ts';
 
 const FED_AT_ONCE = 64;
 
@@ -25,8 +26,9 @@ class NotedPart implements EncodedPart {
     this.feed(this.opening);
   }
 
-  add(path: string, mode: number, id: string | null, size: number): void {
-    this.json.push(JSON.stringify([path, mode, id, size]));
+  add(path: string, mode: number, id: string | null, size: number, shared: SharedEntry | undefined): void {
+    // A spooled entry is the same in every context that includes it: its JSON is made once.
+    this.json.push(shared ? (shared.note ??= JSON.stringify([path, mode, id, size])) : JSON.stringify([path, mode, id, size]));
     if (this.json.length - this.fed >= FED_AT_ONCE) this.feedPending();
   }
 
@@ -81,7 +83,7 @@ export class ManifestNotes {
   ) {}
 
   /** The next planned file was written, of `size` bytes. */
-  readonly file = (size: number): void => {
+  readonly file = (size: number, shared?: SharedEntry): void => {
     if (this.done) return;
     const planned = this.plan[this.next++];
     if (!planned) {
@@ -101,7 +103,7 @@ export class ManifestNotes {
     this.bytes += bytes;
     let part = this.parts.get(include);
     if (!part) this.parts.set(include, (part = new NotedPart(include)));
-    part.add(planned.name, planned.mode, id, size);
+    part.add(planned.name, planned.mode, id, size, shared);
   };
 
   manifest(): EncodedManifest {

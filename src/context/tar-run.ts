@@ -112,7 +112,7 @@ export class TarRun implements ContentSink {
   /** A spooled tar entry: a reference where the sink takes them (the hashing thread reads the file), else read here. */
   private emitSpooled(spooled: SpoolEntry): void {
     const spool = this.spool!;
-    this.tar.entry(spooled.size);
+    this.tar.entry(spooled.size, spooled);
     if (this.tar.takesRefs) {
       this.tar.emitRef(spool.fd, spooled.offset, spooled.length);
       return;

@@ -127,6 +127,17 @@ export function refuseSetuid(name: string, mode: number): void {
  * Writes a tar stream entry by entry into a ByteSink. Entries must arrive in
  * their final order; each file's content must match the size it announced.
  */
+/**
+ * A file that is the same entry in every context holding it (a spooled one): where an observer
+ * keeps what it derives from the entry, once for all of them.
+ */
+export interface SharedEntry {
+  note: string | null;
+}
+
+/** Told each regular file's size as its entry is written, in archive order (and the shared entry it is, if one). */
+export type FileObserver = (size: number, shared?: SharedEntry) => void;
+
 export class TarWriter {
   private written = 0;
   /** One header filled again for each file, where the sink copies what it is given. */
@@ -139,7 +150,7 @@ export class TarWriter {
   constructor(
     private readonly out: ByteSink,
     private readonly maxBytes = Infinity,
-    private readonly onFile?: (size: number) => void,
+    private readonly onFile?: FileObserver,
   ) {
     this.scratch = out.copiesWrites ? Buffer.from(TEMPLATE) : null;
   }
@@ -205,8 +216,8 @@ export class TarWriter {
   }
 
   /** @internal A whole tar entry written elsewhere (the spool's), of a file of `size` bytes: about to be emitted. */
-  entry(size: number): void {
-    this.onFile?.(size);
+  entry(size: number, shared: SharedEntry): void {
+    this.onFile?.(size, shared);
   }
 
   /** @internal File bytes by reference, where the sink `takesRefs`. */

@@ -5,7 +5,7 @@ import type { BlobSpool, SpoolRequest } from './blob-spool.ts';
 import type { PlanEntry, TreePlanEntry } from './plan.ts';
 import { ReadWindow } from './read-window.ts';
 import { TarRun } from './tar-run.ts';
-import { type ByteSink, TarWriter } from './tar.ts';
+import { type ByteSink, type FileObserver, TarWriter } from './tar.ts';
 
 /** How many file reads may be in flight ahead of the one being written (one file at a time). */
 const WINDOW = 128;
@@ -24,13 +24,7 @@ const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is T
  * get one call per file. The caller holds a lease of the spool throughout (and, for a sink
  * that takes references, until the sink has read them).
  */
-export async function writeContextTar(
-  plan: readonly PlanEntry[],
-  out: ByteSink,
-  maxBytes = Infinity,
-  spool: BlobSpool | null = null,
-  onFile?: (size: number) => void,
-): Promise<number> {
+export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, spool: BlobSpool | null = null, onFile?: FileObserver): Promise<number> {
   const tar = new TarWriter(out, maxBytes, onFile);
   if (spool) prefetch(plan, spool);
   const window = new ReadWindow(WINDOW);
