@@ -37,6 +37,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  constructor() {
+    // The process's memory when scraped, under the names of prom-client's default metrics
+    // (which would also start an observer and a timer for each registry, never stopped).
+    this.gauge('process_resident_memory_bytes', 'Resident memory size in bytes', () => process.memoryUsage.rss());
+    this.gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes', () => process.memoryUsage().heapTotal);
+    this.gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes', () => process.memoryUsage().heapUsed);
+    this.gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes', () => process.memoryUsage().external);
+  }
+
   observeDecision(seconds: number, record: DecisionRecord): void {
     this.decisionSeconds.observe(seconds);
     for (const image of record.images) this.decisions.inc({ decision: image.decision });

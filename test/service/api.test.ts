@@ -149,6 +149,8 @@ describe('the HTTP API', () => {
       'image_decider_memo_hit_ratio',
       'image_decider_backlog_pushes',
       'image_decider_taskcluster_request_seconds_bucket',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
     ]) {
       assert.match(metrics, new RegExp(`^${name}`, 'm'), name);
     }
