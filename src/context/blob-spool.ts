@@ -12,6 +12,8 @@ export interface BlobSpoolOptions {
   readonly dir?: string;
   /** Bytes the spool holds at most (default 1 GiB); once full, it is emptied when no hash is using it. */
   readonly maxBytes?: number;
+  /** How long the reading thread outlives its last read (default 10 s): most pushes read nothing. */
+  readonly idleMs?: number;
 }
 
 export const DEFAULT_SPOOL_BYTES = 1024 ** 3;
@@ -86,10 +88,18 @@ export class BlobSpool {
   private leases = 0;
   private closed = false;
   private idle: (() => void) | null = null;
+  private readonly idleMs: number;
+  private retireTimer: NodeJS.Timeout | null = null;
 
   constructor(options: BlobSpoolOptions = {}) {
     this.dir = options.dir ?? tmpdir();
     this.maxBytes = options.maxBytes ?? DEFAULT_SPOOL_BYTES;
+    this.idleMs = options.idleMs ?? 10_000;
+  }
+
+  /** True while the reading thread runs (it is stopped when idle and by `close`; the entries stay). */
+  get readerRunning(): boolean {
+    return this.reader !== null;
   }
 
   /** The spool file's descriptor (valid while a lease is held). */
@@ -144,6 +154,8 @@ export class BlobSpool {
       templates.push(fileHeader(name, mode, 0));
     }
     if (ids.length === 0) return;
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = null;
     const reader = this.startReader();
     if (this.reading.size === ids.length) reader.ref();
     reader.postMessage({ op: 'read', gitDir: source.gitDir, ids, oids, templates });
@@ -181,6 +193,7 @@ export class BlobSpool {
     this.closed = true;
     while (this.leases > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.idle = null;
+    if (this.retireTimer) clearTimeout(this.retireTimer);
     const reader = this.reader;
     this.reader = null;
     await reader?.terminate();
@@ -188,6 +201,20 @@ export class BlobSpool {
     this.entries.clear();
     if (this.file !== null) closeSync(this.file);
     this.file = null;
+  }
+
+  /**
+   * An idle thread is stopped (its isolate is about 12 MiB); the spool's entries stay, and the
+   * next read starts another in a few milliseconds.
+   */
+  private retireLater(reader: Worker): void {
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = setTimeout(() => {
+      this.retireTimer = null;
+      if (this.reader !== reader || this.reading.size > 0) return;
+      this.reader = null;
+      void reader.terminate();
+    }, this.idleMs).unref();
   }
 
   private startReader(): Worker {
@@ -200,10 +227,14 @@ export class BlobSpool {
     reader.unref(); // referenced only while it reads: an idle spool must not hold the process
     reader.on('message', (m: { op: 'done'; items: number[] }) => {
       for (let i = 0; i < m.items.length; i += 4) this.answer(m.items[i]!, m.items[i + 1]!, m.items[i + 2]!, m.items[i + 3]!);
-      if (this.reading.size === 0) reader.unref();
+      if (this.reading.size === 0) {
+        reader.unref();
+        this.retireLater(reader);
+      }
     });
     const gone = () => {
-      if (this.reader === reader) this.reader = null;
+      if (this.reader !== reader) return; // retired or closed: what is read now is another thread's
+      this.reader = null;
       for (const id of [...this.reading.keys()]) this.answer(id, -1, 0, -1);
     };
     reader.on('error', gone);

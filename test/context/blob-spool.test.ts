@@ -74,6 +74,32 @@ describe('blob spool', () => {
     assert.equal(createHash('sha256').update(tarball).digest('hex'), graph.images.find((i) => i.name === 'b')!.contextHash);
   });
 
+  it('stops its reading thread when idle, keeps its entries, and starts another for the next read', async () => {
+    const spool = new BlobSpool({ dir: await tempDir(), idleMs: 20 });
+    const stopped = async () => {
+      for (let i = 0; i < 500 && spool.readerRunning; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      return !spool.readerRunning;
+    };
+    try {
+      const first = await writeTree(await tempDir(), files);
+      const hasher = testHasher({ spool });
+      await new GraphBuilder(hasher).build(await sourceFor('git', first), OPTIONS);
+      assert.ok(await stopped(), 'idle, its thread is stopped');
+      const kept = spool.count;
+      assert.equal(kept, Object.keys(SHARED).length, 'its entries stay');
+      // New shared content: read by a new thread, with the hashes a folder gives.
+      const changed = { ...files, 'lib/shared/big.bin': Buffer.alloc(100_000, 8) };
+      const second = await writeTree(await tempDir(), changed);
+      const graph = await new GraphBuilder(testHasher({ spool })).build(await sourceFor('git', second), OPTIONS);
+      assert.equal(spool.count, kept + 1);
+      const disk = testHasher();
+      for (const image of graph.images) assert.equal(image.contextHash, (await disk.hash(new DirectoryTree(second), spec(image.name))).contextHash, image.name);
+      assert.ok(await stopped(), 'and stopped again');
+    } finally {
+      await spool.close();
+    }
+  });
+
   it('holds at most its size: past it, files are read from git by their contexts, and it is emptied when no hash holds it', async () => {
     const big = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`lib/shared/f${i}.bin`, Buffer.alloc(40_000, i + 1)]));
     const dir = await writeTree(await tempDir(), { ...big, ...OWN('a'), ...OWN('b') });
