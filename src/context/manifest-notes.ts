@@ -41,7 +41,10 @@ class NotedPart implements EncodedPart {
 
   /** As `encodeManifest` writes it; made when first asked (a part the graph already holds never is). */
   get text(): string {
-    this.joined ??= `${this.opening}${this.json.join(',')}]}`;
+    if (this.joined === null) {
+      this.joined = `${this.opening}${this.json.join(',')}]}`;
+      this.json.length = 0; // hashed and joined: the pieces are not needed again
+    }
     return this.joined;
   }
 

@@ -17,9 +17,8 @@ export class MemoryChanges implements ChangeStore {
     if (list.length === 0) return;
     for (const { contextHash, manifest } of list) {
       if (this.manifests.has(contextHash)) continue;
-      const encoded = manifest;
-      for (const part of encoded.parts) if (!this.parts.has(part.key)) this.parts.set(part.key, { text: part.text, bytes: part.bytes });
-      this.manifests.set(contextHash, { head: encoded.head, parts: encoded.keys, bytes: Buffer.byteLength(encoded.head), recordedAt: at.getTime() });
+      for (const part of manifest.parts) if (!this.parts.has(part.key)) this.parts.set(part.key, { text: part.text, bytes: part.bytes });
+      this.manifests.set(contextHash, { head: manifest.head, parts: manifest.keys, bytes: Buffer.byteLength(manifest.head), recordedAt: at.getTime() });
     }
     this.pruneManifests(at.getTime());
   }
