@@ -18,4 +18,6 @@ for (const entry of readdirSync(SRC, { recursive: true, withFileTypes: true })) 
   const from = join(entry.parentPath, entry.name);
   cpSync(from, join(DIST, relative(ROOT, from)));
 }
-for (const folder of ['templates', 'examples']) cpSync(join(ROOT, folder), join(DIST, folder), { recursive: true });
+// Symlinks as they are: without verbatimSymlinks a relative link is made absolute (to the
+// checkout), and the example's in-tree link would point outside the repository made of it.
+for (const folder of ['templates', 'examples']) cpSync(join(ROOT, folder), join(DIST, folder), { recursive: true, verbatimSymlinks: true });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../support/app.ts';
@@ -35,11 +36,19 @@ describe('npm start (build, then the compiled service) with no configuration', (
     const graph = (await (await fetch(`http://localhost:${port}/graph?rev=HEAD`)).json()) as {
       state: string;
       dryRun: boolean;
-      images: Record<string, { kind: string; decision: string; dryRun?: boolean }>;
+      images: Record<string, { kind: string; decision: string; dryRun?: boolean; contextHash?: string; digest?: string }>;
     };
     assert.equal(graph.state, 'preview');
     assert.deepEqual(Object.keys(graph.images).sort(), ['base', 'lint', 'node-tools', 'prebuilt', 'python', 'standalone']);
     assert.equal(graph.images.prebuilt!.kind, 'registry');
+    // The example is the acme vector's tree: the compiled service hashes it as the reference does
+    // (its symlink included, as the build copied it beside the JavaScript).
+    const expected = JSON.parse(await readFile(join(ROOT, 'test/fixtures/vectors/acme/expected.json'), 'utf8')) as {
+      images: Record<string, { contextHash: string; digest: string }>;
+    };
+    for (const [name, want] of Object.entries(expected.images)) {
+      assert.deepEqual([graph.images[name]?.contextHash, graph.images[name]?.digest], [want.contextHash, want.digest], name);
+    }
     assert.ok(
       Object.values(graph.images)
         .filter((i) => i.kind === 'build')
