@@ -15,9 +15,19 @@ export async function recordManifests(db: SqlClient, list: readonly StoredManife
   const sent = new Set<string>();
   for (let i = 0; i < list.length; i += MANIFESTS_PER_INSERT) {
     const batch = list.slice(i, i + MANIFESTS_PER_INSERT).map((m) => ({ contextHash: m.contextHash, encoded: m.manifest }));
-    const parts = batch.flatMap((m) => m.encoded.parts).filter((p) => !sent.has(p.key) && sent.add(p.key));
-    // Parts first, so that no head names a part not stored; a part stored again is touched,
-    // so a prune running meanwhile leaves it for the head on its way.
+    const wanted = batch.flatMap((m) => m.encoded.parts).filter((p) => !sent.has(p.key) && sent.add(p.key));
+    // Parts first, so that no head names a part not stored. One already stored (most are: a
+    // folder many images include changes seldom) is only touched, its text not sent again; the
+    // touch keeps a prune running meanwhile off it until the head on its way is stored.
+    const stored =
+      wanted.length > 0
+        ? new Set(
+            (await db.query('UPDATE manifest_parts SET recorded_at = $1 WHERE key = ANY($2::text[]) RETURNING key', [at.toISOString(), wanted.map((p) => p.key)])).map(
+              (r) => r.key as string,
+            ),
+          )
+        : new Set<string>();
+    const parts = wanted.filter((p) => !stored.has(p.key));
     if (parts.length > 0) {
       await db.query(
         `INSERT INTO manifest_parts (key, part, bytes, recorded_at) VALUES ${rows(parts.length, ['text', 'text', 'integer'])}
