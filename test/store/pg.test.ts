@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import type { ContextManifest } from '../../src/context/manifest.ts';
+import { encodeManifest } from '../../src/context/manifest-encoding.ts';
 import pg from 'pg';
 import { openStore } from '../../src/store/open-store.ts';
 import type { ServiceStore } from '../../src/store/service-store.ts';
@@ -41,6 +44,31 @@ describe('PostgreSQL across processes', () => {
     const winner = winners[0]!.planned ? winners[0]!.task.taskId : '';
     assert.ok(results.every((r) => r.planned || r.existing.taskId === winner));
     assert.equal((await b.findActiveBuild({ digest, level: 3, pullRequest: false }))?.taskId, winner);
+  });
+
+  it('graphs of one revision recording the same manifests at once, from two pools, all succeed and store each once', async () => {
+    const [a, b] = [await open(), await open()];
+    const run = randomUUID();
+    // 24 contexts sharing six included folders, two each, the way real images do.
+    const folder = (f: number) =>
+      Array.from({ length: 30 }, (_, i) => ({ path: `topsrcdir/f${f}/m${String(i).padStart(2, '0')}`, mode: 0o644, id: `${f}`.repeat(40), size: i, include: `f${f}` }));
+    const manifest = (n: number): ContextManifest => {
+      const entries = [
+        { path: 'Dockerfile', mode: 0o644, id: `sha256:${run.replace(/-/g, '').slice(0, 32)}${String(n).padStart(32, '0')}`, size: n },
+        ...folder(n % 6),
+        ...folder((n + 1) % 6),
+      ];
+      entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+      return { algorithm: 'taskgraph', files: entries.length, truncated: false, entries };
+    };
+    const list = Array.from({ length: 24 }, (_, n) => ({ contextHash: `${run}-${n}`, manifest: encodeManifest(manifest(n)) }));
+    // Each caller in its own order, as concurrent graphs finish their contexts in any order.
+    const shuffled = (k: number) =>
+      [...list].sort((x, y) => ((x.contextHash.length * 7 + list.indexOf(x) * (k + 3)) % 24) - ((y.contextHash.length * 7 + list.indexOf(y) * (k + 3)) % 24));
+    await Promise.all(Array.from({ length: 12 }, (_, k) => (k % 2 ? a : b).recordManifests(shuffled(k), new Date())));
+    const got = await a.getManifests(list.map((m) => m.contextHash));
+    assert.equal(got.size, 24);
+    for (let n = 0; n < 24; n++) assert.deepEqual(got.get(`${run}-${n}`), manifest(n));
   });
 });
 

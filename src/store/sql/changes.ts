@@ -9,16 +9,30 @@ import { iso } from './decision-store.ts';
 /** Manifests written per statement: their JSON is held twice while it is sent (text and protocol buffer). */
 const MANIFESTS_PER_INSERT = 8;
 
-/** Stores each manifest's head and the parts not stored yet, then prunes to the bounds. */
-export async function recordManifests(db: SqlClient, list: readonly StoredManifest[], at: Date, limits: ChangeLimits): Promise<void> {
-  if (list.length === 0) return;
+/**
+ * Serialises the writers of manifests (across processes too): graphs built at once for the same
+ * revision record the same parts, and their touches, inserts and prunes would otherwise take
+ * row locks in different orders and deadlock. Outside the int4 range of the per-digest locks.
+ */
+const MANIFESTS_LOCK = 7_274_431_004;
+
+/** Stores each manifest's head and the parts not stored yet, then prunes to the bounds; one writer at a time. */
+export function recordManifests(db: SqlClient, list: readonly StoredManifest[], at: Date, limits: ChangeLimits): Promise<void> {
+  if (list.length === 0) return Promise.resolve();
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MANIFESTS_LOCK]);
+    await writeManifests(tx, list, at);
+    await pruneManifests(tx, at, limits);
+  });
+}
+
+async function writeManifests(db: SqlClient, list: readonly StoredManifest[], at: Date): Promise<void> {
   const sent = new Set<string>();
   for (let i = 0; i < list.length; i += MANIFESTS_PER_INSERT) {
     const batch = list.slice(i, i + MANIFESTS_PER_INSERT).map((m) => ({ contextHash: m.contextHash, encoded: m.manifest }));
     const wanted = batch.flatMap((m) => m.encoded.parts).filter((p) => !sent.has(p.key) && sent.add(p.key));
-    // Parts first, so that no head names a part not stored. One already stored (most are: a
-    // folder many images include changes seldom) is only touched, its text not sent again; the
-    // touch keeps a prune running meanwhile off it until the head on its way is stored.
+    // One already stored (most are: a folder many images include changes seldom) is only
+    // touched, its recorded time the last graph's that named it, and its text not sent again.
     const stored =
       wanted.length > 0
         ? new Set(
@@ -40,7 +54,6 @@ export async function recordManifests(db: SqlClient, list: readonly StoredManife
       [at.toISOString(), ...batch.flatMap((m) => [m.contextHash, m.encoded.head, Buffer.byteLength(m.encoded.head), m.encoded.keys])],
     );
   }
-  await pruneManifests(db, at, limits);
 }
 
 /**
@@ -53,7 +66,7 @@ function rows(count: number, casts: readonly string[]): string {
   return Array.from({ length: count }, (_, r) => `(${row(r)}, $1::timestamptz)`).join(', ');
 }
 
-/** What the bound keeps is decided here (change-limits.ts) from the heads' sizes and parts; the texts are not read. */
+/** What the bound keeps is decided here (change-limits.ts) from the heads' sizes and parts; the texts are not read. Under the writers' lock. */
 async function pruneManifests(db: SqlClient, at: Date, limits: ChangeLimits): Promise<void> {
   const heads = await db.query(
     `SELECT m.context_hash, m.bytes, m.parts, m.recorded_at, u.seen
@@ -72,14 +85,7 @@ async function pruneManifests(db: SqlClient, at: Date, limits: ChangeLimits): Pr
   if (dropped.length > 0) await db.query('DELETE FROM manifests WHERE context_hash = ANY($1::text[])', [dropped]);
   const named = new Set(uses.filter((u) => kept.has(u.hash)).flatMap((u) => u.parts));
   const unnamed = [...partBytes.keys()].filter((key) => !named.has(key));
-  if (unnamed.length === 0) return;
-  // Only parts no head names, whatever was written since the heads were read, and not touched
-  // within the grace: another writer may be between storing its parts and its heads.
-  await db.query(
-    `DELETE FROM manifest_parts WHERE key = ANY($1::text[]) AND recorded_at < $2::timestamptz
-       AND key NOT IN (SELECT unnest(parts) FROM manifests WHERE parts IS NOT NULL)`,
-    [unnamed, new Date(at.getTime() - limits.unnamedManifestMs).toISOString()],
-  );
+  if (unnamed.length > 0) await db.query('DELETE FROM manifest_parts WHERE key = ANY($1::text[])', [unnamed]);
 }
 
 export async function getManifests(db: SqlClient, hashes: readonly string[]): Promise<Map<string, ContextManifest>> {
