@@ -1,7 +1,7 @@
 import type { GitRepo } from '../tree/git-repo.ts';
 import { GitTree } from '../tree/git-tree.ts';
 import type { TreeSource } from '../tree/types.ts';
-import type { BlobSpool, SpoolRequest } from './blob-spool.ts';
+import type { BlobSpool, SpoolEntry, SpoolRequest } from './blob-spool.ts';
 import type { PlanEntry, TreePlanEntry } from './plan.ts';
 import { ReadWindow } from './read-window.ts';
 import { TarRun } from './tar-run.ts';
@@ -26,7 +26,7 @@ const isTreeEntry = (entry: PlanEntry | undefined, tree: TreeSource): entry is T
  */
 export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink, maxBytes = Infinity, spool: BlobSpool | null = null, onFile?: FileObserver): Promise<number> {
   const tar = new TarWriter(out, maxBytes, onFile);
-  if (spool) prefetch(plan, spool);
+  const spooled = spool ? prefetch(plan, spool) : null;
   const window = new ReadWindow(WINDOW);
   const runs = new ReadWindow(RUNS_AHEAD);
   let lastTree: TreeSource | null = null;
@@ -53,7 +53,7 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
         if (tar.takesRefs) await tar.drained();
         let end = i + 1;
         while (end - i < RUN && isTreeEntry(plan[end], source.tree)) end += 1;
-        const run = new TarRun(tar, plan as readonly TreePlanEntry[], i, end, spool);
+        const run = new TarRun(tar, plan as readonly TreePlanEntry[], i, end, spool, spooled);
         if (run.wait) {
           // The spool is reading this file now: wait for it (one read per graph).
           await run.wait;
@@ -87,15 +87,27 @@ export async function writeContextTar(plan: readonly PlanEntry[], out: ByteSink,
 /**
  * Asks the spool for every included file of a git tree in the plan, before any is written: git
  * streams them into the spool (on its own thread) while the context's other files are read.
+ * Answers, by plan position, the entry the spool holds or is reading for each (the context's
+ * runs take them from here rather than looking each up again).
  */
-function prefetch(plan: readonly PlanEntry[], spool: BlobSpool): void {
+function prefetch(plan: readonly PlanEntry[], spool: BlobSpool): (SpoolEntry | undefined)[] {
+  const spooled: (SpoolEntry | undefined)[] = new Array(plan.length);
   const byRepo = new Map<GitRepo, SpoolRequest[]>();
-  for (const { name, mode, source } of plan) {
-    if (!('tree' in source) || !source.included || !source.entry.oid || !(source.tree instanceof GitTree)) continue;
-    if (spool.find(source.entry.oid, name, mode)) continue; // spooled or being read: most are, after a graph's first images
+  const asked: number[] = [];
+  plan.forEach(({ name, mode, source }, i) => {
+    if (!('tree' in source) || !source.included || !source.entry.oid || !(source.tree instanceof GitTree)) return;
+    // Spooled or being read: most are, after a graph's first images.
+    spooled[i] = spool.find(source.entry.oid, name, mode);
+    if (spooled[i]) return;
     let files = byRepo.get(source.tree.repo);
     if (!files) byRepo.set(source.tree.repo, (files = []));
     files.push({ oid: source.entry.oid, name, mode });
-  }
+    asked.push(i);
+  });
   for (const [repo, files] of byRepo) spool.prefetch(repo, files);
+  for (const i of asked) {
+    const { name, mode, source } = plan[i] as TreePlanEntry;
+    spooled[i] = spool.find(source.entry.oid!, name, mode);
+  }
+  return spooled;
 }
