@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { compareCodePoints } from '../tree/paths.ts';
 import type { ContextManifest, ManifestEntry } from './manifest.ts';
 
@@ -25,21 +25,83 @@ export interface EncodedManifest {
   readonly parts: readonly EncodedPart[];
 }
 
-/** Text columns and JSON: a name that is not UTF-8 stays a `\udcXX` escape. */
+/** One entry's stored JSON. Text columns and JSON: a name that is not UTF-8 stays a `\udcXX` escape. */
+export const entryJson = (path: string, mode: number, id: string | null, size: number): string => JSON.stringify([path, mode, id, size]);
+
+const FED_AT_ONCE = 64;
+
+/**
+ * Writes one part (the files of one `%include`, or the context's own) entry by entry: the JSON
+ * of each, and the SHA-256 of the text they make, so that a graph keeps one copy of a part its
+ * images share without ever joining the copies it drops. `finish` gives the key.
+ */
+export class PartWriter implements EncodedPart {
+  key = '';
+  bytes = 0;
+  private readonly json: string[] = [];
+  private readonly sha: Hash = createHash('sha256');
+  private readonly opening: string;
+  private joined: string | null = null;
+  /** Entries whose JSON the hash has had. */
+  private fed = 0;
+
+  constructor(include: string | null) {
+    this.opening = `{"i":${JSON.stringify(include)},"e":[`;
+    this.feed(this.opening);
+  }
+
+  /** One entry's JSON (`entryJson`). */
+  add(json: string): void {
+    this.json.push(json);
+    if (this.json.length - this.fed >= FED_AT_ONCE) this.feedPending();
+  }
+
+  finish(): this {
+    this.feedPending();
+    this.feed(']}');
+    this.key = this.sha.digest('hex');
+    return this;
+  }
+
+  /** Made when first asked (a part the graph already holds never is). */
+  get text(): string {
+    if (this.joined === null) {
+      this.joined = `${this.opening}${this.json.join(',')}]}`;
+      this.json.length = 0; // hashed and joined: the pieces are not needed again
+    }
+    return this.joined;
+  }
+
+  /** The entries not hashed yet, joined: one update per few dozen entries rather than two per entry. */
+  private feedPending(): void {
+    if (this.fed === this.json.length) return;
+    const text = this.json.slice(this.fed).join(',');
+    this.feed(this.fed > 0 ? `,${text}` : text);
+    this.fed = this.json.length;
+  }
+
+  private feed(text: string): void {
+    this.sha.update(text);
+    this.bytes += Buffer.byteLength(text);
+  }
+}
+
+/** The stored form of finished parts, one per `%include` (null: the context's own files), in the order given. */
+export function encodedManifest(algorithm: ContextManifest['algorithm'], files: number, truncated: boolean, writers: Iterable<PartWriter>): EncodedManifest {
+  const parts = [...writers].map((p) => p.finish());
+  const keys = parts.map((p) => p.key);
+  return { head: JSON.stringify({ a: algorithm, f: files, t: truncated, p: keys }), keys, parts };
+}
+
 export function encodeManifest(m: ContextManifest): EncodedManifest {
-  const groups = new Map<string | null, EncodedEntry[]>();
+  const writers = new Map<string | null, PartWriter>();
   for (const e of m.entries) {
     const include = e.include ?? null;
-    let list = groups.get(include);
-    if (!list) groups.set(include, (list = []));
-    list.push([e.path, e.mode, e.id, e.size]);
+    let part = writers.get(include);
+    if (!part) writers.set(include, (part = new PartWriter(include)));
+    part.add(entryJson(e.path, e.mode, e.id, e.size));
   }
-  const parts = [...groups].map(([include, entries]): EncodedPart => {
-    const text = JSON.stringify({ i: include, e: entries });
-    return { key: createHash('sha256').update(text).digest('hex'), text, bytes: Buffer.byteLength(text) };
-  });
-  const keys = parts.map((p) => p.key);
-  return { head: JSON.stringify({ a: m.algorithm, f: m.files, t: m.truncated, p: keys }), keys, parts };
+  return encodedManifest(m.algorithm, m.files, m.truncated, writers.values());
 }
 
 /** What a manifest takes stored with none of its parts shared. */

@@ -36,30 +36,47 @@ export interface ManifestLimits {
 export const DEFAULT_MANIFEST_LIMITS: ManifestLimits = { maxEntries: 10_000, maxBytes: 1024 * 1024 };
 
 /** Stored bytes of one entry, about: its strings and the punctuation and numbers around them. */
-export const entryBytes = (path: string, include: string | null | undefined, id: string | null): number => path.length + (include?.length ?? 0) + (id?.length ?? 4) + 32;
+const entryBytes = (path: string, include: string | null | undefined, id: string | null): number => path.length + (include?.length ?? 0) + (id?.length ?? 4) + 32;
 
-/** Collects entries up to the limits; once one does not fit, nothing more is kept. */
-export class ManifestCollector {
-  readonly entries: ManifestEntry[] = [];
-  truncated = false;
+/** Admits entries up to the limits; once one does not fit, none after it. */
+export class ManifestBound {
+  kept = 0;
+  /** Set once an entry did not fit. */
+  full = false;
   private bytes = 0;
 
   constructor(private readonly limits: ManifestLimits) {}
 
-  /** False once the bound is reached (the entry is not kept, nor any after it). */
-  add(entry: ManifestEntry): boolean {
-    if (this.truncated) return false;
-    const bytes = entryBytes(entry.path, entry.include, entry.id);
-    if (this.entries.length >= this.limits.maxEntries || this.bytes + bytes > this.limits.maxBytes) {
-      this.truncated = true;
+  admit(path: string, include: string | null | undefined, id: string | null): boolean {
+    if (this.full) return false;
+    const bytes = entryBytes(path, include, id);
+    if (this.kept >= this.limits.maxEntries || this.bytes + bytes > this.limits.maxBytes) {
+      this.full = true;
       return false;
     }
-    this.entries.push(entry);
+    this.kept += 1;
     this.bytes += bytes;
+    return true;
+  }
+}
+
+/** Collects entries up to the limits; once one does not fit, nothing more is kept. */
+export class ManifestCollector {
+  readonly entries: ManifestEntry[] = [];
+  private readonly bound: ManifestBound;
+
+  constructor(limits: ManifestLimits) {
+    this.bound = new ManifestBound(limits);
+  }
+
+  /** False once the bound is reached (the entry is not kept, nor any after it). */
+  add(entry: ManifestEntry): boolean {
+    if (!this.bound.admit(entry.path, entry.include, entry.id)) return false;
+    this.entries.push(entry);
     return true;
   }
 
   manifest(algorithm: HashAlgorithm, files: number): ContextManifest {
-    return { algorithm, files, truncated: this.truncated || this.entries.length < files, entries: this.entries };
+    return { algorithm, files, truncated: this.bound.full || this.entries.length < files, entries: this.entries };
   }
 }
