@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DeciderError } from '../errors.ts';
 import type { ReadStats } from '../tree/types.ts';
-import { fileHeader } from './tar.ts';
-import type { SharedEntry } from './tar.ts';
+import { fileHeader, type SharedEntry } from './tar.ts';
 
 export interface BlobSpoolOptions {
   /** Folder of the spool file (removed from it at once: the file lives while it is open). Default: the system's temporary folder. */

@@ -48,8 +48,8 @@ export class TarRun implements ContentSink {
     private readonly first: number,
     limit: number,
     private readonly spool: BlobSpool | null,
-    /** What the spool held or was reading for each plan entry when the context began (`prefetch`). */
-    spooled: readonly (SpoolEntry | undefined)[] | null = null,
+    /** What the spool held or was reading for each plan entry when the context began (`prefetch`); null without a spool. */
+    spooled: readonly (SpoolEntry | undefined)[] | null,
   ) {
     const bound = tar.takesRefs ? SPOOLED_REF_BYTES : SPOOLED_BYTES;
     let spooledBytes = 0;
@@ -58,7 +58,7 @@ export class TarRun implements ContentSink {
       const e = plan[i]!;
       refuseSetuid(e.name, e.mode);
       // An entry being read may have failed since (then it holds no offset, and is read from the tree).
-      const known = spooled ? spooled[i] : spool && e.source.included && e.source.entry.oid ? spool.find(e.source.entry.oid, e.name, e.mode) : undefined;
+      const known = spooled?.[i];
       const found = known && (known.pending || known.offset >= 0) ? known : undefined;
       if (found?.pending) {
         if (this.slots.length === 0) this.wait = found.pending;

@@ -124,10 +124,6 @@ export function refuseSetuid(name: string, mode: number): void {
 }
 
 /**
- * Writes a tar stream entry by entry into a ByteSink. Entries must arrive in
- * their final order; each file's content must match the size it announced.
- */
-/**
  * A file that is the same entry in every context holding it (a spooled one): where an observer
  * keeps what it derives from the entry, once for all of them.
  */
@@ -138,6 +134,10 @@ export interface SharedEntry {
 /** Told each regular file's size as its entry is written, in archive order (and the shared entry it is, if one). */
 export type FileObserver = (size: number, shared?: SharedEntry) => void;
 
+/**
+ * Writes a tar stream entry by entry into a ByteSink. Entries must arrive in
+ * their final order; each file's content must match the size it announced.
+ */
 export class TarWriter {
   private written = 0;
   /** One header filled again for each file, where the sink copies what it is given. */
