@@ -29,41 +29,36 @@ export function recordManifests(db: SqlClient, list: readonly StoredManifest[], 
 async function writeManifests(db: SqlClient, list: readonly StoredManifest[], at: Date): Promise<void> {
   const sent = new Set<string>();
   for (let i = 0; i < list.length; i += MANIFESTS_PER_INSERT) {
-    const batch = list.slice(i, i + MANIFESTS_PER_INSERT).map((m) => ({ contextHash: m.contextHash, encoded: m.manifest }));
-    const wanted = batch.flatMap((m) => m.encoded.parts).filter((p) => !sent.has(p.key) && sent.add(p.key));
-    // One already stored (most are: a folder many images include changes seldom) is only
-    // touched, its recorded time the last graph's that named it, and its text not sent again.
+    const batch = list.slice(i, i + MANIFESTS_PER_INSERT);
+    const wanted = batch.flatMap((m) => m.manifest.parts).filter((p) => !sent.has(p.key) && sent.add(p.key));
+    // A part already stored (most are: a folder many images include changes seldom) is not sent
+    // again: under the writers' lock, what this finds stays until the heads naming it are in.
     const stored =
       wanted.length > 0
-        ? new Set(
-            (await db.query('UPDATE manifest_parts SET recorded_at = $1 WHERE key = ANY($2::text[]) RETURNING key', [at.toISOString(), wanted.map((p) => p.key)])).map(
-              (r) => r.key as string,
-            ),
-          )
+        ? new Set((await db.query('SELECT key FROM manifest_parts WHERE key = ANY($1::text[])', [wanted.map((p) => p.key)])).map((r) => r.key as string))
         : new Set<string>();
     const parts = wanted.filter((p) => !stored.has(p.key));
     if (parts.length > 0) {
-      await db.query(
-        `INSERT INTO manifest_parts (key, part, bytes, recorded_at) VALUES ${rows(parts.length, ['text', 'text', 'integer'])}
-         ON CONFLICT (key) DO UPDATE SET recorded_at = excluded.recorded_at`,
-        [at.toISOString(), ...parts.flatMap((p) => [p.key, p.text, p.bytes])],
-      );
+      await db.query(`INSERT INTO manifest_parts (key, part, bytes) VALUES ${rows(parts.length, ['text', 'text', 'integer'], false)}`, [
+        ...parts.flatMap((p) => [p.key, p.text, p.bytes]),
+      ]);
     }
     await db.query(
       `INSERT INTO manifests (context_hash, manifest, bytes, parts, recorded_at) VALUES ${rows(batch.length, ['text', 'text', 'integer', 'text[]'])} ON CONFLICT (context_hash) DO NOTHING`,
-      [at.toISOString(), ...batch.flatMap((m) => [m.contextHash, m.encoded.head, Buffer.byteLength(m.encoded.head), m.encoded.keys])],
+      [at.toISOString(), ...batch.flatMap((m) => [m.contextHash, m.manifest.head, Buffer.byteLength(m.manifest.head), m.manifest.keys])],
     );
   }
 }
 
 /**
- * `count` rows of parameters (one per cast) after `$1`, the time: one row of parameters per
- * manifest rather than arrays, since a text[] of megabytes of JSON is escaped by the client and
- * parsed by the server as one array literal, several times slower.
+ * `count` rows of parameters, one per cast (after `$1`, the time, ending each row when `timed`):
+ * one row of parameters per manifest rather than arrays, since a text[] of megabytes of JSON is
+ * escaped by the client and parsed by the server as one array literal, several times slower.
  */
-function rows(count: number, casts: readonly string[]): string {
-  const row = (r: number) => casts.map((cast, c) => `$${2 + r * casts.length + c}::${cast}`).join(', ');
-  return Array.from({ length: count }, (_, r) => `(${row(r)}, $1::timestamptz)`).join(', ');
+function rows(count: number, casts: readonly string[], timed = true): string {
+  const first = timed ? 2 : 1;
+  const row = (r: number) => casts.map((cast, c) => `$${first + r * casts.length + c}::${cast}`).join(', ');
+  return Array.from({ length: count }, (_, r) => `(${row(r)}${timed ? ', $1::timestamptz' : ''})`).join(', ');
 }
 
 /** What the bound keeps is decided here (change-limits.ts) from the heads' sizes and parts; the texts are not read. Under the writers' lock. */

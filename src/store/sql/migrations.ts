@@ -131,8 +131,7 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly sql:
       CREATE TABLE manifest_parts (
         key text PRIMARY KEY,
         part text NOT NULL,
-        bytes integer NOT NULL,
-        recorded_at timestamptz NOT NULL
+        bytes integer NOT NULL
       );
       ALTER TABLE manifest_parts ALTER COLUMN part SET STORAGE EXTERNAL;
       ALTER TABLE manifests ADD COLUMN parts text[];
