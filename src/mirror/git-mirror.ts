@@ -70,6 +70,11 @@ export class GitMirror {
     this.config = [
       ['http.lowSpeedLimit', String(bytesPerSecond)],
       ['http.lowSpeedTime', String(seconds)],
+      // Unpacked loose, a fetch's commit is readable before its trees and blobs are written, so a
+      // push naming it would find it "present" and then miss its tree; a pack appears whole.
+      ['fetch.unpackLimit', '1'],
+      // A pack per fetch makes gc --auto consolidate often: it leaves the big (first) pack be.
+      ['gc.bigPackThreshold', '256m'],
     ];
     if (options.credentials && /^https?:\/\//i.test(url)) {
       // The empty helper first: the helpers configured before it are not asked to store these.

@@ -101,6 +101,38 @@ describe('mirror fetch: git fetch, bounded and without credentials in its messag
     });
   });
 
+  it('a fetched commit is readable only once its trees and blobs are: a push naming it meanwhile finds all or nothing', async () => {
+    const m = await mirror(source);
+    await m.fetch();
+    const repo = await m.repo();
+    /** Reads every object of `tree`, as hashing a context would. */
+    const walk = async (tree: string): Promise<void> => {
+      for (const entry of (await repo.readTree(tree)).values()) {
+        if (entry.kind === 'dir') await walk(entry.oid!);
+        else await repo.readBlob(entry.oid!);
+      }
+    };
+    let seenDuringFetch = 0;
+    for (let round = 0; round < 20; round++) {
+      const head = await addCommit(source, `round-${round}`, 40);
+      let fetched = false;
+      const fetch = m.fetch().then(() => (fetched = true));
+      // Unpacked loose (git's default for a small fetch), the commit was seen here without its tree in about half the rounds.
+      for (;;) {
+        const commit = await repo.readObject(head);
+        if (commit) {
+          if (!fetched) seenDuringFetch += 1;
+          await walk(/^tree ([0-9a-f]+)$/m.exec(commit.data.toString('utf8'))![1]!);
+          break;
+        }
+        assert.equal(fetched, false, `round ${round}: the fetch ended without the commit`);
+      }
+      await fetch;
+    }
+    assertComplete(m);
+    assert.ok(seenDuringFetch > 0, 'the commit was read while its fetch ran');
+  });
+
   it('over smart HTTP: credentials from the URL or from the environment; a password never reaches an error', async () => {
     const server = await GitHttpServer.start({ projectRoot: base, credentials: 'ci:s3cret-pass' });
     servers.push(server);
