@@ -30,4 +30,4 @@ const bytes = graph.images.reduce((n, image) => n + (image.bytes ?? 0), 0);
 await hasher.close();
 await pool.close();
 await repo?.close();
-console.log(JSON.stringify({ seconds, bytes, images: graph.images.length }));
+console.log(JSON.stringify({ seconds, bytes, images: graph.images.length, ...(process.env.COUNTERS ? { counters: hasher.counters, stats: repo?.stats } : {}) }));

@@ -69,8 +69,12 @@ export class SpoolEntry implements SharedEntry {
 export class BlobSpool {
   /** Lookups answered from the spool. */
   hits = 0;
+  /** Included folders a context took from the spool whole (a few references for all their files). */
+  folderHits = 0;
   /** Bytes of the entries spooled since it was made (each a whole tar entry). */
   bytesWritten = 0;
+  /** Counts the times the spool was emptied: an offset found before is valid only in its generation. */
+  generation = 0;
   /** Why the spool file could not be made (spooling is then off), if it could not. */
   unusable: Error | null = null;
   readonly maxBytes: number;
@@ -296,6 +300,7 @@ export class BlobSpool {
   }
 
   private clear(): void {
+    this.generation += 1;
     this.entries.clear();
     Atomics.store(this.end, 0, 0n);
     this.full = false;

@@ -1,6 +1,7 @@
 import type { TreeSource } from '../tree/types.ts';
 import type { BlobSpool } from './blob-spool.ts';
 import type { HashPool } from './hash-thread.ts';
+import type { IncludedFolders } from './included-folder.ts';
 import type { ContextHash, HashAlgorithm } from './context-hash.ts';
 import type { ManifestLimits } from './manifest.ts';
 import { type EncodedManifest, encodeManifest } from './manifest-encoding.ts';
@@ -19,6 +20,8 @@ export interface ComputeOptions {
   readonly pool: HashPool;
   readonly spool: BlobSpool | null;
   readonly manifest: ManifestLimits;
+  /** The included folders of the graph being built, if one is. */
+  readonly folders?: IncludedFolders;
 }
 
 /**
@@ -39,13 +42,13 @@ export async function computeContextHash(
     result = { contextHash: hash, files, bytes };
     manifest = encodeManifest(listed);
   } else {
-    const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree });
+    const plan = await planContext(traced, spec, options.runTask, { maxFiles: options.maxFiles, contentTree: tree, folders: options.folders });
     const sink = options.pool.sink();
     const notes = new ManifestNotes(plan, options.manifest);
     // The hashing thread reads spooled blobs by reference until the digest: the spool holds still meanwhile.
     const release = options.spool?.acquire();
     try {
-      const bytes = await writeContextTar(plan, sink, options.maxBytes, options.spool, notes.file);
+      const bytes = await writeContextTar(plan, sink, { maxBytes: options.maxBytes, spool: options.spool, observer: notes, folders: options.folders });
       result = { contextHash: await sink.digest(), files: plan.length, bytes };
       manifest = notes.manifest();
     } catch (err) {

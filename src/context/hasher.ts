@@ -11,6 +11,7 @@ import type { ContextHash, HashAlgorithm } from './context-hash.ts';
 import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from './manifest.ts';
 import type { EncodedManifest } from './manifest-encoding.ts';
 import { HashPool } from './hash-thread.ts';
+import type { IncludedFolders } from './included-folder.ts';
 import { TraceMemo } from './memo.ts';
 import { type ContextSpec, planContext } from './plan.ts';
 import { writeContextTar } from './write.ts';
@@ -48,6 +49,8 @@ export interface HasherCounters {
   bytesHashed: number;
   /** Included files whose content came from the spool rather than the tree. */
   spoolHits: number;
+  /** Included folders whose every file came from the spool at once (see included-folder.ts). */
+  spoolFolders: number;
   /** Bytes written into the spool (each included blob read once while it is kept). */
   spoolBytes: number;
 }
@@ -88,6 +91,7 @@ export class ContextHasher {
       memoMisses: this.memo.misses,
       bytesHashed: this.bytesHashed,
       spoolHits: this.spool?.hits ?? 0,
+      spoolFolders: this.spool?.folderHits ?? 0,
       spoolBytes: this.spool?.bytesWritten ?? 0,
     };
   }
@@ -98,7 +102,8 @@ export class ContextHasher {
     if (this.ownPool) await this.pool.close();
   }
 
-  async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph'): Promise<HashResult> {
+  /** `folders`: those of the graph `spec` is an image of, shared by its contexts (a graph builder makes one per build). */
+  async hash(tree: TreeSource, spec: ContextSpec, algorithm: HashAlgorithm = 'taskgraph', folders?: IncludedFolders): Promise<HashResult> {
     const key = JSON.stringify([algorithm, spec.contextDir, Object.entries(spec.args).sort(), await this.runTaskFingerprint()]);
     const known = await this.memo.lookup(key, tree);
     if (known) return { ...known, memoHit: true };
@@ -109,6 +114,7 @@ export class ContextHasher {
       pool: this.pool,
       spool: this.spool,
       manifest: this.manifestLimits,
+      folders,
     });
     this.bytesHashed += result.bytes;
     // The memo keeps the hash only: manifests go to the store, once per computation.
@@ -123,7 +129,7 @@ export class ContextHasher {
       const plan = await planContext(tree, spec, this.runTask, { maxFiles: this.maxFiles });
       const release = this.spool?.acquire();
       try {
-        await writeContextTar(plan, out, this.maxBytes, this.spool);
+        await writeContextTar(plan, out, { maxBytes: this.maxBytes, spool: this.spool });
       } finally {
         release?.();
       }

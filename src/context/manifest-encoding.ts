@@ -57,6 +57,7 @@ export class PartWriter implements EncodedPart {
   }
 
   finish(): this {
+    if (this.key !== '') return this; // a part several manifests share is finished once
     this.feedPending();
     this.feed(']}');
     this.key = this.sha.digest('hex');

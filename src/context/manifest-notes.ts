@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { IncludedFolder, SpooledFolder } from './included-folder.ts';
 import { type EncodedManifest, encodedManifest, entryJson, PartWriter } from './manifest-encoding.ts';
 import { ManifestBound, type ManifestLimits } from './manifest.ts';
-import type { PlanEntry } from './plan.ts';
+import type { PlanEntry } from './plan-entry.ts';
 import type { SharedEntry } from './tar.ts';
+import type { WriteObserver } from './write.ts';
 
 /**
  * A context's manifest, noted as its tar is written: the tar writer says each file's size as it
@@ -14,7 +16,7 @@ import type { SharedEntry } from './tar.ts';
  * that rebuilds every image would hold by the hundred thousand. Past the bound, nothing more is
  * noted.
  */
-export class ManifestNotes {
+export class ManifestNotes implements WriteObserver {
   private next = 0;
   private done = false;
   private readonly bound: ManifestBound;
@@ -47,6 +49,18 @@ export class ManifestNotes {
     // A spooled entry is the same in every context that includes it: its JSON is made once.
     part.add(shared ? (shared.note ??= entryJson(planned.name, planned.mode, id, size)) : entryJson(planned.name, planned.mode, id, size));
   };
+
+  /** The next planned files are `folder`'s, written whole: its part, made once for every context, if all of it fits the bound. */
+  folder(folder: IncludedFolder, spooled: SpooledFolder): void {
+    if (this.done) return;
+    const count = folder.entries.length;
+    if (!this.parts.has(folder.include) && this.bound.admitAll(count, folder.boundBytes)) {
+      this.parts.set(folder.include, folder.manifestPart(spooled.sizes));
+      this.next += count;
+      return;
+    }
+    for (const size of spooled.sizes) this.file(size);
+  }
 
   manifest(): EncodedManifest {
     const files = this.plan.length;

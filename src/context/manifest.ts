@@ -36,7 +36,7 @@ export interface ManifestLimits {
 export const DEFAULT_MANIFEST_LIMITS: ManifestLimits = { maxEntries: 10_000, maxBytes: 1024 * 1024 };
 
 /** Stored bytes of one entry, about: its strings and the punctuation and numbers around them. */
-const entryBytes = (path: string, include: string | null | undefined, id: string | null): number => path.length + (include?.length ?? 0) + (id?.length ?? 4) + 32;
+export const entryBytes = (path: string, include: string | null | undefined, id: string | null): number => path.length + (include?.length ?? 0) + (id?.length ?? 4) + 32;
 
 /** Admits entries up to the limits; once one does not fit, none after it. */
 export class ManifestBound {
@@ -55,6 +55,14 @@ export class ManifestBound {
       return false;
     }
     this.kept += 1;
+    this.bytes += bytes;
+    return true;
+  }
+
+  /** Admits `count` entries of `bytes` (`entryBytes`) together if all of them fit; if not, none (admit them one by one). */
+  admitAll(count: number, bytes: number): boolean {
+    if (this.full || this.kept + count > this.limits.maxEntries || this.bytes + bytes > this.limits.maxBytes) return false;
+    this.kept += count;
     this.bytes += bytes;
     return true;
   }

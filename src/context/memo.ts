@@ -4,6 +4,12 @@ import type { ContentSink, ReadStats, TreeEntry, TreeSource } from '../tree/type
 /** What a path's lookup told a computation: its object id, or that it was missing. */
 type Fact = { oid: string | null; strong: boolean };
 
+/** What a tracing tree was told, to tell another (`adopt`): a walk shared by several computations. */
+export interface TracedFacts {
+  readonly exact: boolean;
+  readonly facts: readonly (readonly [string, Fact])[];
+}
+
 /**
  * Records which paths a computation looked at and which object ids it found.
  * `strong` facts (folders listed, files read) need the whole object unchanged;
@@ -64,6 +70,20 @@ export class TracingTree implements TreeSource {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  /** Everything this tree was told so far. */
+  told(): TracedFacts {
+    return { exact: this.exact, facts: [...this.facts] };
+  }
+
+  /** Takes what another tree was told (a walk made once for many computations) as told to this one. */
+  adopt(told: TracedFacts): void {
+    if (!told.exact) this.exact = false;
+    for (const [path, fact] of told.facts) {
+      const previous = this.facts.get(path);
+      this.facts.set(path, { oid: fact.oid, strong: fact.strong || (previous?.strong ?? false) });
+    }
   }
 
   /**

@@ -1,8 +1,12 @@
 import { DeciderError } from '../errors.ts';
-import { compareCodePoints, normaliseInside, pyJoin } from '../tree/paths.ts';
+import { normaliseInside, pyJoin } from '../tree/paths.ts';
 import { resolvePath, walkFiles } from '../tree/resolve.ts';
-import type { TreeEntry, TreeSource } from '../tree/types.ts';
+import type { TreeSource } from '../tree/types.ts';
+import { ContextEntries } from './context-entries.ts';
 import { RUN_TASK_FILES, processDockerfile } from './dockerfile.ts';
+import { IncludedFolders } from './included-folder.ts';
+import { TracingTree } from './memo.ts';
+import type { PlanEntry, PlanSource } from './plan-entry.ts';
 
 export interface ContextSpec {
   /** Repository-relative context folder, e.g. `taskcluster/docker/base`. */
@@ -28,28 +32,9 @@ export interface PlanOptions extends ContextLimits {
    * pinned by the listing or lookup that found it, and tracing 100,000 reads is not free.
    */
   readonly contentTree?: TreeSource;
+  /** The included folders of the graph this context is of: each planned once for all its contexts. */
+  readonly folders?: IncludedFolders;
 }
-
-/** A file read from a tree. */
-export interface TreeFileSource {
-  readonly tree: TreeSource;
-  readonly path: string;
-  readonly entry: TreeEntry;
-  /** From a `%include`: the files other images' contexts are likely to hold too. */
-  readonly included?: boolean;
-  /** The `# %include` path it came in by, as written (for the manifest). */
-  readonly include?: string;
-}
-
-export type PlanSource = TreeFileSource | { readonly data: Buffer };
-
-export interface PlanEntry {
-  readonly name: string;
-  readonly mode: number;
-  readonly source: PlanSource;
-}
-
-export type TreePlanEntry = PlanEntry & { readonly source: TreeFileSource };
 
 /** Resolves the context folder, or fails with `missing-dockerfile`. */
 export async function resolveContextDir(tree: TreeSource, contextDir: string): Promise<string> {
@@ -68,15 +53,10 @@ export async function resolveContextDir(tree: TreeSource, contextDir: string): P
  */
 export async function planContext(tree: TreeSource, spec: ContextSpec, runTask: TreeSource | null, limits: PlanOptions): Promise<PlanEntry[]> {
   const content = limits.contentTree ?? tree;
+  const folders = limits.folders ?? new IncludedFolders();
   const contextDir = await resolveContextDir(tree, spec.contextDir);
-  const entries = new Map<string, PlanEntry>();
-  const add = (name: string, mode: number, source: PlanSource): void => {
-    entries.delete(name);
-    entries.set(name, { name, mode, source });
-    if (entries.size > limits.maxFiles) {
-      throw new DeciderError('context-too-large', `context of ${spec.contextDir} has more than ${limits.maxFiles} files`);
-    }
-  };
+  const entries = new ContextEntries(limits.maxFiles, spec.contextDir);
+  const add = (name: string, mode: number, source: PlanSource): void => entries.add({ name, mode, source });
 
   for (const file of await walkFiles(tree, contextDir, { skipPycache: true })) {
     add(file.rel, file.entry.mode, { tree: content, path: file.path, entry: file.entry });
@@ -111,9 +91,10 @@ export async function planContext(tree: TreeSource, spec: ContextSpec, runTask: 
     }
     const base = pyJoin('topsrcdir', written);
     if (target.entry.kind === 'dir') {
-      for (const file of await walkFiles(tree, target.path, { skipPycache: true })) {
-        add(pyJoin(base, file.rel), file.entry.mode, { tree: content, path: file.path, entry: file.entry, included: true, include: written });
-      }
+      const folder = await folders.folder(tree, content, target.path, written, base);
+      // What walking it tells a tracing tree, told to this context's as if it had walked it.
+      if (tree instanceof TracingTree) tree.adopt(folder.told);
+      entries.addFolder(folder);
     } else {
       add(base, target.entry.mode, { tree: content, path: target.path, entry: target.entry, included: true, include: written });
     }
@@ -133,5 +114,5 @@ export async function planContext(tree: TreeSource, spec: ContextSpec, runTask: 
   }
 
   add('Dockerfile', 0o644, { data: processed.content });
-  return [...entries.values()].sort((a, b) => compareCodePoints(a.name, b.name));
+  return entries.sorted();
 }

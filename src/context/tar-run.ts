@@ -2,7 +2,7 @@ import { DeciderError } from '../errors.ts';
 import { printableName } from '../tree/name-bytes.ts';
 import type { ContentSink, FileToSend } from '../tree/types.ts';
 import type { BlobSpool, SpoolEntry } from './blob-spool.ts';
-import type { TreePlanEntry } from './plan.ts';
+import type { TreePlanEntry } from './plan-entry.ts';
 import { refuseSetuid, type TarWriter } from './tar.ts';
 
 /**

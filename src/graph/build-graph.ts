@@ -3,6 +3,7 @@ import { loadCatalog } from '../catalog/load.ts';
 import type { Catalog, ImageError, ImageSpec } from '../catalog/types.ts';
 import { imageDigest } from '../context/digest.ts';
 import type { ContextHasher, HashResult } from '../context/hasher.ts';
+import { IncludedFolders } from '../context/included-folder.ts';
 import { type EncodedManifest, type EncodedPart } from '../context/manifest-encoding.ts';
 import { type IndexNaming, buildRoutes, lookupPaths } from '../context/index-paths.ts';
 import { TraceMemo, TracingTree } from '../context/memo.ts';
@@ -107,11 +108,13 @@ export class GraphBuilder {
       return part;
     };
     const shared = (m: EncodedManifest): EncodedManifest => ({ ...m, parts: m.parts.map(onePart) });
+    // Its images mostly include the same folders: each is planned once, and written whole once spooled.
+    const folders = new IncludedFolders();
     const hashed = await mapLimited(catalog.images, HASH_CONCURRENCY, async (spec): Promise<Hashed> => {
       // Once the graph is over a limit no further context is hashed.
       if (spec.kind !== 'build' || spec.error || budget.stopped) return null;
       try {
-        const result = await this.hasher.hash(tree, { ...spec, maxIncludes: this.limits.includesPerDockerfile }, options.algorithm);
+        const result = await this.hasher.hash(tree, { ...spec, maxIncludes: this.limits.includesPerDockerfile }, options.algorithm, folders);
         budget.spend(result.bytes);
         return { ok: result.manifest ? { ...result, manifest: shared(result.manifest) } : result };
       } catch (err) {

@@ -95,7 +95,7 @@ describe('context limits and failed reads', () => {
     const spool = new BlobSpool();
     const release = spool.acquire();
     const discard: ByteSink = { write: () => true, drained: () => Promise.resolve() };
-    await writeContextTar(plan, discard, Infinity, spool); // every blob now spooled
+    await writeContextTar(plan, discard, { spool }); // every blob now spooled
     // An output that asks to wait past 256 KiB, and takes a turn of the event loop to drain.
     let pending = 0;
     let most = 0;
@@ -108,7 +108,7 @@ describe('context limits and failed reads', () => {
       drained: () => new Promise((r) => setImmediate(() => r((pending = 0) as never))),
     };
     const hitsBefore = spool.hits;
-    const bytes = await writeContextTar(plan, slow, Infinity, spool);
+    const bytes = await writeContextTar(plan, slow, { spool });
     release();
     await spool.close();
     assert.equal(spool.hits - hitsBefore, 300, 'the second time, every blob from the spool');
