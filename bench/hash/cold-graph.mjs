@@ -1,7 +1,8 @@
 // One cold graph in a process shaped like the service: the compiled code (dist/, `npm run
 // build`) under the node flags of `npm start`, so that its peak RSS is the service's and not
 // the benchmark's (tsx alone holds about 40 MB). Prints the graph's seconds and tar bytes.
-// Usage: node <start flags> bench/hash/cold-graph.mjs git|folder <repository>
+// Usage: node <start flags> bench/hash/cold-graph.mjs git|folder <repository> (COUNTERS=1: the
+// hasher's counters and git's read stats too, e.g. how many included folders were taken whole).
 import { performance } from 'node:perf_hooks';
 import { URL } from 'node:url';
 
