@@ -15,7 +15,6 @@ export interface SpooledFolder {
   readonly ranges: readonly number[];
   /** Each entry's file size, in archive order. */
   readonly sizes: readonly number[];
-  readonly bytes: number;
 }
 
 /**
@@ -59,7 +58,6 @@ export class IncludedFolder {
     if (this.spooled?.generation === spool.generation) return this.spooled;
     const ranges: number[] = [];
     const sizes: number[] = [];
-    let bytes = 0;
     for (const { name, mode, source } of this.entries) {
       const found = source.entry.oid ? spool.find(source.entry.oid, name, mode) : undefined;
       if (!found || found.pending || found.offset < 0) return null;
@@ -67,9 +65,8 @@ export class IncludedFolder {
       if (last >= 0 && ranges[last]! + ranges[last + 1]! === found.offset) ranges[last + 1]! += found.length;
       else ranges.push(found.offset, found.length);
       sizes.push(found.size);
-      bytes += found.length;
     }
-    this.spooled = { generation: spool.generation, ranges, sizes, bytes };
+    this.spooled = { generation: spool.generation, ranges, sizes };
     return this.spooled;
   }
 

@@ -112,6 +112,25 @@ describe('included folders, planned once per graph and written whole once spoole
     assert.ok(hasher.counters.spoolFolders > 0);
   });
 
+  it('count a whole folder against the files a context may hold, a replaced name once', async () => {
+    const dir = await writeTree(await tempDir(), files);
+    const tree = (await sourceFor('git', dir)) as GitTree;
+    // lib/shared holds 42 files (40 of its own, big.bin and the link): with the Dockerfile and lib/other or
+    // among's zz.txt, 44 in most contexts; 43 in slash's and nested's.
+    const all = Object.keys(DOCKERFILES).sort();
+    const of44 = all.filter((n) => n !== 'slash' && n !== 'nested');
+    for (const [maxContextFiles, refused] of [
+      [42, all],
+      [43, of44],
+      [44, []],
+    ] as const) {
+      const graph = await new GraphBuilder(testHasher({ maxContextFiles })).build(tree, OPTIONS);
+      const tooLarge = graph.images.filter((i) => i.kind === 'error' && i.error?.code === 'context-too-large').map((i) => i.name);
+      assert.deepEqual(tooLarge.sort(), refused, `at most ${maxContextFiles} files`);
+      assert.equal(graph.images.filter((i) => i.kind === 'error').length, refused.length);
+    }
+  });
+
   it('pin each context to the folder’s files and a linked file outside it: a change there is a new hash for every image including it', async () => {
     const dir = await writeTree(await tempDir(), files);
     const first = (await sourceFor('git', dir)) as GitTree;
