@@ -34,10 +34,7 @@ export class ContextEntries {
 
   addFolder(folder: IncludedFolder): void {
     if (folder.entries.length === 0) return;
-    const { prefix } = folder;
-    if (!this.flat && (this.folders.some((f) => f.prefix.startsWith(prefix) || prefix.startsWith(f.prefix)) || [...this.singles.keys()].some((n) => n.startsWith(prefix)))) {
-      this.flatten();
-    }
+    if (!this.flat && this.overlaps(folder.prefix)) this.flatten();
     if (this.flat) {
       for (const entry of folder.entries) this.add(entry);
       return;
@@ -71,6 +68,13 @@ export class ContextEntries {
 
   get size(): number {
     return this.flat ? this.flat.size : this.singles.size + this.folderFiles;
+  }
+
+  /** True when an entry kept so far, or a folder, has a name under `prefix` (or a folder's prefix holds it). */
+  private overlaps(prefix: string): boolean {
+    if (this.folders.some((f) => f.prefix.startsWith(prefix) || prefix.startsWith(f.prefix))) return true;
+    for (const name of this.singles.keys()) if (name.startsWith(prefix)) return true;
+    return false;
   }
 
   private flatten(): void {

@@ -80,10 +80,7 @@ export class TracingTree implements TreeSource {
   /** Takes what another tree was told (a walk made once for many computations) as told to this one. */
   adopt(told: TracedFacts): void {
     if (!told.exact) this.exact = false;
-    for (const [path, fact] of told.facts) {
-      const previous = this.facts.get(path);
-      this.facts.set(path, { oid: fact.oid, strong: fact.strong || (previous?.strong ?? false) });
-    }
+    for (const [path, fact] of told.facts) this.record(path, fact.oid, fact.strong);
   }
 
   /**
@@ -111,8 +108,13 @@ export class TracingTree implements TreeSource {
   private note(path: string, entry: TreeEntry | null, strong: boolean): void {
     if (path === '' && !strong) return; // every lookup starts at the root
     if (entry && entry.oid === null) this.exact = false;
+    this.record(path, entry?.oid ?? null, strong);
+  }
+
+  /** A fact about `path`: a strong one stays strong. */
+  private record(path: string, oid: string | null, strong: boolean): void {
     const previous = this.facts.get(path);
-    this.facts.set(path, { oid: entry?.oid ?? null, strong: strong || (previous?.strong ?? false) });
+    this.facts.set(path, { oid, strong: strong || (previous?.strong ?? false) });
   }
 }
 
