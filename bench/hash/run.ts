@@ -226,7 +226,7 @@ async function heavyProfile(): Promise<void> {
   );
   void dir;
   for (let round = 1; round <= ROUNDS; round++) {
-    // Each comparison follows its own warm-up: the folder's (11 s of full load on this machine) no longer runs just before the git graph.
+    // The folder's warm-up is long and loads both cores: run just before the git graph, it made that graph dearer (bench/README.md).
     timeShell(plainGitOnce, repoDir);
     const repo = await GitRepo.open(repoDir);
     const plainOnceS = timeShell(plainGitOnce, repoDir);
