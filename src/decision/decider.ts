@@ -1,4 +1,4 @@
-import type { ChangeStore, DecisionRecord, DecisionStore, ForceRebuild, ImageDecision, Level, PushContext } from '../domain/index.ts';
+import type { ChangeStore, DecisionRecord, DecisionStore, ForceRebuild, ImageDecision, Level, Lineage, PushContext } from '../domain/index.ts';
 import type { ImageError } from '../catalog/types.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
 import type { ImageGraph } from '../graph/types.ts';
@@ -36,6 +36,8 @@ export interface DecideRequest {
   readonly decisionId?: string;
   /** From `lookAhead`, started before the graph was built. */
   readonly prefetch?: Prefetch | null;
+  /** Where the revision sits in the repository's history: builds are compared with its nearest decided ancestor. */
+  readonly lineage?: Lineage | null;
 }
 
 /** The images to rebuild: the named one and, if asked, everything built on it. */
@@ -120,7 +122,7 @@ export class Decider {
       prefetch: request.prefetch,
     });
     const changes = this.deps.changes;
-    const explain = { decisionId: id, push: request.push, graph: request.graph, now };
+    const explain = { decisionId: id, push: request.push, graph: request.graph, now, lineage: request.lineage ?? null };
     const images = changes ? await explainBuilds(planned, explain, changes) : planned;
     if (changes) await changes.recordVersions(versionsOf(images, explain));
     // With no task to create (a dry run, or every image reused), the plan is the decision.

@@ -1,6 +1,6 @@
 import type { ContextManifest } from '../context/manifest.ts';
 import { decodeManifest, type EncodedManifest, partReader } from '../context/manifest-encoding.ts';
-import type { ChangeStore, ImageChanges, ImageDecision, ImageVersion, PushContext } from '../domain/index.ts';
+import type { ChangeStore, ImageChanges, ImageDecision, ImageVersion, Lineage, PushContext } from '../domain/index.ts';
 import type { ImageGraph } from '../graph/types.ts';
 import { compareVersions } from './changes.ts';
 import { describeFact } from './lookup.ts';
@@ -10,6 +10,20 @@ export interface ExplainInput {
   readonly push: PushContext;
   readonly graph: ImageGraph;
   readonly now: Date;
+  /**
+   * Where the push's revision sits in the repository's history: builds are compared with the
+   * nearest decided ancestor. Without it (the CLI, whose store holds the one base revision it
+   * decided), with the version seen last.
+   */
+  readonly lineage?: Lineage | null;
+}
+
+/** What one image is compared with: its version at the nearest decided revision, or the nearer push not decided yet. */
+interface Earlier {
+  readonly version: ImageVersion | null;
+  readonly pending: { readonly pushId: string; readonly rev: string } | null;
+  /** Whether the image has versions at revisions that are not ancestors of the push's. */
+  readonly elsewhere: boolean;
 }
 
 /** Images whose earlier manifests are read and compared at a time. */
@@ -63,7 +77,7 @@ export async function explainBuilds(images: readonly ImageDecision[], input: Exp
     images.filter((d) => d.decision === 'build'),
     input,
   );
-  const found = new Map(await Promise.all(current.map(async (v) => [v.image, await store.versionsOf(v.repository, v.image, v.digest)] as const)));
+  const earlier = await earlierVersions(current, input, store);
   const known: ReadonlyMap<string, EncodedManifest> = input.graph.manifests ?? new Map();
   // This graph's own manifests, decoded as needed: each shared part once.
   const graphParts = new Map([...known.values()].flatMap((m) => m.parts.map((p) => [p.key, p] as const)));
@@ -80,28 +94,86 @@ export async function explainBuilds(images: readonly ImageDecision[], input: Exp
     const batch = current.slice(i, i + MANIFESTS_AT_ONCE);
     const wanted = new Set<string>();
     for (const v of batch) {
-      const other = found.get(v.image)?.other;
+      const other = earlier.get(v.image)?.version;
       for (const hash of [v.contextHash, other?.contextHash]) if (hash && !known.has(hash)) wanted.add(hash);
     }
     const stored = await store.getManifests([...wanted]);
     const manifest = (hash: string) => mine(hash) ?? stored.get(hash) ?? null;
-    for (const v of batch) explained.set(v.image, explainOne(byName.get(v.image)!, input, v, found.get(v.image), manifest));
+    for (const v of batch) explained.set(v.image, explainOne(byName.get(v.image)!, input, v, earlier.get(v.image), manifest));
   }
 
   return images.map((d) => {
     if (d.decision !== 'build' || d.error) return d;
     const changes = explained.has(d.name) ? explained.get(d.name)! : explainOne(d, input, undefined, undefined, () => null);
     if (!changes) return d;
-    const reason = changes.kind === 'changed' || changes.kind === 'first' || changes.kind === 'unchanged' ? `${changes.summary}; ${d.reason}` : changes.summary;
+    const reason = ['changed', 'first', 'unchanged', 'pending'].includes(changes.kind) ? `${changes.summary}; ${d.reason}` : changes.summary;
     return { ...d, reason, changes };
   });
+}
+
+/**
+ * Each build's earlier version: with a lineage, the version at the nearest of the image's
+ * decided revisions that is an ancestor of the push's (by git's walk of the commit graph),
+ * unless a push of a revision nearer still is not decided yet; without one, the version seen
+ * last (of the same digest when it was seen last, else of another). What an earlier attempt of
+ * this same decision recorded is never an earlier version.
+ */
+async function earlierVersions(current: readonly ImageVersion[], input: ExplainInput, store: ChangeStore): Promise<Map<string, Earlier>> {
+  const found = new Map<string, Earlier>();
+  if (current.length === 0) return found;
+  const all = await store.versionsOfImages(
+    input.push.repository,
+    current.map((v) => v.image),
+  );
+  const others = (image: string) => (all.get(image) ?? []).filter((v) => v.pushId !== input.decisionId);
+  const lineage = input.lineage;
+  if (!lineage) {
+    for (const v of current) {
+      const seen = others(v.image);
+      const last = seen[0] ?? null;
+      found.set(v.image, { version: last?.digest === v.digest ? last : (seen.find((o) => o.digest !== v.digest) ?? null), pending: null, elsewhere: false });
+    }
+    return found;
+  }
+  // A push of this same revision is no earlier one to wait for.
+  const undecided = (await lineage.undecided()).filter((p) => p.pushId !== input.decisionId && p.rev !== input.push.rev);
+  const revs = new Set([...current.flatMap((v) => others(v.image).map((o) => o.rev)), ...undecided.map((p) => p.rev)]);
+  const places = await lineage.ancestors(revs);
+  const placed = (rev: string) => places.get(rev) ?? Infinity;
+  const waitingFor = new Map(undecided.filter((p) => places.has(p.rev)).map((p) => [p.rev, p]));
+  // Images share their revisions (every push records each image's version): git is asked once per set.
+  const nearest = new Map<string, Promise<string[]>>();
+  const nearestOf = (set: readonly string[]) => {
+    const key = set.join(' ');
+    let found = nearest.get(key);
+    if (!found) nearest.set(key, (found = lineage.nearest(set)));
+    return found;
+  };
+  await Promise.all(
+    current.map(async (v) => {
+      // Most recently seen first: of one revision decided twice, the newer sighting.
+      const decided = new Map<string, ImageVersion>();
+      for (const o of others(v.image)) if (places.has(o.rev) && !decided.has(o.rev)) decided.set(o.rev, o);
+      const set = [...new Set([...decided.keys(), ...waitingFor.keys()])].sort();
+      // Of the nearest (several across a merge), the one git walked to first.
+      const tips = (await nearestOf(set)).sort((a, b) => placed(a) - placed(b));
+      const tip = tips.find((rev) => decided.has(rev)) ?? null;
+      const waiting = tips.find((rev) => !decided.has(rev) && (tip === null || placed(rev) <= placed(tip)));
+      found.set(v.image, {
+        version: waiting ? null : tip === null ? null : decided.get(tip)!,
+        pending: waiting ? waitingFor.get(waiting)! : null,
+        elsewhere: others(v.image).length > 0,
+      });
+    }),
+  );
+  return found;
 }
 
 function explainOne(
   d: ImageDecision,
   input: ExplainInput,
   version: ImageVersion | undefined,
-  found: { same: ImageVersion | null; other: ImageVersion | null } | undefined,
+  earlier: Earlier | undefined,
   manifest: (hash: string) => ContextManifest | null,
 ): ImageChanges | null {
   if (d.forced) return { kind: 'forced', summary: d.reason };
@@ -109,17 +181,19 @@ function explainOne(
   const missed = d.facts.filter((f) => f.outcome !== 'not-indexed' && f.outcome !== 'hit');
   if (missed.length > 0) return { kind: 'miss', summary: `no reusable build: ${missed.map(describeFact).join('; ')}` };
   if (!version) return null;
-  // What an earlier attempt of this same decision recorded is not an earlier version.
-  const same = found?.same && found.same.pushId !== input.decisionId ? found.same : null;
-  const other = found?.other ?? null;
-  if (same && (!other || same.seenAt >= other.seenAt)) {
-    const task = same.taskId ? `, task ${same.taskId}` : '';
+  if (earlier?.pending) {
+    const { pushId, rev } = earlier.pending;
+    return { kind: 'pending', summary: `not compared yet: ${short(rev)}, an earlier revision, is not decided yet (push ${pushId})`, pending: { pushId, rev } };
+  }
+  const was = earlier?.version ?? null;
+  if (!was) return { kind: 'first', summary: `first build known in ${input.push.repository}${earlier?.elsewhere ? ' among the ancestors of this revision' : ''}` };
+  if (was.digest === version.digest) {
+    const task = was.taskId ? `, task ${was.taskId}` : '';
     return {
       kind: 'unchanged',
-      summary: `unchanged since ${short(same.rev)} (its ${same.decision}${task})${d.dryRun ? '' : ', not indexed'}`,
-      since: { pushId: same.pushId, rev: same.rev, decision: same.decision, taskId: same.taskId, digest: same.digest },
+      summary: `unchanged since ${short(was.rev)} (its ${was.decision}${task})${d.dryRun ? '' : ', not indexed'}`,
+      since: { pushId: was.pushId, rev: was.rev, decision: was.decision, taskId: was.taskId, digest: was.digest },
     };
   }
-  if (!other) return { kind: 'first', summary: `first build known in ${input.push.repository}` };
-  return compareVersions({ version: other, manifest: manifest(other.contextHash), seen: other }, { version, manifest: manifest(version.contextHash) });
+  return compareVersions({ version: was, manifest: manifest(was.contextHash), seen: was }, { version, manifest: manifest(version.contextHash) });
 }

@@ -2,7 +2,7 @@ import type { ContextManifest } from '../context/manifest.ts';
 import type { EncodedManifest } from '../context/manifest-encoding.ts';
 import type { DigestInputs } from '../graph/types.ts';
 
-/** One image's inputs under one digest in a repository, as the last decision that used them saw them. */
+/** One image's inputs at one revision of a repository, as the last decision of that revision saw them. */
 export interface ImageVersion {
   readonly repository: string;
   readonly image: string;
@@ -38,10 +38,32 @@ export interface ChangeStore {
    */
   recordManifests(manifests: readonly StoredManifest[], at: Date): Promise<void>;
   getManifests(contextHashes: readonly string[]): Promise<Map<string, ContextManifest>>;
-  /** Upserts each version (seen again: its push, decision and time are the newer), then prunes each image's versions. */
+  /**
+   * Upserts each version by its revision (seen again: its digest, push, decision and time are
+   * the newer sighting's), then prunes each image's versions.
+   */
   recordVersions(versions: readonly ImageVersion[]): Promise<void>;
-  /** The image's version of `digest`, and its newest version of any other digest. */
+  /** The image's newest version of `digest`, and its newest version of any other digest. */
   versionsOf(repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }>;
+  /** Every kept version of each image (one per revision), most recently seen first; one round trip. */
+  versionsOfImages(repository: string, images: readonly string[]): Promise<Map<string, ImageVersion[]>>;
+}
+
+/**
+ * Where a push's revision sits among the repository's others, by the commit graph: what its
+ * builds are compared with is the nearest earlier decided revision, never the last decided one.
+ */
+export interface Lineage {
+  /**
+   * Of `revs`, those that are the revision or its ancestors, each with its place in git's walk
+   * of the history from the revision (itself 0; newest commit first: which is nearer only
+   * roughly, see `nearest`). One not in the map is no ancestor, or further back than the walk goes.
+   */
+  ancestors(revs: ReadonlySet<string>): Promise<ReadonlyMap<string, number>>;
+  /** Of some of the revision's ancestors, those no other of them descends from: the nearest (several across a merge). */
+  nearest(revs: readonly string[]): Promise<string[]>;
+  /** The repository's other pushes not decided yet (queued or deciding), by their revision. */
+  undecided(): Promise<readonly { readonly pushId: string; readonly rev: string }[]>;
 }
 
 export type FileChangeKind = 'added' | 'removed' | 'changed';
@@ -62,12 +84,13 @@ export interface ValueChange {
 }
 
 /**
- * Why a build: `changed` (inputs differ from the image's last version in the repository),
- * `first` (no earlier version known), `unchanged` (the same inputs as an earlier decision,
- * whose build is not indexed), `miss` (a build of these inputs exists but cannot be reused),
- * `forced`, `uncached` (`cache: false`).
+ * Why a build: `changed` (inputs differ from the image's version at the nearest earlier decided
+ * revision), `first` (no earlier version known), `unchanged` (the same inputs as that version,
+ * whose build is not indexed), `pending` (an earlier revision nearer than any decided one is
+ * still being decided: not compared yet), `miss` (a build of these inputs exists but cannot be
+ * reused), `forced`, `uncached` (`cache: false`).
  */
-export type ChangesKind = 'changed' | 'first' | 'unchanged' | 'miss' | 'forced' | 'uncached';
+export type ChangesKind = 'changed' | 'first' | 'unchanged' | 'pending' | 'miss' | 'forced' | 'uncached';
 
 export interface ImageChanges {
   readonly kind: ChangesKind;
@@ -75,6 +98,8 @@ export interface ImageChanges {
   readonly summary: string;
   /** The version compared with. */
   readonly since?: { readonly pushId: string; readonly rev: string; readonly decision: string; readonly taskId: string | null; readonly digest: string };
+  /** `pending`: the nearest earlier push, not decided yet when this one was. */
+  readonly pending?: { readonly pushId: string; readonly rev: string };
   readonly files?: {
     readonly added: number;
     readonly removed: number;

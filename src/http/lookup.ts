@@ -46,6 +46,7 @@ export async function decisionForRev(service: Service, repo: RepositoryRuntime, 
     push: repo.pushContext(commit.sha, ref, level, pullRequest, null),
     graph,
     pushDate: new Date(commit.time * 1000),
+    lineage: repo.lineage(commit.sha, service.store),
   });
   return { rev: commit.sha, state: 'preview', push: null, record: asPreview(planned) };
 }

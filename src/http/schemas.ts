@@ -24,10 +24,11 @@ export const ChangesSchema = T.Object(
   {
     kind: T.String({
       description:
-        'changed (inputs differ from the image’s last version in the repository), first (none known), unchanged (same inputs as an earlier decision, not indexed), miss (a build of these inputs exists but cannot be reused), forced, uncached',
+        'changed (inputs differ from the image’s version at the nearest decided ancestor revision), first (none known), unchanged (same inputs as that version, not indexed), pending (a nearer earlier revision is not decided yet: not compared), miss (a build of these inputs exists but cannot be reused), forced, uncached',
     }),
     summary: T.String({ description: 'one line; the reason starts with it' }),
     since: T.Optional(T.Object({ pushId: T.String(), rev: T.String(), decision: T.String(), taskId: Nullable(T.String()), digest: T.String() })),
+    pending: T.Optional(T.Object({ pushId: T.String(), rev: T.String() }, { description: 'pending: the nearest earlier push, not decided yet when this one was' })),
     files: T.Optional(
       T.Object({
         added: T.Integer(),

@@ -53,6 +53,7 @@ export async function processPush(
           pushDate: new Date(commit.time * 1000),
           ...(push.force ? { force: push.force } : {}),
           prefetch,
+          lineage: repo.lineage(commit.sha, store),
         });
       })(),
     ]);

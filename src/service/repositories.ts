@@ -3,7 +3,7 @@ import type { Config, RepositoryConfig } from '../config/load.ts';
 import type { BlobSpool } from '../context/blob-spool.ts';
 import type { HashPool } from '../context/hash-thread.ts';
 import { ContextHasher } from '../context/hasher.ts';
-import type { ChangeStore, Level, PushContext } from '../domain/index.ts';
+import type { ChangeStore, Level, Lineage, PushContext, PushStore } from '../domain/index.ts';
 import { Decider } from '../decision/decider.ts';
 import { recordGraphManifests } from '../decision/explain.ts';
 import type { DecisionSettings } from '../decision/settings.ts';
@@ -19,6 +19,7 @@ import type { Taskcluster } from '../taskcluster/types.ts';
 import type { CommitInfo } from '../tree/git-repo.ts';
 import { GitTree } from '../tree/git-tree.ts';
 import { UpstreamBreaker } from './breaker.ts';
+import { mirrorLineage } from './lineage.ts';
 
 /** What every repository's hasher shares: built and closed by the service. */
 export interface Hashing {
@@ -89,6 +90,11 @@ export class RepositoryRuntime {
 
   recordManifests(graph: ImageGraph): Promise<void> {
     return recordGraphManifests(this.changes, graph, this.clock());
+  }
+
+  /** Where `rev` sits among this repository's pushes: what its builds are compared with. */
+  lineage(rev: string, pushes: Pick<PushStore, 'listPushes'>): Lineage {
+    return mirrorLineage(this.mirror, this.config.name, rev, pushes);
   }
 
   pushContext(rev: string, ref: string | null, level: Level, pullRequest: boolean, owner: string | null): PushContext {

@@ -3,12 +3,15 @@ import { decodeManifest, partReader } from '../context/manifest-encoding.ts';
 import type { ChangeStore, ImageVersion, StoredManifest } from '../domain/index.ts';
 import { type ChangeLimits, DEFAULT_CHANGE_LIMITS, manifestsToKeep } from './change-limits.ts';
 
+/** Ties of time broken by revision, as the SQL store does (revisions are hex: every collation orders them alike). */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The change store in memory, pruned as the SQL one is (change-limits.ts). */
 export class MemoryChanges implements ChangeStore {
   /** Stored as the SQL store stores them: heads, and parts shared between them. */
   private readonly manifests = new Map<string, { head: string; parts: readonly string[]; bytes: number; recordedAt: number }>();
   private readonly parts = new Map<string, { text: string; bytes: number }>();
-  /** By repository, image and digest. */
+  /** By repository, image and revision. */
   private readonly versions = new Map<string, ImageVersion>();
 
   constructor(private readonly limits: ChangeLimits = DEFAULT_CHANGE_LIMITS) {}
@@ -37,13 +40,16 @@ export class MemoryChanges implements ChangeStore {
   async recordVersions(list: readonly ImageVersion[]): Promise<void> {
     if (list.length === 0) return;
     for (const version of list) {
-      const key = JSON.stringify([version.repository, version.image, version.digest]);
+      const key = JSON.stringify([version.repository, version.image, version.rev]);
       const known = this.versions.get(key);
       if (!known || known.seenAt <= version.seenAt) this.versions.set(key, structuredClone(version));
     }
     for (const { repository, image } of list) {
-      const kept = this.ofImage(repository, image);
-      for (const old of kept.slice(this.limits.versionsPerImage)) this.versions.delete(JSON.stringify([repository, image, old.digest]));
+      const all = this.ofImage(repository, image);
+      // As the SQL store: the newest revisions, and the newest revision of each of the newest digests.
+      const digests = [...new Set(all.map((v) => v.digest))].slice(0, this.limits.versionsPerImage);
+      const kept = new Set([...all.slice(0, this.limits.versionsPerImage), ...digests.map((d) => all.find((v) => v.digest === d)!)]);
+      for (const old of all) if (!kept.has(old)) this.versions.delete(JSON.stringify([repository, image, old.rev]));
     }
   }
 
@@ -53,11 +59,15 @@ export class MemoryChanges implements ChangeStore {
     return { same: pick(all.find((v) => v.digest === digest)), other: pick(all.find((v) => v.digest !== digest)) };
   }
 
+  async versionsOfImages(repository: string, images: readonly string[]): Promise<Map<string, ImageVersion[]>> {
+    return new Map(images.map((image) => [image, this.ofImage(repository, image).map((v) => structuredClone(v))]));
+  }
+
   /** The image's versions, most recently seen first. */
   private ofImage(repository: string, image: string): ImageVersion[] {
     return [...this.versions.values()]
       .filter((v) => v.repository === repository && v.image === image)
-      .sort((a, b) => b.seenAt.localeCompare(a.seenAt) || a.digest.localeCompare(b.digest));
+      .sort((a, b) => b.seenAt.localeCompare(a.seenAt) || compareText(a.rev, b.rev));
   }
 
   private pruneManifests(now: number): void {

@@ -44,6 +44,10 @@ export class MemoryStore implements DecisionStore, ChangeStore {
     return this.changes.versionsOf(repository, image, digest);
   }
 
+  versionsOfImages(repository: string, images: readonly string[]) {
+    return this.changes.versionsOfImages(repository, images);
+  }
+
   // Each method body runs without an await before its write, so it is atomic on one event loop.
   async planTask(task: PlannedTask, options: { reuse: boolean }): Promise<PlanResult> {
     if (options.reuse) {

@@ -51,6 +51,10 @@ export class ReadOnlyChangeStore implements ChangeStore {
     return this.inner.versionsOf(repository, image, digest);
   }
 
+  versionsOfImages(repository: string, images: readonly string[]) {
+    return this.inner.versionsOfImages(repository, images);
+  }
+
   async recordManifests(): Promise<void> {}
   async recordVersions(): Promise<void> {}
 }

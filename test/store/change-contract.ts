@@ -140,5 +140,35 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
       assert.deepEqual(await store.versionsOf(`${repo}-other`, 'base', 'd1'), { same: null, other: null });
       assert.deepEqual((await store.versionsOf(repo, 'python', 'x')).other, version(repo, 'python', 'p1', 1));
     });
+
+    it('keeps a version per revision: each decided revision is found by ancestry, and an old digest’s newest revision outlives newer ones', async () => {
+      const store = await open({ versionsPerImage: 2, manifestBytes: 1 << 20, unnamedManifestMs: 60_000 });
+      const repo = `r-${randomUUID()}`;
+      // One digest at two revisions (rev-1, rev-2), then two more of a newer digest.
+      for (const [digest, minute] of [
+        ['d1', 1],
+        ['d1', 2],
+        ['d2', 3],
+        ['d2', 4],
+      ] as const)
+        await store.recordVersions([version(repo, 'base', digest, minute)]);
+      const revs = async () => (await store.versionsOfImages(repo, ['base', 'none'])).get('base')!.map((v) => v.rev);
+      assert.deepEqual(await revs(), ['rev-4', 'rev-3', 'rev-2'], 'the two newest revisions, and d1’s newest');
+      assert.deepEqual((await store.versionsOfImages(repo, ['none'])).get('none'), []);
+      // A revision decided again: the newer sighting replaces it (its digest too); an older one does not.
+      await store.recordVersions([{ ...version(repo, 'base', 'd3', 5), rev: 'rev-3' }]);
+      await store.recordVersions([{ ...version(repo, 'base', 'd9', 0), rev: 'rev-4' }]);
+      const kept = (await store.versionsOfImages(repo, ['base'])).get('base')!;
+      assert.deepEqual(
+        kept.map((v) => [v.rev, v.digest]),
+        [
+          ['rev-3', 'd3'],
+          ['rev-4', 'd2'],
+        ],
+        'd1 is no longer among the two newest digests',
+      );
+      assert.deepEqual(kept[0], { ...version(repo, 'base', 'd3', 5), rev: 'rev-3' });
+      assert.deepEqual((await store.versionsOf(repo, 'base', 'd2')).same, version(repo, 'base', 'd2', 4));
+    });
   });
 }

@@ -98,23 +98,31 @@ export async function getManifests(db: SqlClient, hashes: readonly string[]): Pr
   return found;
 }
 
-/** A version seen again keeps the newer sighting (its push, decision and time). */
+/** One version per revision: a revision decided again keeps the newer sighting (its digest, push, decision and time). */
 const UPSERT_VERSIONS = `
   INSERT INTO image_versions (repository, image, digest, context_hash, args, parent, inputs, push_id, rev, decision, task_id, seen_at)
   SELECT r, i, d, c, a::jsonb, p, n::jsonb, u, v, k, t, s
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
     AS x(r, i, d, c, a, p, n, u, v, k, t, s)
-  ON CONFLICT (repository, image, digest) DO UPDATE SET
-    context_hash = excluded.context_hash, args = excluded.args, parent = excluded.parent, inputs = excluded.inputs, push_id = excluded.push_id,
-    rev = excluded.rev, decision = excluded.decision, task_id = excluded.task_id, seen_at = excluded.seen_at
+  ON CONFLICT (repository, image, rev) DO UPDATE SET
+    digest = excluded.digest, context_hash = excluded.context_hash, args = excluded.args, parent = excluded.parent, inputs = excluded.inputs,
+    push_id = excluded.push_id, decision = excluded.decision, task_id = excluded.task_id, seen_at = excluded.seen_at
   WHERE image_versions.seen_at <= excluded.seen_at`;
 
+/**
+ * Keeps each image's `$3` most recently seen revisions, and the newest revision of each of its
+ * `$3` most recently seen digests (a branch that has not moved for a while still finds its own).
+ */
 const PRUNE_VERSIONS = `
   DELETE FROM image_versions v USING (
-    SELECT repository, image, digest, row_number() OVER (PARTITION BY repository, image ORDER BY seen_at DESC, digest) AS n
-    FROM image_versions WHERE repository = $1 AND image = ANY($2::text[])
+    SELECT repository, image, rev,
+      row_number() OVER (PARTITION BY repository, image ORDER BY seen_at DESC, rev) AS n,
+      row_number() OVER (PARTITION BY repository, image, digest ORDER BY seen_at DESC, rev) AS of_digest,
+      dense_rank() OVER (PARTITION BY repository, image ORDER BY newest DESC, digest) AS digest_rank
+    FROM (SELECT repository, image, rev, digest, seen_at, max(seen_at) OVER (PARTITION BY repository, image, digest) AS newest
+          FROM image_versions WHERE repository = $1 AND image = ANY($2::text[])) x
   ) r
-  WHERE v.repository = r.repository AND v.image = r.image AND v.digest = r.digest AND r.n > $3`;
+  WHERE v.repository = r.repository AND v.image = r.image AND v.rev = r.rev AND r.n > $3 AND NOT (r.of_digest = 1 AND r.digest_rank <= $3)`;
 
 export async function recordVersions(db: SqlClient, list: readonly ImageVersion[], limits: ChangeLimits): Promise<void> {
   if (list.length === 0) return;
@@ -158,11 +166,19 @@ function versionFromRow(r: Row): ImageVersion {
 
 export async function versionsOf(db: SqlClient, repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }> {
   const rows = await db.query(
-    `(SELECT * FROM image_versions WHERE repository = $1 AND image = $2 AND digest = $3)
+    `(SELECT * FROM image_versions WHERE repository = $1 AND image = $2 AND digest = $3 ORDER BY seen_at DESC, rev LIMIT 1)
      UNION ALL
-     (SELECT * FROM image_versions WHERE repository = $1 AND image = $2 AND digest <> $3 ORDER BY seen_at DESC, digest LIMIT 1)`,
+     (SELECT * FROM image_versions WHERE repository = $1 AND image = $2 AND digest <> $3 ORDER BY seen_at DESC, rev LIMIT 1)`,
     [repository, image, digest],
   );
   const versions = rows.map(versionFromRow);
   return { same: versions.find((v) => v.digest === digest) ?? null, other: versions.find((v) => v.digest !== digest) ?? null };
+}
+
+export async function versionsOfImages(db: SqlClient, repository: string, images: readonly string[]): Promise<Map<string, ImageVersion[]>> {
+  const found = new Map<string, ImageVersion[]>(images.map((image) => [image, []]));
+  if (images.length === 0) return found;
+  const rows = await db.query('SELECT * FROM image_versions WHERE repository = $1 AND image = ANY($2::text[]) ORDER BY image, seen_at DESC, rev', [repository, [...images]]);
+  for (const row of rows) found.get(row.image as string)?.push(versionFromRow(row));
+  return found;
 }

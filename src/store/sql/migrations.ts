@@ -137,6 +137,19 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly sql:
       ALTER TABLE manifests ADD COLUMN parts text[];
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- An image's version per revision (it was per digest, at its last sighting): a build is
+      -- compared with its nearest decided ancestor by the commit graph, so each decided
+      -- revision keeps its own. Of two digests of one revision, the newer sighting stays.
+      DELETE FROM image_versions a USING image_versions b
+        WHERE a.repository = b.repository AND a.image = b.image AND a.rev = b.rev AND (a.seen_at, a.digest) < (b.seen_at, b.digest);
+      ALTER TABLE image_versions DROP CONSTRAINT image_versions_pkey;
+      ALTER TABLE image_versions ADD PRIMARY KEY (repository, image, rev);
+      CREATE INDEX image_versions_by_digest ON image_versions (repository, image, digest, seen_at DESC);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serialises concurrent migrators. */

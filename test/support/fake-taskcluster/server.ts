@@ -88,6 +88,7 @@ export class FakeTaskcluster {
   /** Roles, as `assume:<roleId>` expands them; unsigned requests hold `assume:anonymous`. */
   readonly roles = new Map<string, readonly string[]>([['anonymous', []]]);
   private faults: Fault[] = [];
+  private readonly holds: Array<{ name: string; arrived: () => void; released: Promise<void> }> = [];
   private readonly routes: Route[];
 
   private constructor(private readonly server: Server) {
@@ -123,6 +124,19 @@ export class FakeTaskcluster {
    */
   failNext(count: number, options: { status?: number; names?: readonly string[] } = {}): void {
     this.faults.push({ remaining: count, status: options.status ?? 500, names: options.names ? new Set(options.names) : null });
+  }
+
+  /**
+   * The next call of method `name` waits, unanswered, until `release` is called (one caller's
+   * slow request, where `slowMethods` slows every caller); `reached` settles when it arrives.
+   */
+  holdNext(name: string): { reached: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ name, arrived, released });
+    return { reached, release };
   }
 
   clearFaults(): void {
@@ -259,6 +273,12 @@ export class FakeTaskcluster {
     const found = match ? this.match(match[1] as Route['service'], req.method ?? 'GET', path) : null;
     const wait = this.delayMs + (found ? (this.slowMethods.get(found.route.name) ?? 0) : 0);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const held = found ? this.holds.findIndex((h) => h.name === found.route.name) : -1;
+    if (held >= 0) {
+      const [hold] = this.holds.splice(held, 1);
+      hold!.arrived();
+      await hold!.released;
+    }
     if (!found) return send(res, 404, { code: 'ResourceNotFound', message: `no route ${req.method} ${url.pathname}` });
     const { route, params } = found;
     const clientId = /^Hawk id="([^"]*)"/.exec(req.headers.authorization ?? '')?.[1] ?? null;
