@@ -121,12 +121,15 @@ export async function explainBuilds(images: readonly ImageDecision[], input: Exp
 async function earlierVersions(current: readonly ImageVersion[], input: ExplainInput, store: ChangeStore): Promise<Map<string, Earlier>> {
   const found = new Map<string, Earlier>();
   if (current.length === 0) return found;
-  const all = await store.versionsOfImages(
-    input.push.repository,
-    current.map((v) => v.image),
-  );
-  const others = (image: string) => (all.get(image) ?? []).filter((v) => v.pushId !== input.decisionId);
   const lineage = input.lineage;
+  const [all, notDecided] = await Promise.all([
+    store.versionsOfImages(
+      input.push.repository,
+      current.map((v) => v.image),
+    ),
+    lineage?.undecided() ?? [],
+  ]);
+  const others = (image: string) => (all.get(image) ?? []).filter((v) => v.pushId !== input.decisionId);
   if (!lineage) {
     for (const v of current) {
       const seen = others(v.image);
@@ -136,7 +139,7 @@ async function earlierVersions(current: readonly ImageVersion[], input: ExplainI
     return found;
   }
   // A push of this same revision is no earlier one to wait for.
-  const undecided = (await lineage.undecided()).filter((p) => p.pushId !== input.decisionId && p.rev !== input.push.rev);
+  const undecided = notDecided.filter((p) => p.pushId !== input.decisionId && p.rev !== input.push.rev);
   const revs = new Set([...current.flatMap((v) => others(v.image).map((o) => o.rev)), ...undecided.map((p) => p.rev)]);
   const places = await lineage.ancestors(revs);
   const placed = (rev: string) => places.get(rev) ?? Infinity;

@@ -1,6 +1,6 @@
 /** How much the change store keeps: every store prunes to these bounds (versions as it records versions, manifests as it records manifests). */
 export interface ChangeLimits {
-  /** Versions (digests) kept per image and repository, the most recently seen. */
+  /** Versions kept per image and repository: the most recently seen revisions, and the newest revision of each of as many most recently seen digests. */
   readonly versionsPerImage: number;
   /**
    * Bytes of manifests kept in all, the most recently needed first (recorded, or named by a

@@ -19,7 +19,9 @@ export const MAX_ANCESTRY_WALK = 10_000;
  */
 export async function ancestorPlaces(gitDir: string, rev: string, candidates: ReadonlySet<string>, maxCommits = MAX_ANCESTRY_WALK): Promise<Map<string, number>> {
   const places = new Map<string, number>();
-  if (candidates.size === 0) return places;
+  // Only commit ids can be met in the walk (a push not resolved yet may name a branch).
+  const wanted = new Set([...candidates].filter((c) => FULL_SHA.test(c)));
+  if (wanted.size === 0) return places;
   if (!FULL_SHA.test(rev)) throw new DeciderError('unknown-revision', `not a commit id: ${JSON.stringify(rev)}`);
   const git = spawn('git', ['--git-dir', gitDir, 'rev-list', `--max-count=${maxCommits}`, rev, '--'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -30,9 +32,9 @@ export async function ancestorPlaces(gitDir: string, rev: string, candidates: Re
   let place = 0;
   let stopped = false;
   for await (const line of createInterface({ input: git.stdout })) {
-    if (candidates.has(line)) places.set(line, place);
+    if (wanted.has(line)) places.set(line, place);
     place += 1;
-    if (places.size === candidates.size) {
+    if (places.size === wanted.size) {
       // Every candidate placed: the rest of the history is not needed.
       stopped = true;
       git.kill();
