@@ -43,8 +43,6 @@ export interface ChangeStore {
    * the newer sighting's), then prunes each image's versions.
    */
   recordVersions(versions: readonly ImageVersion[]): Promise<void>;
-  /** The image's newest version of `digest`, and its newest version of any other digest. */
-  versionsOf(repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }>;
   /** Every kept version of each image (one per revision), most recently seen first; one round trip. */
   versionsOfImages(repository: string, images: readonly string[]): Promise<Map<string, ImageVersion[]>>;
 }

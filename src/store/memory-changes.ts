@@ -53,12 +53,6 @@ export class MemoryChanges implements ChangeStore {
     }
   }
 
-  async versionsOf(repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }> {
-    const all = this.ofImage(repository, image);
-    const pick = (v: ImageVersion | undefined) => (v ? structuredClone(v) : null);
-    return { same: pick(all.find((v) => v.digest === digest)), other: pick(all.find((v) => v.digest !== digest)) };
-  }
-
   async versionsOfImages(repository: string, images: readonly string[]): Promise<Map<string, ImageVersion[]>> {
     return new Map(images.map((image) => [image, this.ofImage(repository, image).map((v) => structuredClone(v))]));
   }

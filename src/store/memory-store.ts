@@ -40,10 +40,6 @@ export class MemoryStore implements DecisionStore, ChangeStore {
     return this.changes.recordVersions(versions);
   }
 
-  versionsOf(repository: string, image: string, digest: string) {
-    return this.changes.versionsOf(repository, image, digest);
-  }
-
   versionsOfImages(repository: string, images: readonly string[]) {
     return this.changes.versionsOfImages(repository, images);
   }

@@ -47,10 +47,6 @@ export class ReadOnlyChangeStore implements ChangeStore {
     return this.inner.getManifests(contextHashes);
   }
 
-  versionsOf(repository: string, image: string, digest: string) {
-    return this.inner.versionsOf(repository, image, digest);
-  }
-
   versionsOfImages(repository: string, images: readonly string[]) {
     return this.inner.versionsOfImages(repository, images);
   }

@@ -69,8 +69,12 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
       await plan(10, 'base', 'd1', 1);
       await plan(11, 'base', 'd2', 2);
       await plan(12, 'base', 'd3', 3);
-      assert.deepEqual((await store.versionsOf(repo, 'base', 'd1')).same, null, 'two versions per image');
-      assert.equal((await store.versionsOf(repo, 'base', 'd3')).other?.digest, 'd2');
+      const base = (await store.versionsOfImages(repo, ['base'])).get('base')!;
+      assert.deepEqual(
+        base.map((v) => v.digest),
+        ['d3', 'd2'],
+        'two versions per image',
+      );
       assert.deepEqual(await kept(1, 2, 3), [hash(2), hash(3)], 'the manifest no version names is gone');
       // A preview's manifest (named by no version), then another image's plan: the two most recent are kept.
       await store.recordManifests([{ contextHash: hash(4), manifest: encodeManifest(manifestOf(4)) }], minute(20));
@@ -126,19 +130,20 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
       assert.deepEqual(await store.getManifests([]), new Map());
     });
 
-    it('answers an image’s version of a digest and its newest other one; a later sighting wins, an older one does not', async () => {
+    it('answers each image’s versions, most recently seen first, per repository; a revision seen later wins, an older sighting does not', async () => {
       const store = await open();
       const repo = `r-${randomUUID()}`;
       await store.recordVersions([version(repo, 'base', 'd1', 1), version(repo, 'python', 'p1', 1)]);
       await store.recordVersions([version(repo, 'base', 'd2', 2)]);
       await store.recordVersions([version(repo, 'base', 'd1', 3)]);
-      await store.recordVersions([version(repo, 'base', 'd1', 0)]);
-      const found = await store.versionsOf(repo, 'base', 'd1');
-      assert.deepEqual(found.same, version(repo, 'base', 'd1', 3));
-      assert.deepEqual(found.other, version(repo, 'base', 'd2', 2));
-      assert.deepEqual(await store.versionsOf(repo, 'base', 'd9'), { same: null, other: version(repo, 'base', 'd1', 3) });
-      assert.deepEqual(await store.versionsOf(`${repo}-other`, 'base', 'd1'), { same: null, other: null });
-      assert.deepEqual((await store.versionsOf(repo, 'python', 'x')).other, version(repo, 'python', 'p1', 1));
+      // rev-2 again, seen earlier than it was: kept as it was.
+      await store.recordVersions([{ ...version(repo, 'base', 'd9', 0), rev: 'rev-2' }]);
+      const found = await store.versionsOfImages(repo, ['base', 'python', 'x']);
+      assert.deepEqual(found.get('base'), [version(repo, 'base', 'd1', 3), version(repo, 'base', 'd2', 2), version(repo, 'base', 'd1', 1)]);
+      assert.deepEqual(found.get('python'), [version(repo, 'python', 'p1', 1)]);
+      assert.deepEqual(found.get('x'), []);
+      assert.deepEqual((await store.versionsOfImages(`${repo}-other`, ['base'])).get('base'), []);
+      assert.deepEqual(await store.versionsOfImages(repo, []), new Map());
     });
 
     it('keeps a version per revision: each decided revision is found by ancestry, and an old digest’s newest revision outlives newer ones', async () => {
@@ -168,7 +173,6 @@ export function changeStoreContract(name: string, open: (limits?: ChangeLimits) 
         'd1 is no longer among the two newest digests',
       );
       assert.deepEqual(kept[0], { ...version(repo, 'base', 'd3', 5), rev: 'rev-3' });
-      assert.deepEqual((await store.versionsOf(repo, 'base', 'd2')).same, version(repo, 'base', 'd2', 4));
     });
   });
 }

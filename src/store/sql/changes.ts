@@ -164,17 +164,6 @@ function versionFromRow(r: Row): ImageVersion {
   };
 }
 
-export async function versionsOf(db: SqlClient, repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }> {
-  const rows = await db.query(
-    `(SELECT * FROM image_versions WHERE repository = $1 AND image = $2 AND digest = $3 ORDER BY seen_at DESC, rev LIMIT 1)
-     UNION ALL
-     (SELECT * FROM image_versions WHERE repository = $1 AND image = $2 AND digest <> $3 ORDER BY seen_at DESC, rev LIMIT 1)`,
-    [repository, image, digest],
-  );
-  const versions = rows.map(versionFromRow);
-  return { same: versions.find((v) => v.digest === digest) ?? null, other: versions.find((v) => v.digest !== digest) ?? null };
-}
-
 export async function versionsOfImages(db: SqlClient, repository: string, images: readonly string[]): Promise<Map<string, ImageVersion[]>> {
   const found = new Map<string, ImageVersion[]>(images.map((image) => [image, []]));
   if (images.length === 0) return found;

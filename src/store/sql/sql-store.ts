@@ -26,7 +26,7 @@ import {
 } from '../../domain/index.ts';
 import { type ChangeLimits, DEFAULT_CHANGE_LIMITS } from '../change-limits.ts';
 import type { ServiceStore } from '../service-store.ts';
-import { getManifests, recordManifests, recordVersions, versionsOf, versionsOfImages } from './changes.ts';
+import { getManifests, recordManifests, recordVersions, versionsOfImages } from './changes.ts';
 import type { Row, SqlClient } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
 import { activity, imageHistory } from './history.ts';
@@ -270,10 +270,6 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
 
   recordVersions(versions: readonly ImageVersion[]): Promise<void> {
     return recordVersions(this.db, versions, this.changeLimits);
-  }
-
-  versionsOf(repository: string, image: string, digest: string): Promise<{ same: ImageVersion | null; other: ImageVersion | null }> {
-    return versionsOf(this.db, repository, image, digest);
   }
 
   versionsOfImages(repository: string, images: readonly string[]): Promise<Map<string, ImageVersion[]>> {
