@@ -12,19 +12,23 @@ import { recordGraphManifests } from '../decision/explain.ts';
 import { baseVersions, changesText } from './explain.ts';
 import { graphJson, graphTable } from './format.ts';
 import { openSource } from './open-source.ts';
+import { packageVersion } from './version.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_UNREADABLE = 1;
 export const EXIT_USAGE = 2;
 
-interface CommonOptions {
+interface SourceOptions {
   repo: string;
   rev?: string;
+  runTaskDir?: string;
+}
+
+interface CommonOptions extends SourceOptions {
   level: Level;
   pr?: boolean;
   algorithm: HashAlgorithm;
   builderImage: string;
-  runTaskDir?: string;
   trustDomain?: string;
   project?: string;
 }
@@ -48,18 +52,27 @@ function levelOption(value: string): Level {
   return parseLevel(value);
 }
 
-function common(command: Command): Command {
+/** What names the files: every command's. */
+function sourceOptions(command: Command): Command {
   return command
     .requiredOption('--repo <path>', 'git repository (bare or not) or plain folder')
     .option('--rev <rev>', 'revision: sha, branch or tag (default: HEAD; a plain folder is read from disk)')
+    .option('--run-task-dir <folder>', 'folder with the run-task files for # %include-run-task');
+}
+
+/** What makes digests, index paths and routes: not a context's bytes, so `graph`'s alone. */
+function graphOptions(command: Command): Command {
+  return command
     .option('--level <1-3>', 'trust level of the push', levelOption, parseLevel(3))
     .option('--pr', 'a pull request: also look up and write the PR cache path')
     .addOption(new Option('--algorithm <name>', 'context hash algorithm').choices(HASH_ALGORITHMS).default('taskgraph'))
     .option('--builder-image <ref>', 'image_builder reference (part of every digest)', DEFAULT_BUILDER_IMAGE)
-    .option('--run-task-dir <folder>', 'folder with the run-task files for # %include-run-task')
     .option('--trust-domain <name>', 'override taskcluster/config.yml trust-domain (index prefix)')
     .option('--project <name>', 'project name for seed-v1 index paths');
 }
+
+/** `context`'s graph: the defaults of the options that do not change a context's bytes. */
+const CONTEXT_GRAPH = { level: parseLevel(3), algorithm: 'taskgraph', builderImage: DEFAULT_BUILDER_IMAGE } as const;
 
 /**
  * The graph of the source (and, with `since`, of that revision first, by the same hasher);
@@ -92,6 +105,12 @@ async function buildGraph(options: CommonOptions, since?: string) {
   try {
     const base = since === undefined ? null : await graphOf(since);
     const { graph, source } = await graphOf(options.rev);
+    if (graph.layout === 'folders' && graph.images.length === 0) {
+      throw new DeciderError(
+        'unknown-repository',
+        `${options.repo}${options.rev ? ` at ${options.rev}` : ''} is no taskgraph repository: it has no taskcluster/kinds/docker-image/kind.yml, taskcluster/ci/docker-image/kind.yml or image folder under taskcluster/docker/`,
+      );
+    }
     return { graph, builder, source, base, close };
   } catch (err) {
     await close();
@@ -103,10 +122,11 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
   const cli = new Command('image-decider')
     .description('Decides which in-tree docker images a push needs, with taskgraph-exact context hashes')
     .exitOverride()
+    .version(packageVersion(), '-V, --version', 'print the version')
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) })
     .showHelpAfterError();
 
-  common(cli.command('graph').description('list the images of a revision with context hashes, digests and index paths'))
+  graphOptions(sourceOptions(cli.command('graph')).description('list the images of a revision with context hashes, digests and index paths'))
     .option('--json', 'print one JSON object')
     .option('--dry-run', 'no Index or Queue calls, even when TASKCLUSTER_ROOT_URL is set')
     .option('--submit', 'create the build tasks (live mode only; otherwise builds are a preview)')
@@ -132,10 +152,10 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
       );
     });
 
-  common(cli.command('context').description('write the gzipped context tarball of one image to stdout'))
+  sourceOptions(cli.command('context').description('write the gzipped context tarball of one image to stdout'))
     .argument('<image>', 'image name')
-    .action(async (image: string, options: CommonOptions) => {
-      const { graph, builder, source, close } = await buildGraph(options);
+    .action(async (image: string, options: SourceOptions) => {
+      const { graph, builder, source, close } = await buildGraph({ ...CONTEXT_GRAPH, ...options });
       try {
         const node = graph.images.find((i) => i.name === image);
         if (!node) throw new DeciderError('unknown-image', `no image named ${image} in ${options.repo}`);
@@ -161,8 +181,9 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (e instanceof CommanderError) {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    // Naming an image the repository lacks is the caller's mistake, like a bad option.
-    if (isDeciderError(e) && e.code === 'unknown-image') {
+    // Naming an image the repository lacks, or a folder that is no taskgraph repository, is the
+    // caller's mistake, like a bad option.
+    if (isDeciderError(e) && (e.code === 'unknown-image' || e.code === 'unknown-repository')) {
       err.write(`error: ${e.message}\n`);
       return EXIT_USAGE;
     }
