@@ -1,14 +1,15 @@
 # syntax=docker/dockerfile:1
 # Production image: the service compiled (`npm run build`) and its production dependencies
 # installed in build stages, run as the unprivileged `node` user with `npm start`'s options.
-# The CLI (bin/) runs the TypeScript sources through tsx.
+# The CLI (bin/) runs the compiled code too (dist/, newer than the sources it was built from).
 # Node 24 (package.json `engines`), pinned by the digest of the multi-platform image of
 # node:24.18.0-bookworm-slim so that a rebuild gets the same base; the same image in every stage.
 
 FROM node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-RUN npm ci --no-audit --no-fund
+# No scripts: `prepare` builds, which needs the sources copied below (and `npm run build` does it).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 COPY plugins ./plugins
 COPY routes ./routes

@@ -1,18 +1,21 @@
-import { pipeline } from 'node:stream/promises';
+import { constants } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BUILDER_IMAGE } from '../context/digest.ts';
-import { HashPool } from '../context/hash-thread.ts';
 import { HASH_ALGORITHMS, type HashAlgorithm } from '../context/context-hash.ts';
-import { ContextHasher } from '../context/hasher.ts';
 import { parseLevel, isLevel, type Level } from '../domain/index.ts';
 import { DeciderError, isDeciderError } from '../errors.ts';
-import { GraphBuilder } from '../graph/build-graph.ts';
-import { decideForCli } from './decide.ts';
-import { recordGraphManifests } from '../decision/explain.ts';
-import { baseVersions, changesText } from './explain.ts';
-import { graphJson, graphTable } from './format.ts';
-import { openSource } from './open-source.ts';
+import { reapChildren } from './children.ts';
 import { packageVersion } from './version.ts';
+
+// What a command needs is imported when it runs (`--help` and `--version` load none of it): a
+// cold CLI's time is mostly module loading (bench/README.md, the CLI).
+
+/**
+ * Bytes a context's hash keeps on the main thread before it moves to a hashing thread: a
+ * thread costs about 25 ms of CPU to start, as much as hashing 40 MB here, and the CLI's
+ * process builds one graph, whose contexts are mostly a Dockerfile and a few scripts.
+ */
+const INLINE_HASH_BYTES = 4 * 1024 * 1024;
 
 export const EXIT_OK = 0;
 export const EXIT_UNREADABLE = 1;
@@ -79,7 +82,13 @@ const CONTEXT_GRAPH = { level: parseLevel(3), algorithm: 'taskgraph', builderIma
  * `close` ends the sources, the hasher and its hashing threads.
  */
 async function buildGraph(options: CommonOptions, since?: string) {
-  const pool = new HashPool();
+  const [{ HashPool }, { ContextHasher }, { GraphBuilder }, { openSource }] = await Promise.all([
+    import('../context/hash-thread.ts'),
+    import('../context/hasher.ts'),
+    import('../graph/build-graph.ts'),
+    import('./open-source.ts'),
+  ]);
+  const pool = new HashPool({ inlineBytes: INLINE_HASH_BYTES });
   const hasher = new ContextHasher({ runTaskDir: options.runTaskDir ?? null, pool });
   const builder = new GraphBuilder(hasher);
   const opened: { close(): Promise<void> }[] = [];
@@ -142,6 +151,12 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
       const since = options.explain ? (options.since ?? `${options.rev ?? 'HEAD'}~1`) : undefined;
       const { graph, source, base, close } = await buildGraph(options, since);
       await close();
+      const [{ decideForCli }, { baseVersions, changesText }, { recordGraphManifests }, { graphJson, graphTable }] = await Promise.all([
+        import('./decide.ts'),
+        import('./explain.ts'),
+        import('../decision/explain.ts'),
+        import('./format.ts'),
+      ]);
       const changes = base ? await baseVersions(base.graph, base.source.date, options) : undefined;
       if (changes) await recordGraphManifests(changes, graph, new Date());
       const record = await decideForCli(graph, source.date, { ...options, ...(changes ? { changes } : {}) });
@@ -164,6 +179,7 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
             ? new DeciderError(node.error.code, `${image}: ${node.error.message}`)
             : new DeciderError('bad-request', `${image}: a ${node.kind} image has no context to build`);
         }
+        const { pipeline } = await import('node:stream/promises');
         await pipeline(builder.hasher.gzipStream(source.tree, node), out);
       } finally {
         await close();
@@ -174,24 +190,39 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const stop = (signal: NodeJS.Signals) => {
+    // Children first: a signal ends the process at once, and a git left running would be adopted.
+    void reapChildren().finally(() => process.exit(128 + constants.signals[signal]));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.once(signal, stop);
   try {
     await program(out, err).parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    // Naming an image the repository lacks, or a folder that is no taskgraph repository, is the
-    // caller's mistake, like a bad option.
-    if (isDeciderError(e) && (e.code === 'unknown-image' || e.code === 'unknown-repository')) {
-      err.write(`error: ${e.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (isDeciderError(e)) {
-      err.write(`error: ${e.code}: ${e.message}\n`);
-      return EXIT_UNREADABLE;
-    }
-    err.write(`error: ${(e as Error).message}\n`);
+    return exitCode(e, err);
+  } finally {
+    for (const signal of signals) process.off(signal, stop);
+    // Every source is closed by now; whatever child is left, the exit must not leave it behind.
+    await reapChildren();
+  }
+}
+
+/** The exit code of what a command threw, its message written to `err`. */
+function exitCode(e: unknown, err: NodeJS.WritableStream): number {
+  if (e instanceof CommanderError) {
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  }
+  // Naming an image the repository lacks, or a folder that is no taskgraph repository, is the
+  // caller's mistake, like a bad option.
+  if (isDeciderError(e) && (e.code === 'unknown-image' || e.code === 'unknown-repository')) {
+    err.write(`error: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (isDeciderError(e)) {
+    err.write(`error: ${e.code}: ${e.message}\n`);
     return EXIT_UNREADABLE;
   }
+  err.write(`error: ${(e as Error).message}\n`);
+  return EXIT_UNREADABLE;
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DeciderError } from '../errors.ts';
@@ -332,6 +334,13 @@ export interface HashPoolOptions {
   readonly threads?: number;
   /** How long an idle thread lives on (HashThread's `idleMs`). */
   readonly idleMs?: number;
+  /**
+   * Bytes a hash keeps to itself before it moves to a thread (default 0: every hash is on a
+   * thread). A hash that ends within them is computed on the calling thread at its digest: a
+   * hashing thread costs tens of milliseconds of CPU to start, more than hashing a context of a
+   * few kilobytes, and a one-graph process (the CLI) may never need one.
+   */
+  readonly inlineBytes?: number;
 }
 
 /**
@@ -341,14 +350,21 @@ export interface HashPoolOptions {
  */
 export class HashPool {
   readonly threads: readonly HashThread[];
+  private readonly inlineBytes: number;
 
   constructor(options: HashPoolOptions = {}) {
     const count = Math.max(1, options.threads ?? Math.min(4, availableParallelism()));
     this.threads = Array.from({ length: count }, () => new HashThread(options.idleMs));
+    this.inlineBytes = options.inlineBytes ?? 0;
   }
 
-  /** A sink on the least busy thread (fewest open hashes, then fewest queued messages). */
+  /** A sink on the least busy thread (fewest open hashes, then fewest queued messages), or kept inline while it is small. */
   sink(): DigestSink {
+    if (this.inlineBytes > 0) return new InlineFirstSink(this.inlineBytes, () => this.threadSink());
+    return this.threadSink();
+  }
+
+  private threadSink(): DigestSink {
     let best = this.threads[0]!;
     for (const thread of this.threads) {
       const a = thread.load;
@@ -360,5 +376,106 @@ export class HashPool {
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.close()));
+  }
+}
+
+const BLOCK = 64 * 1024;
+type Kept = Buffer | { fd: number; offset: number; length: number };
+
+/**
+ * A hash that keeps its bytes (copied into blocks; file ranges as references, read at the
+ * digest) until they pass `limit`, and then hands them, and all that follows, to a thread's
+ * sink. One that ends within the limit is hashed on the calling thread: the same bytes in the
+ * same order, so the same digest.
+ */
+class InlineFirstSink implements DigestSink {
+  readonly copiesWrites = true;
+  private kept: Kept[] = [];
+  private block: Buffer | null = null;
+  private used = 0;
+  private bytes = 0;
+  private thread: DigestSink | null = null;
+
+  constructor(
+    private readonly limit: number,
+    private readonly toThread: () => DigestSink,
+  ) {}
+
+  write(chunk: Buffer): boolean {
+    if (this.thread) return this.thread.write(chunk);
+    let offset = 0;
+    while (offset < chunk.length) {
+      this.block ??= Buffer.allocUnsafe(BLOCK);
+      const take = Math.min(chunk.length - offset, this.block.length - this.used);
+      chunk.copy(this.block, this.used, offset, offset + take);
+      this.used += take;
+      offset += take;
+      if (this.used === this.block.length) this.endBlock();
+    }
+    return this.grow(chunk.length);
+  }
+
+  writeRef(fd: number, offset: number, length: number): boolean {
+    if (this.thread) return this.thread.writeRef(fd, offset, length);
+    if (length === 0) return true;
+    this.endBlock();
+    this.kept.push({ fd, offset, length });
+    return this.grow(length);
+  }
+
+  drained(): Promise<void> {
+    return this.thread ? this.thread.drained() : Promise.resolve();
+  }
+
+  async digest(): Promise<string> {
+    if (this.thread) return this.thread.digest();
+    this.endBlock();
+    const hash = createHash('sha256');
+    let buffer: Buffer | null = null;
+    for (const part of this.kept) {
+      if (Buffer.isBuffer(part)) {
+        hash.update(part);
+        continue;
+      }
+      buffer ??= Buffer.allocUnsafe(Math.min(BLOCK * 16, this.limit));
+      for (let at = 0; at < part.length;) {
+        const want = Math.min(buffer.length, part.length - at);
+        const got = readSync(part.fd, buffer, 0, want, part.offset + at);
+        if (got === 0) throw new DeciderError('internal-error', 'hashing failed: the spool ended before the bytes it was to hold');
+        hash.update(buffer.subarray(0, got));
+        at += got;
+      }
+    }
+    this.kept = [];
+    return hash.digest('hex');
+  }
+
+  discard(): Promise<void> {
+    this.kept = [];
+    this.block = null;
+    this.used = 0;
+    return this.thread ? this.thread.discard() : Promise.resolve();
+  }
+
+  /** The block being filled joins the kept bytes (a reference must come after it). */
+  private endBlock(): void {
+    if (!this.block || this.used === 0) return;
+    this.kept.push(this.block.subarray(0, this.used));
+    // The rest of the block takes the writes that follow.
+    this.block = this.used === this.block.length ? null : this.block.subarray(this.used);
+    this.used = 0;
+  }
+
+  private grow(length: number): boolean {
+    this.bytes += length;
+    if (this.bytes <= this.limit) return true;
+    const thread = this.toThread();
+    this.thread = thread;
+    this.endBlock();
+    this.block = null;
+    let ready = true;
+    for (const part of this.kept) ready = Buffer.isBuffer(part) ? thread.write(part) : thread.writeRef(part.fd, part.offset, part.length);
+    this.kept = [];
+    return ready;
   }
 }
