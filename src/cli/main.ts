@@ -11,11 +11,12 @@ import { packageVersion } from './version.ts';
 // cold CLI's time is mostly module loading (bench/README.md, the CLI).
 
 /**
- * Bytes a context's hash keeps on the main thread before it moves to a hashing thread: a
- * thread costs about 25 ms of CPU to start, as much as hashing 40 MB here, and the CLI's
- * process builds one graph, whose contexts are mostly a Dockerfile and a few scripts.
+ * Bytes the contexts being hashed may hold on the main thread, all together, before the one
+ * that would pass them moves to a hashing thread: a thread costs about 25 ms of CPU to start,
+ * as much as hashing 40 MB here, and the CLI's process builds one graph, whose contexts are
+ * mostly a Dockerfile and a few scripts.
  */
-const INLINE_HASH_BYTES = 4 * 1024 * 1024;
+const INLINE_HASH_BYTES = 16 * 1024 * 1024;
 
 export const EXIT_OK = 0;
 export const EXIT_UNREADABLE = 1;
@@ -82,38 +83,52 @@ const CONTEXT_GRAPH = { level: parseLevel(3), algorithm: 'taskgraph', builderIma
  * `close` ends the sources, the hasher and its hashing threads.
  */
 async function buildGraph(options: CommonOptions, since?: string) {
-  const [{ HashPool }, { ContextHasher }, { GraphBuilder }, { openSource }] = await Promise.all([
+  const [{ HashPool }, { ContextHasher }, { GraphBuilder }, { openSource }, { includesShared }] = await Promise.all([
     import('../context/hash-thread.ts'),
     import('../context/hasher.ts'),
     import('../graph/build-graph.ts'),
     import('./open-source.ts'),
+    import('./spool-choice.ts'),
   ]);
-  const pool = new HashPool({ inlineBytes: INLINE_HASH_BYTES });
-  const hasher = new ContextHasher({ runTaskDir: options.runTaskDir ?? null, pool });
-  const builder = new GraphBuilder(hasher);
   const opened: { close(): Promise<void> }[] = [];
-  const close = async () => {
+  const closeSources = async () => {
     for (const s of opened) await s.close();
+  };
+  const open = async (rev: string | undefined) => {
+    const source = await openSource(options.repo, rev);
+    opened.push(source);
+    return source;
+  };
+  let source, baseSource, spool;
+  try {
+    source = await open(options.rev);
+    baseSource = since === undefined ? null : await open(since);
+    spool = await includesShared(source.tree);
+  } catch (err) {
+    await closeSources();
+    throw err;
+  }
+  const pool = new HashPool({ inlineBytes: INLINE_HASH_BYTES });
+  const hasher = new ContextHasher({ runTaskDir: options.runTaskDir ?? null, pool, ...(spool ? {} : { spoolMaxBytes: 0 }) });
+  const builder = new GraphBuilder(hasher);
+  const close = async () => {
+    await closeSources();
     await hasher.close();
     await pool.close();
   };
-  const graphOf = async (rev: string | undefined) => {
-    const source = await openSource(options.repo, rev);
-    opened.push(source);
-    const graph = await builder.build(source.tree, {
+  const graphOf = (tree: typeof source.tree, date: Date) =>
+    builder.build(tree, {
       level: options.level,
       pullRequest: options.pr ?? false,
       algorithm: options.algorithm,
       builderImage: options.builderImage,
-      pushDate: source.date,
+      pushDate: date,
       trustDomain: options.trustDomain ?? null,
       project: options.project,
     });
-    return { graph, source };
-  };
   try {
-    const base = since === undefined ? null : await graphOf(since);
-    const { graph, source } = await graphOf(options.rev);
+    const base = baseSource ? { graph: await graphOf(baseSource.tree, baseSource.date), source: baseSource } : null;
+    const graph = await graphOf(source.tree, source.date);
     if (graph.layout === 'folders' && graph.images.length === 0) {
       throw new DeciderError(
         'unknown-repository',

@@ -335,10 +335,11 @@ export interface HashPoolOptions {
   /** How long an idle thread lives on (HashThread's `idleMs`). */
   readonly idleMs?: number;
   /**
-   * Bytes a hash keeps to itself before it moves to a thread (default 0: every hash is on a
-   * thread). A hash that ends within them is computed on the calling thread at its digest: a
-   * hashing thread costs tens of milliseconds of CPU to start, more than hashing a context of a
-   * few kilobytes, and a one-graph process (the CLI) may never need one.
+   * Bytes the pool's hashes may keep, all together, before the one that would pass them moves
+   * to a thread (default 0: every hash is on a thread). A hash that ends within them is
+   * computed on the calling thread at its digest: a hashing thread costs tens of milliseconds of
+   * CPU to start, as much as hashing tens of megabytes, and a one-graph process (the CLI) whose
+   * contexts are small needs none.
    */
   readonly inlineBytes?: number;
 }
@@ -351,6 +352,8 @@ export interface HashPoolOptions {
 export class HashPool {
   readonly threads: readonly HashThread[];
   private readonly inlineBytes: number;
+  /** Bytes the hashes kept inline hold now. */
+  private inlineHeld = 0;
 
   constructor(options: HashPoolOptions = {}) {
     const count = Math.max(1, options.threads ?? Math.min(4, availableParallelism()));
@@ -360,8 +363,20 @@ export class HashPool {
 
   /** A sink on the least busy thread (fewest open hashes, then fewest queued messages), or kept inline while it is small. */
   sink(): DigestSink {
-    if (this.inlineBytes > 0) return new InlineFirstSink(this.inlineBytes, () => this.threadSink());
+    if (this.inlineBytes > 0) return new InlineFirstSink(this, () => this.threadSink());
     return this.threadSink();
+  }
+
+  /** @internal Takes `bytes` more for a hash kept inline; false (nothing taken) past the pool's bound. */
+  holdInline(bytes: number): boolean {
+    if (this.inlineHeld + bytes > this.inlineBytes) return false;
+    this.inlineHeld += bytes;
+    return true;
+  }
+
+  /** @internal Gives back what a hash kept inline held (at its digest, its discard, or its move to a thread). */
+  releaseInline(bytes: number): void {
+    this.inlineHeld -= bytes;
   }
 
   private threadSink(): DigestSink {
@@ -384,9 +399,9 @@ type Kept = Buffer | { fd: number; offset: number; length: number };
 
 /**
  * A hash that keeps its bytes (copied into blocks; file ranges as references, read at the
- * digest) until they pass `limit`, and then hands them, and all that follows, to a thread's
- * sink. One that ends within the limit is hashed on the calling thread: the same bytes in the
- * same order, so the same digest.
+ * digest) while its pool's bound for them allows, and then hands them, and all that follows,
+ * to a thread's sink. One that ends within the bound is hashed on the calling thread: the same
+ * bytes in the same order, so the same digest.
  */
 class InlineFirstSink implements DigestSink {
   readonly copiesWrites = true;
@@ -397,7 +412,7 @@ class InlineFirstSink implements DigestSink {
   private thread: DigestSink | null = null;
 
   constructor(
-    private readonly limit: number,
+    private readonly pool: HashPool,
     private readonly toThread: () => DigestSink,
   ) {}
 
@@ -437,7 +452,7 @@ class InlineFirstSink implements DigestSink {
         hash.update(part);
         continue;
       }
-      buffer ??= Buffer.allocUnsafe(Math.min(BLOCK * 16, this.limit));
+      buffer ??= Buffer.allocUnsafe(BLOCK * 16);
       for (let at = 0; at < part.length;) {
         const want = Math.min(buffer.length, part.length - at);
         const got = readSync(part.fd, buffer, 0, want, part.offset + at);
@@ -446,15 +461,23 @@ class InlineFirstSink implements DigestSink {
         at += got;
       }
     }
-    this.kept = [];
+    this.letGo();
     return hash.digest('hex');
   }
 
   discard(): Promise<void> {
+    if (this.thread) return this.thread.discard();
+    this.letGo();
+    return Promise.resolve();
+  }
+
+  /** Drops the kept bytes, and gives back to the pool what they held. */
+  private letGo(): void {
     this.kept = [];
     this.block = null;
     this.used = 0;
-    return this.thread ? this.thread.discard() : Promise.resolve();
+    this.pool.releaseInline(this.bytes);
+    this.bytes = 0;
   }
 
   /** The block being filled joins the kept bytes (a reference must come after it). */
@@ -467,15 +490,17 @@ class InlineFirstSink implements DigestSink {
   }
 
   private grow(length: number): boolean {
-    this.bytes += length;
-    if (this.bytes <= this.limit) return true;
+    if (this.pool.holdInline(length)) {
+      this.bytes += length;
+      return true;
+    }
     const thread = this.toThread();
     this.thread = thread;
     this.endBlock();
-    this.block = null;
+    const kept = this.kept;
+    this.letGo();
     let ready = true;
-    for (const part of this.kept) ready = Buffer.isBuffer(part) ? thread.write(part) : thread.writeRef(part.fd, part.offset, part.length);
-    this.kept = [];
+    for (const part of kept) ready = Buffer.isBuffer(part) ? thread.write(part) : thread.writeRef(part.fd, part.offset, part.length);
     return ready;
   }
 }

@@ -59,6 +59,27 @@ describe('hashes kept inline until they outgrow the limit', () => {
     }
   });
 
+  it('bounds the bytes kept by all its hashes together, and frees them at each digest', async () => {
+    const pool = new HashPool({ threads: 1, inlineBytes: 200 * 1024 });
+    try {
+      // Each more than a thread's slot (128 KiB), so a hash on the thread has sent it bytes.
+      const [a, b, c] = [randomBytes(150 * 1024), randomBytes(150 * 1024), randomBytes(150 * 1024)];
+      const first = pool.sink();
+      first.write(a);
+      const second = pool.sink();
+      second.write(b); // 300 KiB kept in all: this one moves to the thread
+      assert.equal(pool.threads[0]!.load.hashes, 1);
+      assert.equal(await first.digest(), sha256([a]));
+      assert.equal(await second.digest(), sha256([b]));
+      const third = pool.sink();
+      third.write(c); // the first's bytes were given back: kept inline again
+      assert.equal(pool.threads[0]!.load.hashes, 0);
+      assert.equal(await third.digest(), sha256([c]));
+    } finally {
+      await pool.close();
+    }
+  });
+
   for (const kind of SOURCE_KINDS) {
     it(`gives the acme vectors' context hashes through the ${kind} source, with no thread started`, async () => {
       const expected = await readJson<{ images: Record<string, { contextHash: string; digest: string }> }>('acme/expected.json');
