@@ -2,11 +2,10 @@
 // Runs the compiled CLI (dist/, which `npm ci` builds through the `prepare` script, as does
 // `npm run build`) when it is at least as new as every source it was built from; otherwise the
 // TypeScript sources through tsx, so that an edited checkout never runs stale code. The check
-// stats about 150 files (2 ms); tsx costs a few hundred. The node flags are the service's
+// stats about 150 files (2 ms); tsx costs about 0.1 s (bench/README.md). The node flags are the service's
 // (package.json `start`): a graph's garbage is short-lived, and V8's default young generation
 // would hold tens of MB of it for nothing.
 import { readdirSync, statSync } from 'node:fs';
-import module from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -29,9 +28,6 @@ function compiledIsFresh() {
   return true;
 }
 
-// V8's compiled code of the modules, kept on disk (in the system's temporary folder) from one
-// run to the next, as Python keeps .pyc files: about half of a cold start is compiling them.
-module.enableCompileCache?.();
 let main;
 if (process.env.IMAGE_DECIDER_SOURCES !== '1' && compiledIsFresh()) {
   ({ main } = await import(pathToFileURL(compiled).href));

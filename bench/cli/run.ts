@@ -2,7 +2,8 @@
 // mozilla-releng/scriptworker-scripts (bench/cli/generate.ts), against the floor of any such
 // tool here: starting node (`node -e 0`) plus reading the graph's blobs once with one
 // `git cat-file --batch`. Each is a new process, timed by GNU time (wall, CPU, peak RSS), five
-// times after one warm-up run, and its median is printed. Options: --rounds N (default 5).
+// times after one warm-up run, and its median is printed. Options: --rounds N (default 5);
+// --bin <file>: also time another checkout's bin/image-decider.js (say, before a change).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { generateScriptworkerShaped } from './generate.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/image-decider.js');
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, bin: { type: 'string' } } });
 const rounds = Number(values.rounds);
 
 interface Sample {
@@ -57,6 +58,7 @@ try {
   const floor: Sample = { wall: node.wall + catFile.wall, cpu: node.cpu + catFile.cpu, rssMiB: Math.max(node.rssMiB, catFile.rssMiB) };
   const cli = measure([BIN, 'graph', '--repo', repo, '--json'], { env });
   const sources = measure([BIN, 'graph', '--repo', repo, '--json'], { env: { ...env, IMAGE_DECIDER_SOURCES: '1' } });
+  const other = values.bin ? measure([values.bin, 'graph', '--repo', repo, '--json'], { env }) : null;
 
   const row = (name: string, s: Sample, ratio = '') => `| ${name} | ${s.wall.toFixed(2)} s | ${s.cpu.toFixed(2)} s | ${s.rssMiB.toFixed(0)} MiB | ${ratio} |`;
   console.log(`${files.length} files, ${oids.length} distinct blobs, ${(bytes / 1e6).toFixed(1)} MB; node ${process.version}, ${cpus().length} cores; median of ${rounds}\n`);
@@ -67,6 +69,7 @@ try {
   console.log(row('**floor** (the two)', floor));
   console.log(row('`image-decider graph --json`, compiled (dist/)', cli, `**${(cli.wall / floor.wall).toFixed(1)}**`));
   console.log(row('the same through tsx (IMAGE_DECIDER_SOURCES=1)', sources, (sources.wall / floor.wall).toFixed(1)));
+  if (other) console.log(row(`\`${values.bin}\``, other, (other.wall / floor.wall).toFixed(1)));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
