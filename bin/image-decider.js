@@ -28,12 +28,12 @@ function compiledIsFresh() {
   return true;
 }
 
-let main;
+let runAsProcess;
 if (process.env.IMAGE_DECIDER_SOURCES !== '1' && compiledIsFresh()) {
-  ({ main } = await import(pathToFileURL(compiled).href));
+  ({ runAsProcess } = await import(pathToFileURL(compiled).href));
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import('../src/cli/main.ts'));
+  ({ runAsProcess } = await import('../src/cli/main.ts'));
 }
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runAsProcess(process.argv.slice(2));

@@ -205,17 +205,32 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const stop = (signal: NodeJS.Signals) => {
-    // Children first: a signal ends the process at once, and a git left running would be adopted.
-    void reapChildren().finally(() => process.exit(128 + constants.signals[signal]));
-  };
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const signal of signals) process.once(signal, stop);
   try {
     await program(out, err).parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (e) {
     return exitCode(e, err);
+  }
+}
+
+/**
+ * The CLI as a process of its own (bin/image-decider.js): `main`, and no child process left
+ * behind, at the end or on a signal. Not for a caller that has children of its own: it ends
+ * every child of the process.
+ */
+export async function runAsProcess(argv: string[]): Promise<number> {
+  let interrupted = false;
+  const stop = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    // Children first: a signal ends the process at once, and a git left running would be adopted.
+    void reapChildren().finally(() => process.exit(128 + constants.signals[signal]));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.once(signal, stop);
+  // What fails because the signal ended git is no error to report.
+  const err = { write: (s: string) => interrupted || process.stderr.write(s) } as NodeJS.WritableStream;
+  try {
+    return await main(argv, process.stdout, err);
   } finally {
     for (const signal of signals) process.off(signal, stop);
     // Every source is closed by now; whatever child is left, the exit must not leave it behind.

@@ -9,6 +9,8 @@ import { tempDir } from '../support/temp.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
+/** The tests' environment without the switch to the sources (a run of this suite may set it). */
+const ENV = Object.fromEntries(Object.entries(OFFLINE_ENV).filter(([k]) => k !== 'IMAGE_DECIDER_SOURCES'));
 
 /** A checkout with the real bin/image-decider.js, whose compiled and source CLIs each say which they are. */
 async function checkout(): Promise<{ dir: string; touch(path: string, seconds: number): Promise<void> }> {
@@ -17,7 +19,7 @@ async function checkout(): Promise<{ dir: string; touch(path: string, seconds: n
   await copyFile(join(ROOT, 'bin/image-decider.js'), join(dir, 'bin/image-decider.js'));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   await writeFile(join(dir, 'package.json'), '{"type":"module"}\n');
-  const cli = (which: string) => `export async function main(argv) { process.stdout.write('${which} ' + argv.join(' ')); return 3; }\n`;
+  const cli = (which: string) => `export async function runAsProcess(argv) { process.stdout.write('${which} ' + argv.join(' ')); return 3; }\n`;
   await writeFile(join(dir, 'dist/src/cli/main.js'), cli('compiled'));
   await writeFile(join(dir, 'src/cli/main.ts'), cli('sources'));
   await writeFile(join(dir, 'templates/docker-image.yml'), 'x: 1\n');
@@ -29,7 +31,7 @@ async function checkout(): Promise<{ dir: string; touch(path: string, seconds: n
   return { dir, touch };
 }
 
-async function cli(dir: string, env: NodeJS.ProcessEnv = OFFLINE_ENV): Promise<{ code: number; stdout: string }> {
+async function cli(dir: string, env: NodeJS.ProcessEnv = ENV): Promise<{ code: number; stdout: string }> {
   try {
     const { stdout } = await run(process.execPath, [join(dir, 'bin/image-decider.js'), 'graph', '--json'], { env });
     return { code: 0, stdout };
@@ -49,7 +51,7 @@ describe('bin/image-decider.js', () => {
     await touch('templates/docker-image.yml', 3_000); // the template dist/ holds a copy of
     assert.deepEqual(await cli(dir), { code: 3, stdout: 'sources graph --json' });
     await touch('templates/docker-image.yml', 1_000);
-    assert.deepEqual(await cli(dir, { ...OFFLINE_ENV, IMAGE_DECIDER_SOURCES: '1' }), { code: 3, stdout: 'sources graph --json' });
+    assert.deepEqual(await cli(dir, { ...ENV, IMAGE_DECIDER_SOURCES: '1' }), { code: 3, stdout: 'sources graph --json' });
   });
 
   it('runs the sources when nothing is built', async () => {
