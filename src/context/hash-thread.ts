@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DeciderError } from '../errors.ts';
@@ -332,6 +334,14 @@ export interface HashPoolOptions {
   readonly threads?: number;
   /** How long an idle thread lives on (HashThread's `idleMs`). */
   readonly idleMs?: number;
+  /**
+   * Bytes the pool's hashes may keep, all together, before the one that would pass them moves
+   * to a thread (default 0: every hash is on a thread). A hash that ends within them is
+   * computed on the calling thread at its digest: a hashing thread costs tens of milliseconds of
+   * CPU to start, as much as hashing tens of megabytes, and a one-graph process (the CLI) whose
+   * contexts are small needs none.
+   */
+  readonly inlineBytes?: number;
 }
 
 /**
@@ -341,14 +351,35 @@ export interface HashPoolOptions {
  */
 export class HashPool {
   readonly threads: readonly HashThread[];
+  private readonly inlineBytes: number;
+  /** Bytes the hashes kept inline hold now. */
+  private inlineHeld = 0;
 
   constructor(options: HashPoolOptions = {}) {
     const count = Math.max(1, options.threads ?? Math.min(4, availableParallelism()));
     this.threads = Array.from({ length: count }, () => new HashThread(options.idleMs));
+    this.inlineBytes = options.inlineBytes ?? 0;
   }
 
-  /** A sink on the least busy thread (fewest open hashes, then fewest queued messages). */
+  /** A sink on the least busy thread (fewest open hashes, then fewest queued messages), or kept inline while it is small. */
   sink(): DigestSink {
+    if (this.inlineBytes > 0) return new InlineFirstSink(this, () => this.threadSink());
+    return this.threadSink();
+  }
+
+  /** @internal Takes `bytes` more for a hash kept inline; false (nothing taken) past the pool's bound. */
+  holdInline(bytes: number): boolean {
+    if (this.inlineHeld + bytes > this.inlineBytes) return false;
+    this.inlineHeld += bytes;
+    return true;
+  }
+
+  /** @internal Gives back what a hash kept inline held (at its digest, its discard, or its move to a thread). */
+  releaseInline(bytes: number): void {
+    this.inlineHeld -= bytes;
+  }
+
+  private threadSink(): DigestSink {
     let best = this.threads[0]!;
     for (const thread of this.threads) {
       const a = thread.load;
@@ -360,5 +391,116 @@ export class HashPool {
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.close()));
+  }
+}
+
+const BLOCK = 64 * 1024;
+type Kept = Buffer | { fd: number; offset: number; length: number };
+
+/**
+ * A hash that keeps its bytes (copied into blocks; file ranges as references, read at the
+ * digest) while its pool's bound for them allows, and then hands them, and all that follows,
+ * to a thread's sink. One that ends within the bound is hashed on the calling thread: the same
+ * bytes in the same order, so the same digest.
+ */
+class InlineFirstSink implements DigestSink {
+  readonly copiesWrites = true;
+  private kept: Kept[] = [];
+  private block: Buffer | null = null;
+  private used = 0;
+  private bytes = 0;
+  private thread: DigestSink | null = null;
+
+  constructor(
+    private readonly pool: HashPool,
+    private readonly toThread: () => DigestSink,
+  ) {}
+
+  write(chunk: Buffer): boolean {
+    if (this.thread) return this.thread.write(chunk);
+    let offset = 0;
+    while (offset < chunk.length) {
+      this.block ??= Buffer.allocUnsafe(BLOCK);
+      const take = Math.min(chunk.length - offset, this.block.length - this.used);
+      chunk.copy(this.block, this.used, offset, offset + take);
+      this.used += take;
+      offset += take;
+      if (this.used === this.block.length) this.endBlock();
+    }
+    return this.grow(chunk.length);
+  }
+
+  writeRef(fd: number, offset: number, length: number): boolean {
+    if (this.thread) return this.thread.writeRef(fd, offset, length);
+    if (length === 0) return true;
+    this.endBlock();
+    this.kept.push({ fd, offset, length });
+    return this.grow(length);
+  }
+
+  drained(): Promise<void> {
+    return this.thread ? this.thread.drained() : Promise.resolve();
+  }
+
+  async digest(): Promise<string> {
+    if (this.thread) return this.thread.digest();
+    this.endBlock();
+    const hash = createHash('sha256');
+    let buffer: Buffer | null = null;
+    for (const part of this.kept) {
+      if (Buffer.isBuffer(part)) {
+        hash.update(part);
+        continue;
+      }
+      buffer ??= Buffer.allocUnsafe(BLOCK * 16);
+      for (let at = 0; at < part.length;) {
+        const want = Math.min(buffer.length, part.length - at);
+        const got = readSync(part.fd, buffer, 0, want, part.offset + at);
+        if (got === 0) throw new DeciderError('internal-error', 'hashing failed: the spool ended before the bytes it was to hold');
+        hash.update(buffer.subarray(0, got));
+        at += got;
+      }
+    }
+    this.letGo();
+    return hash.digest('hex');
+  }
+
+  discard(): Promise<void> {
+    if (this.thread) return this.thread.discard();
+    this.letGo();
+    return Promise.resolve();
+  }
+
+  /** Drops the kept bytes, and gives back to the pool what they held. */
+  private letGo(): void {
+    this.kept = [];
+    this.block = null;
+    this.used = 0;
+    this.pool.releaseInline(this.bytes);
+    this.bytes = 0;
+  }
+
+  /** The block being filled joins the kept bytes (a reference must come after it). */
+  private endBlock(): void {
+    if (!this.block || this.used === 0) return;
+    this.kept.push(this.block.subarray(0, this.used));
+    // The rest of the block takes the writes that follow.
+    this.block = this.used === this.block.length ? null : this.block.subarray(this.used);
+    this.used = 0;
+  }
+
+  private grow(length: number): boolean {
+    if (this.pool.holdInline(length)) {
+      this.bytes += length;
+      return true;
+    }
+    const thread = this.toThread();
+    this.thread = thread;
+    this.endBlock();
+    const kept = this.kept;
+    this.letGo();
+    let ready = true;
+    for (const part of kept) ready = Buffer.isBuffer(part) ? thread.write(part) : thread.writeRef(part.fd, part.offset, part.length);
+    return ready;
   }
 }
