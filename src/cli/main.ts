@@ -65,7 +65,7 @@ function common(command: Command): Command {
  * The graph of the source (and, with `since`, of that revision first, by the same hasher);
  * `close` ends the sources, the hasher and its hashing threads.
  */
-async function buildGraph(options: CommonOptions, since?: string) {
+async function buildGraph(options: CommonOptions, since?: string, runAt: Date = new Date()) {
   const pool = new HashPool();
   const hasher = new ContextHasher({ runTaskDir: options.runTaskDir ?? null, pool });
   const builder = new GraphBuilder(hasher);
@@ -83,7 +83,8 @@ async function buildGraph(options: CommonOptions, since?: string) {
       pullRequest: options.pr ?? false,
       algorithm: options.algorithm,
       builderImage: options.builderImage,
-      pushDate: source.date,
+      // The run's time, as taskgraph's `build_date` is the decision task's: not the commit's date.
+      pushDate: runAt,
       trustDomain: options.trustDomain ?? null,
       project: options.project,
     });
@@ -120,11 +121,12 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
     .option('--since <rev>', 'with --explain: the revision to compare with (default: the first parent of --rev)')
     .action(async (options: GraphCommandOptions) => {
       const since = options.explain ? (options.since ?? `${options.rev ?? 'HEAD'}~1`) : undefined;
-      const { graph, source, base, close } = await buildGraph(options, since);
+      const runAt = new Date();
+      const { graph, base, close } = await buildGraph(options, since, runAt);
       await close();
       const changes = base ? await baseVersions(base.graph, base.source.date, options) : undefined;
       if (changes) await recordGraphManifests(changes, graph, new Date());
-      const record = await decideForCli(graph, source.date, { ...options, ...(changes ? { changes } : {}) });
+      const record = await decideForCli(graph, runAt, { ...options, ...(changes ? { changes } : {}) });
       out.write(
         options.json
           ? `${JSON.stringify(graphJson(options.repo, graph, record, { definitions: options.definitions ?? false }), null, 2)}\n`
