@@ -46,8 +46,9 @@ const UNRESOLVED: ReadonlySet<string> = new Set(['unscheduled', 'pending', 'runn
 
 /**
  * The task a push would now be given for a served image: what the Index names at its first
- * path holding an unexpired entry (it may have been re-indexed since the decision), unless
- * the decision's own task is still to finish: that one is indexed when it does.
+ * path holding an unexpired entry of a task that serves (it may have been re-indexed since
+ * the decision), unless the decision's own task is still to finish: that one is indexed
+ * when it does.
  * `entries` is what `findTasksAtIndex` answered, expired entries included.
  */
 export function servingTask(image: ServedImage, entries: ReadonlyMap<string, IndexedTask>, facts: ReadonlyMap<string, TaskFacts>, now: number): string {
@@ -55,7 +56,8 @@ export function servingTask(image: ServedImage, entries: ReadonlyMap<string, Ind
   if (state && UNRESOLVED.has(state)) return image.taskId;
   for (const path of image.indexPaths) {
     const entry = entries.get(path);
-    if (entry && Date.parse(entry.expires) > now) return entry.taskId;
+    // As a push's lookup: an entry whose task failed or is gone is passed over for the next path.
+    if (entry && Date.parse(entry.expires) > now && currentExpiry(facts.get(entry.taskId)) !== null) return entry.taskId;
   }
   return image.taskId;
 }
