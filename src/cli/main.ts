@@ -82,7 +82,7 @@ const CONTEXT_GRAPH = { level: parseLevel(3), algorithm: 'taskgraph', builderIma
  * The graph of the source (and, with `since`, of that revision first, by the same hasher);
  * `close` ends the sources, the hasher and its hashing threads.
  */
-async function buildGraph(options: CommonOptions, since?: string) {
+async function buildGraph(options: CommonOptions, since?: string, runAt: Date = new Date()) {
   const [{ HashPool }, { ContextHasher }, { GraphBuilder }, { openSource }, { includesShared }] = await Promise.all([
     import('../context/hash-thread.ts'),
     import('../context/hasher.ts'),
@@ -128,7 +128,8 @@ async function buildGraph(options: CommonOptions, since?: string) {
     });
   try {
     const base = baseSource ? { graph: await graphOf(baseSource.tree, baseSource.date), source: baseSource } : null;
-    const graph = await graphOf(source.tree, source.date);
+    // The run's time, as taskgraph's `build_date` is the decision task's: not the commit's date.
+    const graph = await graphOf(source.tree, runAt);
     if (graph.layout === 'folders' && graph.images.length === 0) {
       throw new DeciderError(
         'unknown-repository',
@@ -164,7 +165,8 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
     .option('--since <rev>', 'with --explain: the revision to compare with (default: the first parent of --rev)')
     .action(async (options: GraphCommandOptions) => {
       const since = options.explain ? (options.since ?? `${options.rev ?? 'HEAD'}~1`) : undefined;
-      const { graph, source, base, close } = await buildGraph(options, since);
+      const runAt = new Date();
+      const { graph, base, close } = await buildGraph(options, since, runAt);
       await close();
       const [{ decideForCli }, { baseVersions, changesText }, { recordGraphManifests }, { graphJson, graphTable }] = await Promise.all([
         import('./decide.ts'),
@@ -174,7 +176,7 @@ function program(out: NodeJS.WritableStream, err: NodeJS.WritableStream): Comman
       ]);
       const changes = base ? await baseVersions(base.graph, base.source.date, options) : undefined;
       if (changes) await recordGraphManifests(changes, graph, new Date());
-      const record = await decideForCli(graph, source.date, { ...options, ...(changes ? { changes } : {}) });
+      const record = await decideForCli(graph, runAt, { ...options, ...(changes ? { changes } : {}) });
       out.write(
         options.json
           ? `${JSON.stringify(graphJson(options.repo, graph, record, { definitions: options.definitions ?? false }), null, 2)}\n`

@@ -41,11 +41,13 @@ export async function decisionForRev(service: Service, repo: RepositoryRuntime, 
   const ref = FULL_SHA.test(rev) ? null : rev === 'HEAD' ? null : rev.startsWith('refs/') ? rev : `refs/heads/${rev}`;
   const level = parseLevel(options.level ?? (ref ? repo.levelFor(ref) : null) ?? 3);
   const pullRequest = options.pullRequest ?? false;
-  const graph = await repo.graph(commit, level, pullRequest);
+  // A preview of a push received now: its `pushdate` routes and rank carry this time, not the commit's.
+  const pushDate = new Date();
+  const graph = await repo.graph(commit, level, pullRequest, pushDate);
   const planned = await repo.previewDecider.plan({
     push: repo.pushContext(commit.sha, ref, level, pullRequest, null),
     graph,
-    pushDate: new Date(commit.time * 1000),
+    pushDate,
     lineage: repo.lineage(commit.sha, service.store),
   });
   return { rev: commit.sha, state: 'preview', push: null, record: asPreview(planned) };

@@ -30,7 +30,7 @@ export async function processPush(
     const commit = await repo.mirror.resolve(push.rev);
     phase('revisionMs');
     // Both settle before either's failure is reported: no update of the push outlives this call.
-    const [noted, built] = await Promise.allSettled([onResolved(commit.sha), repo.buildGraph(commit, push.level, push.pullRequest)]);
+    const [noted, built] = await Promise.allSettled([onResolved(commit.sha), repo.buildGraph(commit, push.level, push.pullRequest, new Date(push.receivedAt))]);
     if (noted.status === 'rejected') throw noted.reason;
     if (built.status === 'rejected') throw built.reason;
     const graph = built.value;
@@ -50,7 +50,8 @@ export async function processPush(
           decisionId: push.id,
           push: repo.pushContext(commit.sha, push.ref, push.level, push.pullRequest, push.owner),
           graph,
-          pushDate: new Date(commit.time * 1000),
+          // When the push was received, as taskgraph's `build_date`: routes and rank carry it.
+          pushDate: new Date(push.receivedAt),
           ...(push.force ? { force: push.force } : {}),
           prefetch,
           lineage: repo.lineage(commit.sha, store),

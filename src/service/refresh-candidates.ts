@@ -1,5 +1,6 @@
 import type { DecisionRecord } from '../domain/index.ts';
 import { IMAGE_ARTIFACT, type TaskFacts } from '../decision/lookup.ts';
+import type { IndexedTask } from '../taskcluster/types.ts';
 
 /** An image of a branch's last decided graph with the task that serves it there. */
 export interface ServedImage {
@@ -11,6 +12,8 @@ export interface ServedImage {
   readonly taskId: string;
   /** The expiry the decision saw (the hit's task, or the new task's definition): what a dry run judges by. */
   readonly recordedExpires: string | null;
+  /** Where a push looks the image up, in order (empty in records made before nodes were kept). */
+  readonly indexPaths: readonly string[];
 }
 
 /**
@@ -25,9 +28,38 @@ export function servedImages(record: DecisionRecord, repository: string, ref: st
     if (!image.taskId || !image.digest || image.dryRun) continue;
     const fact = image.facts.find((f) => f.taskId === image.taskId && f.expires !== undefined);
     const recordedExpires = image.decision === 'build' ? (image.definition?.expires ?? null) : (fact?.expires ?? null);
-    served.push({ repository, ref, rev: record.push.rev, image: image.name, digest: image.digest, taskId: image.taskId, recordedExpires });
+    served.push({
+      repository,
+      ref,
+      rev: record.push.rev,
+      image: image.name,
+      digest: image.digest,
+      taskId: image.taskId,
+      recordedExpires,
+      indexPaths: image.node?.indexPaths ?? [],
+    });
   }
   return served;
+}
+
+const UNRESOLVED: ReadonlySet<string> = new Set(['unscheduled', 'pending', 'running']);
+
+/**
+ * The task a push would now be given for a served image: what the Index names at its first
+ * path holding an unexpired entry of a task that serves (it may have been re-indexed since
+ * the decision), unless the decision's own task is still to finish: that one is indexed
+ * when it does.
+ * `entries` is what `findTasksAtIndex` answered, expired entries included.
+ */
+export function servingTask(image: ServedImage, entries: ReadonlyMap<string, IndexedTask>, facts: ReadonlyMap<string, TaskFacts>, now: number): string {
+  const state = facts.get(image.taskId)?.status?.state;
+  if (state && UNRESOLVED.has(state)) return image.taskId;
+  for (const path of image.indexPaths) {
+    const entry = entries.get(path);
+    // As a push's lookup: an entry whose task failed or is gone is passed over for the next path.
+    if (entry && Date.parse(entry.expires) > now && currentExpiry(facts.get(entry.taskId)) !== null) return entry.taskId;
+  }
+  return image.taskId;
 }
 
 /**

@@ -4,7 +4,7 @@ import { fetchTaskFacts } from '../decision/lookup.ts';
 import type { PushState, RefreshEntry } from '../domain/index.ts';
 import type { ServiceStore } from '../store/service-store.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
-import { type ServedImage, currentExpiry, servedImages } from './refresh-candidates.ts';
+import { type ServedImage, currentExpiry, servedImages, servingTask } from './refresh-candidates.ts';
 import type { RepositoryRuntime } from './repositories.ts';
 
 /** `would-queue`: a dry run, which queues nothing; the others follow the refresh push's state. */
@@ -55,7 +55,9 @@ const key = (r: { repository: string; digest: string; taskId: string }) => `${r.
 /**
  * Rebuilds level-3 images before they expire under their users. At start and every
  * interval, each level-3 branch's last decided graph is read from the store; every image it
- * serves with a task that (or whose image artifact) expires within the window gets one
+ * serves is judged by the task the Index names for it now (one batched lookup per pass), or
+ * the decision's own task while that is still to finish; one with a task that (or whose
+ * image artifact) expires within the window gets one
  * forced rebuild push at level 3, at most once per digest and expiring task, whichever
  * process or pass finds it first (the store's refresh record and the push are written
  * together). The rebuilt task expires a year later; it is refreshed in its turn.
@@ -127,20 +129,34 @@ export class Refresher {
         for (const image of servedImages(head.record, repo.config.name, head.ref)) if (!served.has(key(image))) served.set(key(image), image);
       }
     }
-    // The Queue's answer where there is one (a task may have been rerun or its artifact
-    // replaced since); in a dry run, what the decision saw.
-    const facts = taskcluster
-      ? await fetchTaskFacts(
-          taskcluster,
-          [...served.values()].map((s) => s.taskId),
-        )
-      : null;
-    const recorded = taskcluster ? new Map<string, RefreshEntry>() : new Map((await store.listRefreshes({ expiresAfter: new Date(0) })).map((r) => [key(r), r]));
+    if (!taskcluster) {
+      // A dry run has no Taskcluster to ask: what the decision saw.
+      const recorded = new Map((await store.listRefreshes({ expiresAfter: new Date(0) })).map((r) => [key(r), r]));
+      const found: ExpiringImage[] = [];
+      for (const image of served.values()) {
+        const expires = image.recordedExpires && new Date(image.recordedExpires).toISOString();
+        if (!expires || Date.parse(expires) - now > this.options.windowMs) continue;
+        found.push(this.wouldQueue(image, expires, recorded.get(key(image))));
+      }
+      return found;
+    }
+    // Users get what the Index names now, which may have been re-indexed since the decision:
+    // one batched lookup of every served image's paths, then the Queue's answer (a task may
+    // have been rerun or its artifact replaced since) for both the recorded and the named tasks.
+    const images = [...served.values()];
+    const entries = await taskcluster.index.findTasks(images.flatMap((s) => s.indexPaths));
+    const named = [...entries.values()].filter((e) => Date.parse(e.expires) > now).map((e) => e.taskId);
+    const facts = await fetchTaskFacts(taskcluster, [...images.map((s) => s.taskId), ...named]);
+    const judged = new Map<string, ServedImage>();
+    for (const image of images) {
+      const serving = { ...image, taskId: servingTask(image, entries, facts, now) };
+      if (!judged.has(key(serving))) judged.set(key(serving), serving);
+    }
     const found: ExpiringImage[] = [];
-    for (const image of served.values()) {
-      const expires = facts ? currentExpiry(facts.get(image.taskId)) : image.recordedExpires && new Date(image.recordedExpires).toISOString();
+    for (const image of judged.values()) {
+      const expires = currentExpiry(facts.get(image.taskId));
       if (!expires || Date.parse(expires) - now > this.options.windowMs) continue;
-      found.push(taskcluster ? await this.queue(image, expires) : this.wouldQueue(image, expires, recorded.get(key(image))));
+      found.push(await this.queue(image, expires));
     }
     return found;
   }

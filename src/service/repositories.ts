@@ -65,22 +65,29 @@ export class RepositoryRuntime {
     return this.config.defaultLevel;
   }
 
-  /** A revision's graph, its manifests recorded (what a later build of its images compares with). */
-  async graph(commit: CommitInfo, level: Level, pullRequest: boolean): Promise<ImageGraph> {
-    const graph = await this.buildGraph(commit, level, pullRequest);
+  /**
+   * A revision's graph, its manifests recorded (what a later build of its images compares with);
+   * not a push's, so its `pushdate` routes carry `pushDate` (default now), as a push received then would.
+   */
+  async graph(commit: CommitInfo, level: Level, pullRequest: boolean, pushDate: Date = this.clock()): Promise<ImageGraph> {
+    const graph = await this.buildGraph(commit, level, pullRequest, pushDate);
     await this.recordManifests(graph);
     return graph;
   }
 
-  /** A revision's graph, its manifests not yet recorded: a push records them while it plans. */
-  async buildGraph(commit: CommitInfo, level: Level, pullRequest: boolean): Promise<ImageGraph> {
+  /**
+   * A revision's graph, its manifests not yet recorded: a push records them while it plans.
+   * `pushDate` is when the push was received (taskgraph's `build_date`, the decision task's
+   * time), not the commit's date, which may be years old: `pushdate` routes carry it.
+   */
+  async buildGraph(commit: CommitInfo, level: Level, pullRequest: boolean, pushDate: Date): Promise<ImageGraph> {
     const tree = new GitTree(await this.mirror.repo(), commit);
     const graph = await this.builder.build(tree, {
       level,
       pullRequest,
       algorithm: this.config.hashAlgorithm,
       builderImage: this.config.builderImage,
-      pushDate: new Date(commit.time * 1000),
+      pushDate,
       trustDomain: this.config.trustDomain,
       cachePrefix: this.config.cachePrefix,
       project: this.config.project,
