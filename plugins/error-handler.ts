@@ -19,6 +19,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'taskcluster-unavailable': 503,
   'insufficient-scopes': 502,
   conflict: 409,
+  'not-buildable': 409,
   unavailable: 503,
   // A preview of a revision over a limit: the request was fine, the revision is not.
   'limit-exceeded': 422,

@@ -4,6 +4,7 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { IMAGE_NAME_PATTERN } from '../src/catalog/kind-file.ts';
 import { parseLevel } from '../src/domain/index.ts';
+import type { ImageNode } from '../src/graph/types.ts';
 import { DeciderError } from '../src/errors.ts';
 import { requireBearer } from '../src/http/auth.ts';
 import type { Service } from '../src/service/service.ts';
@@ -40,6 +41,22 @@ function tokenKey(request: FastifyRequest): string {
   return createHash('sha256')
     .update(request.headers.authorization ?? '')
     .digest('hex');
+}
+
+/** The rebuild's repository, named in the query (`?repo=`, as errors suggest) or the body. */
+function rebuildRepo(inQuery: string | undefined, inBody: string | undefined): string | undefined {
+  if (inQuery !== undefined && inBody !== undefined && inQuery !== inBody) {
+    throw new DeciderError('bad-request', `the query names repository ${inQuery} and the body ${inBody}: name one`);
+  }
+  return inQuery ?? inBody;
+}
+
+/** Why a forced build of this image would create no task, or null when it is built here. */
+function whyNotBuildable(node: ImageNode): string | null {
+  if (node.kind === 'registry') return `is pulled from a registry (${node.reference ?? 'kind: registry'}), not built`;
+  if (node.kind === 'error') return `cannot be built (${node.error?.code ?? 'error'}: ${node.error?.message ?? 'unknown'})`;
+  if (node.kind === 'blocked') return `cannot be built: its parent ${node.blockedBy ?? ''} cannot`;
+  return null;
 }
 
 const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
@@ -141,6 +158,7 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
         description: 'Bearer admin token. Queues a forced decision and waits up to 10 s for it; answers 202 with the new task ids known by then. The body may be left out.',
         'x-optional-body': true,
         params: Name,
+        querystring: T.Object({ repo: T.Optional(T.String({ description: 'the repository, as in the body (both may be given if they agree)' })) }),
         headers: T.Object({ authorization: T.Optional(T.String()) }),
         body: T.Optional(
           T.Object(
@@ -155,18 +173,20 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
         ),
         response: {
           202: T.Object({ push: T.Ref('Push'), taskIds: T.Record(T.String(), T.String()) }),
-          ...errors(400, 401, 404, 429, 502),
+          ...errors(400, 401, 404, 409, 429, 502),
         },
       },
     },
     async (request, reply) => {
       const body = request.body ?? {};
-      const repo = repositoryParam(service, body.repo);
+      const repo = repositoryParam(service, rebuildRepo(request.query.repo, body.repo));
       const commit = await repo.mirror.resolve(body.rev ?? 'HEAD');
       const graph = await repo.graph(commit, 3, false);
-      if (!graph.images.some((i) => i.name === request.params.name)) {
-        throw new DeciderError('unknown-image', `no image named ${request.params.name} at ${commit.sha}`);
-      }
+      const node = graph.images.find((i) => i.name === request.params.name);
+      if (!node) throw new DeciderError('unknown-image', `no image named ${request.params.name} at ${commit.sha}`);
+      // A forced push of an image that is not built here would force nothing: say so rather than queue it.
+      const unbuildable = whyNotBuildable(node);
+      if (unbuildable) throw new DeciderError('not-buildable', `${node.name} at ${commit.sha} ${unbuildable}: there is nothing to rebuild`);
       const id = randomUUID();
       const receivedAt = new Date().toISOString();
       const level = parseLevel(body.level ?? 3);
