@@ -1,4 +1,4 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { DeciderError, type ErrorCode, isDeciderError } from '../src/errors.ts';
 
@@ -40,6 +40,15 @@ function fromFastify(err: FastifyError): DeciderError {
 }
 
 /**
+ * An error is true now, not for ever: no cache (a CDN in front of immutable routes included)
+ * may keep it, whatever the route had set before it failed.
+ */
+function uncacheable(reply: FastifyReply): FastifyReply {
+  reply.removeHeader('etag');
+  return reply.header('cache-control', 'no-store');
+}
+
+/**
  * Every error answer is `{code, message}` from the one closed set, logged with the request.
  * Not encapsulated (fastify-plugin): the handlers are the whole app's, every route's included.
  */
@@ -54,9 +63,13 @@ export default fp(
       const body = status === 500 ? { code: 'internal-error', message: 'internal error' } : error.toJSON();
       // An outage (the store, Taskcluster, an unreachable upstream) says when to try again.
       if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '10');
-      return reply.status(status).send(body);
+      return uncacheable(reply).status(status).send(body);
     });
-    app.setNotFoundHandler((request, reply) => reply.status(404).send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+    app.setNotFoundHandler((request, reply) =>
+      uncacheable(reply)
+        .status(404)
+        .send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    );
   },
   { name: 'error-handler' },
 );

@@ -81,8 +81,8 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
       },
     },
     async (request) => {
-      const { image } = await find(request.params.name, request.query);
-      return imageView(image, service.config.publicUrl);
+      const { image, found } = await find(request.params.name, request.query);
+      return imageView(image, service.config.publicUrl, false, found.unservedContexts);
     },
   );
 
