@@ -16,6 +16,7 @@ const ROOT = join(import.meta.dirname, '..');
  * resource (`routes/`), each given the service.
  */
 export async function buildApp(service: Service, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
+  const { config } = service;
   const app = Fastify({
     loggerInstance: (options.logger ?? service.log) as FastifyBaseLogger,
     bodyLimit: service.config.bodyLimitBytes,
@@ -32,6 +33,8 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
     // Idle connections stay open longer than a load balancer's idle timeout (often 60 s):
     // closing first races its next request on the connection, a sporadic 502.
     keepAliveTimeout: service.config.keepAliveTimeoutSeconds * 1000,
+    // Behind a load balancer the client is the one its X-Forwarded-For names, for rate limits and logs.
+    trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
