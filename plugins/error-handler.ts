@@ -26,6 +26,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'context-too-large': 422,
 };
 
+/** The code an error is answered with (for metrics that count refusals by code). */
+export function errorCodeOf(err: unknown): ErrorCode {
+  return isDeciderError(err) ? err.code : fromFastify(err as FastifyError).code;
+}
+
 /** Fastify's own errors, by status, in our codes. */
 function fromFastify(err: FastifyError): DeciderError {
   const status = err.statusCode ?? 500;

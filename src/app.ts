@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { answerClientError } from './http/client-errors.ts';
+import { RequestLogs } from './http/request-logs.ts';
 import type { Service } from './service/service.ts';
 
 /** The checkout's root from here (`src/`), or the build's (`dist/src/`): `plugins/` and `routes/` are beside `src/`. */
@@ -35,6 +36,8 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
     keepAliveTimeout: service.config.keepAliveTimeoutSeconds * 1000,
     // Behind a load balancer the client is the one its X-Forwarded-For names, for rate limits and logs.
     trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
+    // Dashboard polling and /health, /metrics scrapes log their request lines at debug.
+    logController: new RequestLogs(),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
