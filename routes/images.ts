@@ -7,6 +7,7 @@ import { parseLevel } from '../src/domain/index.ts';
 import type { ImageNode } from '../src/graph/types.ts';
 import { DeciderError } from '../src/errors.ts';
 import { requireBearer } from '../src/http/auth.ts';
+import { acceptEmptyJson } from '../src/http/optional-body.ts';
 import type { Service } from '../src/service/service.ts';
 import { decisionForRev, repositoryParam } from '../src/http/lookup.ts';
 import { errors } from '../src/http/schemas.ts';
@@ -60,6 +61,8 @@ function whyNotBuildable(node: ImageNode): string | null {
 }
 
 const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  // A rebuild's body may be left out, with a JSON content-type or without.
+  acceptEmptyJson(app);
   const find = async (name: string, query: { repo?: string; rev?: string }) => {
     const repo = repositoryParam(service, query.repo);
     const found = await decisionForRev(service, repo, query.rev ?? 'HEAD', {});

@@ -2,11 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
 import { DeciderError } from '../src/errors.ts';
 import { requireBearer } from '../src/http/auth.ts';
+import { acceptEmptyJson } from '../src/http/optional-body.ts';
 import type { Service } from '../src/service/service.ts';
 import { errors } from '../src/http/schemas.ts';
 import { imageView, pushView } from '../src/http/views.ts';
 
 const pushRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  // A retry's body may be left out, with a JSON content-type or without.
+  acceptEmptyJson(app);
   app.get(
     '/pushes',
     {

@@ -45,6 +45,8 @@ describe('operator calls: retry and rebuild', () => {
     await svc.waitForPush(pushId);
     const decided = await api(`/pushes/${pushId}/retry`, { method: 'POST', headers: admin });
     assert.equal(decided.status, 409);
+    const emptyJson = await api('/pushes/nope/retry', { method: 'POST', headers: { ...admin, 'content-type': 'application/json' } });
+    assert.equal(emptyJson.status, 404, 'a JSON content-type with no bytes is no body either');
     const withEmpty = await api(`/pushes/${pushId}/retry`, { method: 'POST', body: '{}', headers: { ...admin, 'content-type': 'application/json' } });
     assert.equal(withEmpty.status, 409, 'a body of {} is read as before');
   });
@@ -63,6 +65,10 @@ describe('operator calls: retry and rebuild', () => {
     const byQuery = await rebuild('?repo=other');
     assert.equal(byQuery.status, 202, await byQuery.clone().text());
     assert.equal(((await byQuery.json()) as { push: { repository: string } }).push.repository, 'other');
+    const emptyJson = await api('/images/base/rebuild?repo=other', { method: 'POST', headers: { ...admin, 'content-type': 'application/json' } });
+    assert.equal(emptyJson.status, 202, 'a rebuild with a JSON content-type and no bytes');
+    const badJson = await api('/images/base/rebuild?repo=other', { method: 'POST', body: '{"__proto__": {"x": 1}}', headers: { ...admin, 'content-type': 'application/json' } });
+    assert.equal(badJson.status, 400, 'bodies with bytes are parsed as before (prototype poisoning refused)');
     const byBody = await rebuild('', { repo: 'other' });
     assert.equal(byBody.status, 202);
     const both = await rebuild('?repo=other', { repo: 'other' });
