@@ -1,4 +1,4 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { DeciderError, type ErrorCode, isDeciderError } from '../src/errors.ts';
 
@@ -19,11 +19,17 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   'taskcluster-unavailable': 503,
   'insufficient-scopes': 502,
   conflict: 409,
+  'not-buildable': 409,
   unavailable: 503,
   // A preview of a revision over a limit: the request was fine, the revision is not.
   'limit-exceeded': 422,
   'context-too-large': 422,
 };
+
+/** The code an error is answered with (for metrics that count refusals by code). */
+export function errorCodeOf(err: unknown): ErrorCode {
+  return isDeciderError(err) ? err.code : fromFastify(err as FastifyError).code;
+}
 
 /** Fastify's own errors, by status, in our codes. */
 function fromFastify(err: FastifyError): DeciderError {
@@ -36,6 +42,15 @@ function fromFastify(err: FastifyError): DeciderError {
   if (status === 503) return new DeciderError('unavailable', err.message);
   if (status >= 400 && status < 500) return new DeciderError('bad-request', err.message);
   return new DeciderError('internal-error', 'internal error');
+}
+
+/**
+ * An error is true now, not for ever: no cache (a CDN in front of immutable routes included)
+ * may keep it, whatever the route had set before it failed.
+ */
+function uncacheable(reply: FastifyReply): FastifyReply {
+  reply.removeHeader('etag');
+  return reply.header('cache-control', 'no-store');
 }
 
 /**
@@ -53,9 +68,13 @@ export default fp(
       const body = status === 500 ? { code: 'internal-error', message: 'internal error' } : error.toJSON();
       // An outage (the store, Taskcluster, an unreachable upstream) says when to try again.
       if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '10');
-      return reply.status(status).send(body);
+      return uncacheable(reply).status(status).send(body);
     });
-    app.setNotFoundHandler((request, reply) => reply.status(404).send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+    app.setNotFoundHandler((request, reply) =>
+      uncacheable(reply)
+        .status(404)
+        .send({ code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    );
   },
   { name: 'error-handler' },
 );

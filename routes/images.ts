@@ -4,8 +4,10 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { IMAGE_NAME_PATTERN } from '../src/catalog/kind-file.ts';
 import { parseLevel } from '../src/domain/index.ts';
+import type { ImageNode } from '../src/graph/types.ts';
 import { DeciderError } from '../src/errors.ts';
 import { requireBearer } from '../src/http/auth.ts';
+import { acceptEmptyJson } from '../src/http/optional-body.ts';
 import type { Service } from '../src/service/service.ts';
 import { decisionForRev, repositoryParam } from '../src/http/lookup.ts';
 import { errors } from '../src/http/schemas.ts';
@@ -42,7 +44,25 @@ function tokenKey(request: FastifyRequest): string {
     .digest('hex');
 }
 
+/** The rebuild's repository, named in the query (`?repo=`, as errors suggest) or the body. */
+function rebuildRepo(inQuery: string | undefined, inBody: string | undefined): string | undefined {
+  if (inQuery !== undefined && inBody !== undefined && inQuery !== inBody) {
+    throw new DeciderError('bad-request', `the query names repository ${inQuery} and the body ${inBody}: name one`);
+  }
+  return inQuery ?? inBody;
+}
+
+/** Why a forced build of this image would create no task, or null when it is built here. */
+function whyNotBuildable(node: ImageNode): string | null {
+  if (node.kind === 'registry') return `is pulled from a registry (${node.reference ?? 'kind: registry'}), not built`;
+  if (node.kind === 'error') return `cannot be built (${node.error?.code ?? 'error'}: ${node.error?.message ?? 'unknown'})`;
+  if (node.kind === 'blocked') return `cannot be built: its parent ${node.blockedBy ?? ''} cannot`;
+  return null;
+}
+
 const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  // A rebuild's body may be left out, with a JSON content-type or without.
+  acceptEmptyJson(app);
   const find = async (name: string, query: { repo?: string; rev?: string }) => {
     const repo = repositoryParam(service, query.repo);
     const found = await decisionForRev(service, repo, query.rev ?? 'HEAD', {});
@@ -64,8 +84,8 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
       },
     },
     async (request) => {
-      const { image } = await find(request.params.name, request.query);
-      return imageView(image, service.config.publicUrl);
+      const { image, found } = await find(request.params.name, request.query);
+      return imageView(image, service.config.publicUrl, false, found.unservedContexts);
     },
   );
 
@@ -141,6 +161,7 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
         description: 'Bearer admin token. Queues a forced decision and waits up to 10 s for it; answers 202 with the new task ids known by then. The body may be left out.',
         'x-optional-body': true,
         params: Name,
+        querystring: T.Object({ repo: T.Optional(T.String({ description: 'the repository, as in the body (both may be given if they agree)' })) }),
         headers: T.Object({ authorization: T.Optional(T.String()) }),
         body: T.Optional(
           T.Object(
@@ -155,18 +176,20 @@ const imageRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app,
         ),
         response: {
           202: T.Object({ push: T.Ref('Push'), taskIds: T.Record(T.String(), T.String()) }),
-          ...errors(400, 401, 404, 429, 502),
+          ...errors(400, 401, 404, 409, 429, 502),
         },
       },
     },
     async (request, reply) => {
       const body = request.body ?? {};
-      const repo = repositoryParam(service, body.repo);
+      const repo = repositoryParam(service, rebuildRepo(request.query.repo, body.repo));
       const commit = await repo.mirror.resolve(body.rev ?? 'HEAD');
       const graph = await repo.graph(commit, 3, false);
-      if (!graph.images.some((i) => i.name === request.params.name)) {
-        throw new DeciderError('unknown-image', `no image named ${request.params.name} at ${commit.sha}`);
-      }
+      const node = graph.images.find((i) => i.name === request.params.name);
+      if (!node) throw new DeciderError('unknown-image', `no image named ${request.params.name} at ${commit.sha}`);
+      // A forced push of an image that is not built here would force nothing: say so rather than queue it.
+      const unbuildable = whyNotBuildable(node);
+      if (unbuildable) throw new DeciderError('not-buildable', `${node.name} at ${commit.sha} ${unbuildable}: there is nothing to rebuild`);
       const id = randomUUID();
       const receivedAt = new Date().toISOString();
       const level = parseLevel(body.level ?? 3);

@@ -2,11 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type as T } from '@sinclair/typebox';
 import { DeciderError } from '../src/errors.ts';
 import { requireBearer } from '../src/http/auth.ts';
+import { acceptEmptyJson } from '../src/http/optional-body.ts';
 import type { Service } from '../src/service/service.ts';
 import { errors } from '../src/http/schemas.ts';
 import { imageView, pushView } from '../src/http/views.ts';
 
 const pushRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  // A retry's body may be left out, with a JSON content-type or without.
+  acceptEmptyJson(app);
   app.get(
     '/pushes',
     {
@@ -45,10 +48,18 @@ const pushRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, 
   app.post(
     '/pushes/:id/retry',
     {
+      // The token first, before the body is read or checked: a caller without one is told so.
+      onRequest: async (request) => requireBearer(request, service.config.adminToken, 'retrying a push'),
+      // `curl -X POST -H 'Authorization: Bearer …'` sends no body: none is as good as `{}`.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags: ['pushes'],
         summary: 'Queues a failed push again (attempts reset), or makes a queued one due now',
-        description: 'Bearer admin token. For a push that gave up (after an outage, or missing scopes since granted); its stored plan, if any, is resumed.',
+        description:
+          'Bearer admin token. For a push that gave up (after an outage, or missing scopes since granted); its stored plan, if any, is resumed. The body (`{}`) may be left out.',
+        'x-optional-body': true,
         params: T.Object({ id: T.String({ minLength: 1, maxLength: 100 }) }),
         headers: T.Object({ authorization: T.Optional(T.String()) }),
         body: T.Optional(T.Object({}, { additionalProperties: false })),
@@ -56,7 +67,6 @@ const pushRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, 
       },
     },
     async (request, reply) => {
-      requireBearer(request, service.config.adminToken, 'retrying a push');
       const push = await service.store.retryPush(request.params.id, new Date());
       if (!push) {
         const existing = await service.store.getPush(request.params.id);

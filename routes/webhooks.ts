@@ -13,6 +13,7 @@ import type { RepositoryRuntime } from '../src/service/repositories.ts';
 import type { Service } from '../src/service/service.ts';
 import type { IntakeResult, PushSource } from '../src/domain/index.ts';
 import { errors } from '../src/http/schemas.ts';
+import { errorCodeOf } from '../plugins/error-handler.ts';
 
 const Accepted = T.Object({
   outcome: T.Union([T.Literal('queued'), T.Literal('ignored'), T.Literal('duplicate'), T.Literal('pong')]),
@@ -52,6 +53,13 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   const { store, metrics, worker, repos } = service;
+
+  // A delivery refused (a wrong secret or token, a bad body, an unknown repository) is counted by
+  // its error code, so a misconfigured sender can be alerted on (outcome="unauthorized").
+  app.addHook('onError', async (request, _reply, error) => {
+    const source = /^\/webhooks\/(\w+)/.exec(request.routeOptions.url ?? '')?.[1] ?? 'unknown';
+    metrics.webhooks.inc({ source, outcome: errorCodeOf(error) });
+  });
 
   // Signatures cover the exact bytes: keep the body raw and parse it ourselves.
   app.removeAllContentTypeParsers();
@@ -119,10 +127,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (ap
       const raw = request.body as unknown as Buffer;
       const signature = header(request, 'x-hub-signature-256');
       const signers = signature ? signedBy((secret) => githubSignatureValid(secret, raw, signature)) : [];
-      if (signers.length === 0) {
-        metrics.webhooks.inc({ source: 'github', outcome: 'bad-signature' });
-        throw new DeciderError('unauthorized', 'X-Hub-Signature-256 is missing or matches no configured webhook secret');
-      }
+      if (signers.length === 0) throw new DeciderError('unauthorized', 'X-Hub-Signature-256 is missing or matches no configured webhook secret');
       const event = request.headers['x-github-event'];
       // A hook's first delivery: signed with one of our secrets, it is answered whatever it names
       // (an organisation hook's ping names no configured repository, or none at all).

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { answerClientError } from './http/client-errors.ts';
+import { RequestLogs } from './http/request-logs.ts';
 import type { Service } from './service/service.ts';
 
 /** The checkout's root from here (`src/`), or the build's (`dist/src/`): `plugins/` and `routes/` are beside `src/`. */
@@ -16,6 +17,7 @@ const ROOT = join(import.meta.dirname, '..');
  * resource (`routes/`), each given the service.
  */
 export async function buildApp(service: Service, options: { logger?: Logger } = {}): Promise<FastifyInstance> {
+  const { config } = service;
   const app = Fastify({
     loggerInstance: (options.logger ?? service.log) as FastifyBaseLogger,
     bodyLimit: service.config.bodyLimitBytes,
@@ -32,6 +34,10 @@ export async function buildApp(service: Service, options: { logger?: Logger } = 
     // Idle connections stay open longer than a load balancer's idle timeout (often 60 s):
     // closing first races its next request on the connection, a sporadic 502.
     keepAliveTimeout: service.config.keepAliveTimeoutSeconds * 1000,
+    // Behind a load balancer the client is the one its X-Forwarded-For names, for rate limits and logs.
+    trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
+    // Dashboard polling and /health, /metrics scrapes log their request lines at debug.
+    logController: new RequestLogs(),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();

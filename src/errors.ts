@@ -43,6 +43,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'not-found',
   'conflict',
+  'not-buildable',
   'unknown-repository',
   'payload-too-large',
   'unsupported-media-type',

@@ -69,9 +69,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     const first = (await push(service, 'round.txt')).graphMs! / 1000;
     const cold = (await push(service, 'python/shared/m0/bench.py')).graphMs! / 1000;
     const plain = await plainPipeline(join(service.dataDir, 'mirrors', 'acme.git'), git(repo, 'rev-parse', 'HEAD'));
-    const before = await metric(service, 'image_decider_blob_bytes_read');
+    const before = await metric(service, 'image_decider_blob_bytes_read_total');
     const warm = await push(service, 'unrelated.txt');
-    const warmBlobBytes = (await metric(service, 'image_decider_blob_bytes_read')) - before;
+    const warmBlobBytes = (await metric(service, 'image_decider_blob_bytes_read_total')) - before;
     const row = `| ${round} | ${first.toFixed(2)} s (${(plain / first).toFixed(2)}) | ${cold.toFixed(2)} s | ${plain.toFixed(2)} s | **${(plain / cold).toFixed(2)}** | ${warm.graphMs!.toFixed(1)} ms | ${warmBlobBytes} |`;
     console.log(row);
     rows.push(row);

@@ -13,6 +13,7 @@ import type { FetchCredentials } from '../mirror/git-mirror.ts';
 import { withoutUserinfo } from '../mirror/url.ts';
 import { type TaskclusterOptions, taskclusterOptionsFromEnv } from '../taskcluster/client.ts';
 import { type ConfigFile, ConfigFileSchema, type RepositoryConfigFile } from './schema.ts';
+import { trustProxySetting } from './trust-proxy.ts';
 
 export interface RepositoryConfig {
   readonly name: string;
@@ -60,6 +61,8 @@ export interface Config {
   readonly keepAliveTimeoutSeconds: number;
   /** Attempts of one push before a transient failure fails it. */
   readonly maxAttempts: number;
+  /** Fastify's `trustProxy`: which proxies' X-Forwarded-For names the client (false: none). */
+  readonly trustProxy: boolean | string | readonly string[];
   /** Requests per minute: reads that can fetch or preview (per client address), rebuilds (per admin token). */
   readonly rateLimit: { readonly readsPerMinute: number; readonly rebuildsPerMinute: number };
   /** A repository whose fetches failed `failures` times in a row is unreachable until a probe fetch (every `probeIntervalSeconds`) succeeds. */
@@ -205,6 +208,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     fetchTimeoutSeconds: file.fetchTimeoutSeconds ?? 120,
     keepAliveTimeoutSeconds: file.keepAliveTimeoutSeconds ?? 72,
     maxAttempts: file.maxAttempts ?? 20,
+    trustProxy: trustProxySetting(file.trustProxy),
     rateLimit: { readsPerMinute: file.rateLimit?.readsPerMinute ?? 3000, rebuildsPerMinute: file.rateLimit?.rebuildsPerMinute ?? 10 },
     upstreamBreaker: { failures: file.upstreamBreaker?.failures ?? 3, probeIntervalSeconds: file.upstreamBreaker?.probeIntervalSeconds ?? 30 },
     refresh: { intervalMinutes: file.refresh?.intervalMinutes ?? 60, windowDays: file.refresh?.windowDays ?? 30 },

@@ -115,6 +115,13 @@ export const ConfigFileSchema = T.Object(
     keepAliveTimeoutSeconds: T.Optional(
       T.Integer({ minimum: 1, maximum: 3600, description: 'idle keep-alive connections are closed after this; keep it above the load balancer idle timeout' }),
     ),
+    trustProxy: T.Optional(
+      // No hop count: Fastify 5 takes one but trusts no proxy with it (a direct client could spoof hops).
+      T.Union([T.Boolean(), T.String({ minLength: 1 }), T.Array(T.String({ minLength: 1 }), { minItems: 1 })], {
+        description:
+          "Fastify's trustProxy: true (trust every proxy) or the proxies' addresses/CIDRs (a list, or one comma-separated string); the client address (rate limits, logs) is then read from X-Forwarded-For",
+      }),
+    ),
     workerConcurrency: T.Optional(T.Integer({ minimum: 0, maximum: 64, description: 'pushes this process decides at once; 0: an intake-only process (PostgreSQL only)' })),
     deadlineMinutes: T.Optional(T.Integer({ minimum: 10, maximum: 5 * 24 * 60 })),
     owner: T.Optional(T.String({ minLength: 3 })),

@@ -22,6 +22,11 @@ export interface RevisionDecision {
   readonly state: string;
   readonly push: PushRecord | null;
   readonly record: DecisionRecord | null;
+  /**
+   * Context hashes of a preview that no push recorded: `/contexts` cannot make them yet (it
+   * makes only recorded contexts, so anonymous previews cannot fill its disk), so their URLs are withheld.
+   */
+  readonly unservedContexts: ReadonlySet<string>;
 }
 
 /**
@@ -50,10 +55,17 @@ export async function decisionForRev(service: Service, repo: RepositoryRuntime, 
     pushDate,
     lineage: repo.lineage(commit.sha, service.store),
   });
-  return { rev: commit.sha, state: 'preview', push: null, record: asPreview(planned) };
+  return { rev: commit.sha, state: 'preview', push: null, record: asPreview(planned), unservedContexts: await unrecordedContexts(service, planned) };
+}
+
+/** The build contexts of a plan that no push recorded (a context an earlier push recorded is served already). */
+async function unrecordedContexts(service: Service, record: DecisionRecord): Promise<Set<string>> {
+  const hashes = new Set(record.images.filter((i) => i.node?.kind === 'build' && i.contextHash).map((i) => i.contextHash!));
+  const known = await Promise.all([...hashes].map(async (hash) => [hash, (await service.store.findContext(hash)) !== null] as const));
+  return new Set(known.filter(([, recorded]) => !recorded).map(([hash]) => hash));
 }
 
 async function recorded(service: Service, push: PushRecord, rev: string): Promise<RevisionDecision> {
   const record = await service.store.getDecision(push.id);
-  return { rev: push.resolvedRev ?? rev, state: push.state, push, record };
+  return { rev: push.resolvedRev ?? rev, state: push.state, push, record, unservedContexts: new Set() };
 }

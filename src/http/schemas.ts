@@ -73,7 +73,12 @@ export const ImageSchema = T.Object(
     facts: T.Array(LookupFactSchema),
     taskId: Nullable(T.String()),
     artifactUrl: Nullable(T.String()),
-    contextUrl: Nullable(T.String()),
+    contextUrl: Nullable(
+      T.String({
+        description: 'where builders download the context (CONTEXT_URL); null for an image with no context, or a preview’s context no push recorded yet (contextUrlNote)',
+      }),
+    ),
+    contextUrlNote: T.Optional(T.String({ description: 'why a built image’s contextUrl is null: a preview’s context is served once a push records it' })),
     dryRun: T.Optional(T.Boolean()),
     changes: T.Optional(T.Ref('Changes')),
     definition: T.Optional(T.Record(T.String(), T.Unknown())),

@@ -2,8 +2,15 @@ import { imageJson } from '../graph/image-json.ts';
 import { contextUrl } from '../decision/task-input.ts';
 import type { DecisionRecord, ImageDecision, PushRecord } from '../domain/index.ts';
 
-/** One image as the API shows it: the graph node's fields and the decision's. */
-export function imageView(d: ImageDecision, publicUrl: string, withDefinition = false): Record<string, unknown> {
+export const CONTEXT_NOT_SERVED = 'not served yet: this is a preview and no push has recorded this context; its URL is given once a push of this revision is decided';
+
+/**
+ * One image as the API shows it: the graph node's fields and the decision's. A context in
+ * `unserved` (a preview's, recorded by no push) gets no URL but a note saying why.
+ */
+export function imageView(d: ImageDecision, publicUrl: string, withDefinition = false, unserved: ReadonlySet<string> = new Set()): Record<string, unknown> {
+  const built = d.contextHash && d.node?.kind === 'build' ? d.contextHash : null;
+  const served = built !== null && !unserved.has(built);
   return {
     ...(d.node ? imageJson(d.node) : { contextHash: d.contextHash, digest: d.digest }),
     decision: d.decision,
@@ -11,7 +18,8 @@ export function imageView(d: ImageDecision, publicUrl: string, withDefinition = 
     facts: d.facts,
     taskId: d.taskId,
     artifactUrl: d.artifactUrl,
-    contextUrl: d.contextHash && d.node?.kind === 'build' ? contextUrl(publicUrl, d.contextHash) : null,
+    contextUrl: served ? contextUrl(publicUrl, built) : null,
+    ...(built !== null && !served ? { contextUrlNote: CONTEXT_NOT_SERVED } : {}),
     ...(d.dryRun ? { dryRun: true } : {}),
     ...(d.changes ? { changes: d.changes } : {}),
     ...(withDefinition && d.definition ? { definition: d.definition } : {}),
@@ -49,12 +57,13 @@ export interface GraphViewInput {
   readonly record: DecisionRecord | null;
   readonly publicUrl: string;
   readonly withDefinitions: boolean;
+  readonly unservedContexts: ReadonlySet<string>;
 }
 
 export function graphView(input: GraphViewInput): Record<string, unknown> {
   const { record, push } = input;
   const images: Record<string, unknown> = {};
-  for (const d of record?.images ?? []) images[d.name] = imageView(d, input.publicUrl, input.withDefinitions);
+  for (const d of record?.images ?? []) images[d.name] = imageView(d, input.publicUrl, input.withDefinitions, input.unservedContexts);
   return {
     repo: input.repo,
     rev: input.rev,

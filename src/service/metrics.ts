@@ -65,6 +65,23 @@ export class Metrics {
     });
   }
 
+  /**
+   * A counter whose cumulative value (bytes since start, say) is read when scraped: exported
+   * as a counter (`_total`), so `rate()` works and a restart reads as a counter reset.
+   */
+  counter(name: `${string}_total`, help: string, read: () => number | Promise<number>): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        const value = await read();
+        this.reset();
+        this.inc(value);
+      },
+    });
+  }
+
   /** Gauges read when scraped. */
   gauge(name: string, help: string, read: () => number | Promise<number>): void {
     new Gauge({

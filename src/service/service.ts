@@ -74,8 +74,8 @@ export async function createService(config: Config, log: Logger, options: Servic
   metrics.labelledGauge('image_decider_upstream_reachable', 'Whether a repository’s upstream answers fetches (0: unreachable, its pushes wait)', ['repository'], () =>
     [...repos.values()].map((r) => [{ repository: r.config.name }, r.breaker.open ? 0 : 1] as const),
   );
-  metrics.gauge('image_decider_bytes_hashed', 'Context bytes hashed since start', () => sum(repos, (r) => r.hasher.counters.bytesHashed));
-  metrics.gauge('image_decider_blob_bytes_read', 'File content read from git since start (0 for a push whose images are all memoised)', async () => {
+  metrics.counter('image_decider_bytes_hashed_total', 'Context bytes hashed since start', () => sum(repos, (r) => r.hasher.counters.bytesHashed));
+  metrics.counter('image_decider_blob_bytes_read_total', 'File content read from git since start (0 for a push whose images are all memoised)', async () => {
     let total = 0;
     for (const repo of repos.values()) total += (await repo.mirror.repo()).stats.blobBytesRead;
     return total;
