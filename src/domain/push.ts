@@ -57,6 +57,13 @@ export type IntakeResult =
 
 export interface ClaimOptions {
   readonly skipRepositories?: readonly string[];
+  /** At most this many pushes of one repository are being decided at once (all workers on the store). */
+  readonly maxPerRepository?: number;
+  /**
+   * A push whose claim ran out after this many claims (its process keeps dying on it) is not
+   * claimed again: it is failed (`internal-error`, "abandoned after N attempts").
+   */
+  readonly maxAttempts?: number;
 }
 
 export interface PushPatch {

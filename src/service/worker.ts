@@ -26,6 +26,8 @@ export interface WorkerOptions {
   readonly idlePollMs: number;
   /** Attempts (claims) of one push before a transient failure fails it for good. */
   readonly maxAttempts: number;
+  /** Workers (of every process on the store) one repository's pushes may hold at once; default 1. */
+  readonly workersPerRepository?: number;
 }
 
 /**
@@ -87,7 +89,11 @@ export class Worker {
     while (this.running) {
       let push: PushRecord | null = null;
       try {
-        push = await this.store.claimPush(this.options.id, new Date(), this.options.leaseMs, { skipRepositories: this.unreachable() });
+        push = await this.store.claimPush(this.options.id, new Date(), this.options.leaseMs, {
+          skipRepositories: this.unreachable(),
+          maxPerRepository: this.options.workersPerRepository ?? 1,
+          maxAttempts: this.options.maxAttempts,
+        });
       } catch (err) {
         this.noteError(err, 'claiming a push failed');
       }

@@ -60,6 +60,9 @@ function pushFromRow(r: Row): PushRecord {
 /** Claimable: queued and due, or deciding under a claim that ran out (its holder died). */
 const DUE = "((p.state = 'queued' AND p.not_before <= $2::timestamptz) OR (p.state = 'deciding' AND p.claim_expires_at < $2::timestamptz))";
 
+/** The advisory lock claims take (any constant; the store takes no other advisory lock). */
+const CLAIM_LOCK = 0x1d_c1a1;
+
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /** The service's whole state in PostgreSQL or PGlite. */
@@ -117,29 +120,47 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
   }
 
   async claimPush(worker: string, now: Date, leaseMs: number, options: ClaimOptions = {}): Promise<PushRecord | null> {
-    // A push's turn is how many of its repository's pushes are being decided plus how many of
-    // its due pushes are older: the lowest turn is claimed, the oldest first among equals. The
-    // turns come from the statement's snapshot; the row lock and the due condition, checked
-    // again on the locked row, keep each push claimed once.
-    const [row] = await this.db.query(
-      `WITH running AS (
-         SELECT repository, count(*) AS n FROM pushes
-         WHERE state = 'deciding' AND claim_expires_at >= $2::timestamptz GROUP BY repository
-       ), turns AS (
-         SELECT p.id, COALESCE(r.n, 0) + row_number() OVER (PARTITION BY p.repository ORDER BY p.received_at, p.id) AS turn
-         FROM pushes p LEFT JOIN running r ON r.repository = p.repository
-         WHERE ${DUE} AND p.repository <> ALL($4::text[])
-       )
-       UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
-         started_at = COALESCE(started_at, $2::timestamptz)
-       WHERE id = (
-         SELECT p.id FROM pushes p JOIN turns t ON t.id = p.id
-         WHERE ${DUE}
-         ORDER BY t.turn, p.received_at, p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
-       RETURNING *`,
-      [worker, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), options.skipRepositories ?? []],
-    );
-    return row ? pushFromRow(row) : null;
+    const at = now.toISOString();
+    const maxAttempts = options.maxAttempts ?? null;
+    return this.db.transaction(async (tx) => {
+      // Claims are taken one at a time across every process on the store, so the per-repository
+      // count each claim reads includes the claim just before it (a claim is a few ms).
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+      if (maxAttempts !== null) {
+        // Its holder died (or hung) on it `maxAttempts` times: claiming it again would kill the
+        // next one too, unseen. It fails, coded, for an operator to look at and retry.
+        await tx.query(
+          `UPDATE pushes SET state = 'failed', claimed_by = NULL, claim_expires_at = NULL, finished_at = $1::timestamptz,
+             last_error = jsonb_build_object('code', 'internal-error', 'message',
+               'abandoned after ' || attempts || ' attempts: each worker deciding it stopped without recording an outcome (its process died or hung)')
+           WHERE state = 'deciding' AND claim_expires_at < $1::timestamptz AND attempts >= $2`,
+          [at, maxAttempts],
+        );
+      }
+      // A push's turn is how many of its repository's pushes are being decided plus how many of
+      // its due pushes are older: the lowest turn is claimed, the oldest first among equals. A
+      // repository already holding `maxPerRepository` workers gets none. The row lock and the due
+      // condition, checked again on the locked row, keep each push claimed once.
+      const [row] = await tx.query(
+        `WITH running AS (
+           SELECT repository, count(*) AS n FROM pushes
+           WHERE state = 'deciding' AND claim_expires_at >= $2::timestamptz GROUP BY repository
+         ), turns AS (
+           SELECT p.id, COALESCE(r.n, 0) + row_number() OVER (PARTITION BY p.repository ORDER BY p.received_at, p.id) AS turn
+           FROM pushes p LEFT JOIN running r ON r.repository = p.repository
+           WHERE ${DUE} AND p.repository <> ALL($4::text[]) AND COALESCE(r.n, 0) < $5::int
+         )
+         UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
+           started_at = COALESCE(started_at, $2::timestamptz)
+         WHERE id = (
+           SELECT p.id FROM pushes p JOIN turns t ON t.id = p.id
+           WHERE ${DUE}
+           ORDER BY t.turn, p.received_at, p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
+         RETURNING *`,
+        [worker, at, new Date(now.getTime() + leaseMs).toISOString(), options.skipRepositories ?? [], options.maxPerRepository ?? 2_147_483_647],
+      );
+      return row ? pushFromRow(row) : null;
+    });
   }
 
   async renewClaim(pushId: string, worker: string, until: Date): Promise<boolean> {
