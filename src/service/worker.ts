@@ -185,11 +185,22 @@ export class Worker {
         return;
       } catch (err) {
         this.noteError(err, 'recording a failure failed');
-        // Anything but an outage will not heal by waiting; stopping gives back the claims anyway.
-        if (!isStoreUnavailable(err) || !this.running) return;
+        // Stopping gives back the claims anyway.
+        if (!this.running) return;
+        // Anything but an outage will not heal by waiting: rather than leave the push deciding,
+        // unseen, until its lease runs out (and again at every claim), it fails with what
+        // can always be stored.
+        if (!isStoreUnavailable(err)) return this.recordUnrecordable(push, err);
       }
       await this.pause(wait);
     }
+  }
+
+  private async recordUnrecordable(push: PushRecord, err: unknown): Promise<void> {
+    const message = `its failure could not be recorded: ${err instanceof Error ? err.message : String(err)}`;
+    await this.store
+      .updatePush(push.id, this.options.id, { state: 'failed', lastError: { code: 'internal-error', message }, finishedAt: new Date().toISOString() })
+      .catch((again: unknown) => this.noteError(again, 'recording that a failure could not be recorded failed'));
   }
 
   private noteError(err: unknown, what: string, log: Logger = this.log): void {

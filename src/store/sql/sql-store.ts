@@ -20,12 +20,14 @@ import {
   type PushState,
   type PushStore,
   type RefreshEntry,
+  type StuckPush,
   type RefreshOutcome,
   type RefreshRecord,
   type Level,
 } from '../../domain/index.ts';
 import { type ChangeLimits, DEFAULT_CHANGE_LIMITS } from '../change-limits.ts';
 import type { ServiceStore } from '../service-store.ts';
+import { storableJson, storableText } from '../storable.ts';
 import { getManifests, recordManifests, recordVersions, versionsOfImages } from './changes.ts';
 import type { Row, SqlClient } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
@@ -63,7 +65,10 @@ const DUE = "((p.state = 'queued' AND p.not_before <= $2::timestamptz) OR (p.sta
 /** The advisory lock claims take (any constant; the store takes no other advisory lock). */
 const CLAIM_LOCK = 0x1d_c1a1;
 
-const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+/** Every JSON value the pushes table keeps goes through this: an error's text may hold anything. */
+const json = storableJson;
+/** A text parameter from outside (a webhook's names, a reason): storable, see storableText. */
+const text = (value: string | null | undefined) => (value === null || value === undefined ? null : storableText(value));
 
 /** The service's whole state in PostgreSQL or PGlite. */
 export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStore {
@@ -92,18 +97,18 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
        SELECT EXISTS (SELECT 1 FROM delivery) AS inserted`,
       [
         delivery.source,
-        delivery.deliveryId,
-        delivery.event,
+        text(delivery.deliveryId),
+        text(delivery.event),
         delivery.receivedAt,
-        delivery.ignoredReason,
+        text(delivery.ignoredReason),
         push?.id ?? null,
         push?.source ?? null,
-        push?.repository ?? null,
-        push?.ref ?? null,
-        push?.rev ?? null,
+        text(push?.repository),
+        text(push?.ref),
+        text(push?.rev),
         push?.level ?? null,
         push?.pullRequest ?? null,
-        push?.owner ?? null,
+        text(push?.owner),
         json(push?.force),
         push?.receivedAt ?? null,
       ],
@@ -112,7 +117,7 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
       // A repeat: a new statement, whose snapshot sees the first delivery even if it committed just now.
       const [earlier] = await this.db.query<{ push_id: string | null }>('SELECT push_id FROM deliveries WHERE source = $1 AND delivery_id = $2', [
         delivery.source,
-        delivery.deliveryId,
+        text(delivery.deliveryId),
       ]);
       return { outcome: 'duplicate', pushId: earlier?.push_id ?? null };
     }
@@ -151,7 +156,7 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
            WHERE ${DUE} AND p.repository <> ALL($4::text[]) AND COALESCE(r.n, 0) < $5::int
          )
          UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
-           started_at = COALESCE(started_at, $2::timestamptz)
+           not_before = $2::timestamptz, started_at = COALESCE(started_at, $2::timestamptz)
          WHERE id = (
            SELECT p.id FROM pushes p JOIN turns t ON t.id = p.id
            WHERE ${DUE}
@@ -236,6 +241,16 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
       "SELECT count(*) FILTER (WHERE state = 'queued') AS queued, count(*) FILTER (WHERE state = 'deciding') AS deciding, min(received_at) FILTER (WHERE state = 'queued') AS oldest FROM pushes WHERE state IN ('queued', 'deciding')",
     );
     return { queued: Number(row?.queued ?? 0), deciding: Number(row?.deciding ?? 0), oldestQueuedAt: iso(row?.oldest) };
+  }
+
+  async stuckPushes(claimedBefore: Date, maxAttempts: number): Promise<StuckPush[]> {
+    // A deciding push's not_before is when it was claimed (set by claimPush).
+    const rows = await this.db.query(
+      `SELECT id, repository, not_before, attempts FROM pushes
+       WHERE state = 'deciding' AND (not_before < $1::timestamptz OR attempts > $2) ORDER BY not_before, id LIMIT 20`,
+      [claimedBefore.toISOString(), maxAttempts],
+    );
+    return rows.map((r) => ({ id: r.id as string, repository: r.repository as string, claimedAt: iso(r.not_before)!, attempts: Number(r.attempts) }));
   }
 
   async recordContexts(list: readonly ContextProvenance[]): Promise<void> {
