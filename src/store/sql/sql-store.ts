@@ -62,8 +62,11 @@ function pushFromRow(r: Row): PushRecord {
 /** Claimable: queued and due, or deciding under a claim that ran out (its holder died). */
 const DUE = "((p.state = 'queued' AND p.not_before <= $2::timestamptz) OR (p.state = 'deciding' AND p.claim_expires_at < $2::timestamptz))";
 
-/** The advisory lock claims take (any constant; the store takes no other advisory lock). */
-const CLAIM_LOCK = 0x1d_c1a1;
+/**
+ * The advisory lock claims take: the two-key form, whose keys are apart from the one-key locks
+ * the store takes elsewhere (migrations, manifests, a task's digest).
+ */
+const CLAIM_LOCK = [0x1d_c1a1, 1] as const;
 
 /** Every JSON value the pushes table keeps goes through this: an error's text may hold anything. */
 const json = storableJson;
@@ -130,7 +133,7 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
     return this.db.transaction(async (tx) => {
       // Claims are taken one at a time across every process on the store, so the per-repository
       // count each claim reads includes the claim just before it (a claim is a few ms).
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+      await tx.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [...CLAIM_LOCK]);
       if (maxAttempts !== null) {
         // Its holder died (or hung) on it `maxAttempts` times: claiming it again would kill the
         // next one too, unseen. It fails, coded, for an operator to look at and retry.
