@@ -65,9 +65,9 @@ export async function checkHealth(service: Service): Promise<Health> {
     const b = await timed(service.store.backlog(), 2000);
     const age = b.oldestQueuedAt ? (Date.now() - Date.parse(b.oldestQueuedAt)) / 1000 : null;
     backlog = { queued: b.queued, deciding: b.deciding, oldestQueuedSeconds: age };
-    checks.push({ name: 'store', status: 'ok', detail: service.config.databaseUrl ? 'PostgreSQL' : 'embedded PostgreSQL (PGlite)' });
     const boundMs = decidingTooLongMs(service.config.fetchTimeoutSeconds);
     const stuck = await timed(service.store.stuckPushes(new Date(Date.now() - boundMs), service.config.maxAttempts), 2000);
+    checks.push({ name: 'store', status: 'ok', detail: service.config.databaseUrl ? 'PostgreSQL' : 'embedded PostgreSQL (PGlite)' });
     const stuckDetail = stuck.map((p) =>
       p.attempts > service.config.maxAttempts
         ? `${p.id} (${p.repository}) deciding at attempt ${p.attempts} of ${service.config.maxAttempts}`
