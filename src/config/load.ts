@@ -63,6 +63,8 @@ export interface Config {
   readonly maxAttempts: number;
   /** Fastify's `trustProxy`: which proxies' X-Forwarded-For names the client (false: none). */
   readonly trustProxy: boolean | string | readonly string[];
+  /** Workers one repository's pushes may hold at once, so a hung upstream cannot occupy every worker. */
+  readonly workersPerRepository: number;
   /** Requests per minute: reads that can fetch or preview (per client address), rebuilds (per admin token). */
   readonly rateLimit: { readonly readsPerMinute: number; readonly rebuildsPerMinute: number };
   /** A repository whose fetches failed `failures` times in a row is unreachable until a probe fetch (every `probeIntervalSeconds`) succeeds. */
@@ -209,6 +211,7 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     keepAliveTimeoutSeconds: file.keepAliveTimeoutSeconds ?? 72,
     maxAttempts: file.maxAttempts ?? 20,
     trustProxy: trustProxySetting(file.trustProxy),
+    workersPerRepository: file.workersPerRepository ?? 1,
     rateLimit: { readsPerMinute: file.rateLimit?.readsPerMinute ?? 3000, rebuildsPerMinute: file.rateLimit?.rebuildsPerMinute ?? 10 },
     upstreamBreaker: { failures: file.upstreamBreaker?.failures ?? 3, probeIntervalSeconds: file.upstreamBreaker?.probeIntervalSeconds ?? 30 },
     refresh: { intervalMinutes: file.refresh?.intervalMinutes ?? 60, windowDays: file.refresh?.windowDays ?? 30 },

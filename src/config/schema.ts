@@ -112,6 +112,9 @@ export const ConfigFileSchema = T.Object(
         description: 'attempts of one push before a transient failure (outage, missing scopes) fails it; POST /pushes/<id>/retry tries again',
       }),
     ),
+    workersPerRepository: T.Optional(
+      T.Integer({ minimum: 1, maximum: 64, description: "workers one repository's pushes may hold at once (across processes on one store); others wait" }),
+    ),
     keepAliveTimeoutSeconds: T.Optional(
       T.Integer({ minimum: 1, maximum: 3600, description: 'idle keep-alive connections are closed after this; keep it above the load balancer idle timeout' }),
     ),

@@ -28,6 +28,7 @@ export interface NewPush {
 export interface PushRecord extends NewPush {
   readonly state: PushState;
   readonly attempts: number;
+  /** Queued: when it is due. Deciding: when it was claimed (how long the current attempt has run). */
   readonly notBefore: string;
   readonly claimedBy: string | null;
   readonly claimExpiresAt: string | null;
@@ -57,6 +58,13 @@ export type IntakeResult =
 
 export interface ClaimOptions {
   readonly skipRepositories?: readonly string[];
+  /** At most this many pushes of one repository are being decided at once (all workers on the store). */
+  readonly maxPerRepository?: number;
+  /**
+   * A push whose claim ran out after this many claims (its process keeps dying on it) is not
+   * claimed again: it is failed (`internal-error`, "abandoned after N attempts").
+   */
+  readonly maxAttempts?: number;
 }
 
 export interface PushPatch {
@@ -78,6 +86,13 @@ export interface ContextProvenance {
   readonly image: string;
   readonly algorithm: string;
   readonly recordedAt: string;
+}
+
+export interface StuckPush {
+  readonly id: string;
+  readonly repository: string;
+  readonly claimedAt: string;
+  readonly attempts: number;
 }
 
 export interface Backlog {
@@ -119,6 +134,11 @@ export interface PushStore {
   /** The newest push of a repository whose rev or resolved rev equals `rev`. */
   findPushByRev(repository: string, rev: string): Promise<PushRecord | null>;
   backlog(): Promise<Backlog>;
+  /**
+   * Pushes that are not making progress: deciding under a claim taken before `claimedBefore`
+   * (a decision hung), or deciding past `maxAttempts` claims.
+   */
+  stuckPushes(claimedBefore: Date, maxAttempts: number): Promise<StuckPush[]>;
   /** Keeps the first provenance of each hash; one round trip for a whole graph. */
   recordContexts(provenances: readonly ContextProvenance[]): Promise<void>;
   findContext(contextHash: string): Promise<ContextProvenance | null>;

@@ -38,6 +38,15 @@ export interface Health {
 /** A queued push older than this means the workers are not keeping up. */
 const BACKLOG_AGE_DEGRADED_S = 300;
 
+/**
+ * A decision running longer than this is hung: a live worker renews its claim, so only a
+ * decision stuck inside the process (not a dead one) lasts this long. Its slowest part is
+ * the fetch, bounded by `fetchTimeoutSeconds`; three of them, and never under ten minutes.
+ */
+export function decidingTooLongMs(fetchTimeoutSeconds: number): number {
+  return Math.max(10 * 60_000, 3 * fetchTimeoutSeconds * 1000);
+}
+
 async function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -56,11 +65,20 @@ export async function checkHealth(service: Service): Promise<Health> {
     const b = await timed(service.store.backlog(), 2000);
     const age = b.oldestQueuedAt ? (Date.now() - Date.parse(b.oldestQueuedAt)) / 1000 : null;
     backlog = { queued: b.queued, deciding: b.deciding, oldestQueuedSeconds: age };
+    const boundMs = decidingTooLongMs(service.config.fetchTimeoutSeconds);
+    const stuck = await timed(service.store.stuckPushes(new Date(Date.now() - boundMs), service.config.maxAttempts), 2000);
     checks.push({ name: 'store', status: 'ok', detail: service.config.databaseUrl ? 'PostgreSQL' : 'embedded PostgreSQL (PGlite)' });
+    const stuckDetail = stuck.map((p) =>
+      p.attempts > service.config.maxAttempts
+        ? `${p.id} (${p.repository}) deciding at attempt ${p.attempts} of ${service.config.maxAttempts}`
+        : `${p.id} (${p.repository}) deciding since ${p.claimedAt}, over ${Math.round(boundMs / 1000)} s`,
+    );
     checks.push({
       name: 'backlog',
-      status: age !== null && age > BACKLOG_AGE_DEGRADED_S ? 'degraded' : 'ok',
-      detail: `${b.queued} queued, ${b.deciding} deciding${age !== null ? `, oldest waiting ${Math.round(age)} s` : ''}`,
+      status: (age !== null && age > BACKLOG_AGE_DEGRADED_S) || stuck.length > 0 ? 'degraded' : 'ok',
+      detail:
+        `${b.queued} queued, ${b.deciding} deciding${age !== null ? `, oldest waiting ${Math.round(age)} s` : ''}` +
+        (stuck.length > 0 ? `; not progressing: ${stuckDetail.join(', ')}` : ''),
     });
   } catch (err) {
     checks.push({ name: 'store', status: 'down', detail: (err as Error).message });

@@ -62,6 +62,7 @@ export async function createService(config: Config, log: Logger, options: Servic
     leaseMs: options.leaseMs ?? 60_000,
     idlePollMs: options.idlePollMs ?? 1000,
     maxAttempts: config.maxAttempts,
+    workersPerRepository: config.workersPerRepository,
   });
   const refresher = new Refresher(
     { store, repos, taskcluster, clock, log: log.child({ component: 'refresh' }), onQueued: () => worker.wake() },

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   readonly idlePollMs: number;
   /** Attempts (claims) of one push before a transient failure fails it for good. */
   readonly maxAttempts: number;
+  /** Workers (of every process on the store) one repository's pushes may hold at once; default 1. */
+  readonly workersPerRepository?: number;
 }
 
 /**
@@ -87,7 +89,11 @@ export class Worker {
     while (this.running) {
       let push: PushRecord | null = null;
       try {
-        push = await this.store.claimPush(this.options.id, new Date(), this.options.leaseMs, { skipRepositories: this.unreachable() });
+        push = await this.store.claimPush(this.options.id, new Date(), this.options.leaseMs, {
+          skipRepositories: this.unreachable(),
+          maxPerRepository: this.options.workersPerRepository ?? 1,
+          maxAttempts: this.options.maxAttempts,
+        });
       } catch (err) {
         this.noteError(err, 'claiming a push failed');
       }
@@ -179,11 +185,22 @@ export class Worker {
         return;
       } catch (err) {
         this.noteError(err, 'recording a failure failed');
-        // Anything but an outage will not heal by waiting; stopping gives back the claims anyway.
-        if (!isStoreUnavailable(err) || !this.running) return;
+        // Stopping gives back the claims anyway.
+        if (!this.running) return;
+        // Anything but an outage will not heal by waiting: rather than leave the push deciding,
+        // unseen, until its lease runs out (and again at every claim), it fails with what
+        // can always be stored.
+        if (!isStoreUnavailable(err)) return this.recordUnrecordable(push, err);
       }
       await this.pause(wait);
     }
+  }
+
+  private async recordUnrecordable(push: PushRecord, err: unknown): Promise<void> {
+    const message = `its failure could not be recorded: ${err instanceof Error ? err.message : String(err)}`;
+    await this.store
+      .updatePush(push.id, this.options.id, { state: 'failed', lastError: { code: 'internal-error', message }, finishedAt: new Date().toISOString() })
+      .catch((again: unknown) => this.noteError(again, 'recording that a failure could not be recorded failed'));
   }
 
   private noteError(err: unknown, what: string, log: Logger = this.log): void {

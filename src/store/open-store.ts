@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { ChangeLimits } from './change-limits.ts';
+import { lockDataFolder } from './data-lock.ts';
 import type { ServiceStore } from './service-store.ts';
 import { type SqlClient, pgClient, pgliteClient } from './sql/client.ts';
 import { migrate } from './sql/migrations.ts';
@@ -45,16 +46,31 @@ export async function openStore(options: StoreOptions): Promise<ServiceStore> {
   }
   const dir = join(options.dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
+  const lock = await lockDataFolder(options.dataDir);
+  try {
+    return await openEmbedded(dir, options, () => lock.release());
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/** The embedded store; `release` (the data folder's lock) runs once the database is closed. */
+async function openEmbedded(dir: string, options: StoreOptions, release: () => Promise<void>): Promise<SqlStore> {
   // Creating a database runs initdb inside the WebAssembly heap, which never shrinks: the
   // process that did it keeps hundreds of MB it no longer needs. A short-lived child does it.
   if (!existsSync(join(dir, 'PG_VERSION'))) await createEmbeddedDatabase(dir);
   // Loaded only when used: importing PGlite costs a process on PostgreSQL about 46 MB.
   const { PGlite: Embedded } = await import('@electric-sql/pglite');
-  return migrated(
-    pgliteClient(await Embedded.create(dir, { startParams: embeddedStartParams(Embedded.defaultStartParams) }), { owned: true }),
-    options.maxDecisionBytes,
-    options.changeLimits,
-  );
+  const client = pgliteClient(await Embedded.create(dir, { startParams: embeddedStartParams(Embedded.defaultStartParams) }), { owned: true });
+  const closing: SqlClient = {
+    ...client,
+    close: async () => {
+      await client.close();
+      await release();
+    },
+  };
+  return migrated(closing, options.maxDecisionBytes, options.changeLimits);
 }
 
 /**

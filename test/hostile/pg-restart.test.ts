@@ -183,7 +183,7 @@ describe('PostgreSQL restarted mid-decision, or cut off (a proxy plays it to the
   it('a restart inside a transaction (planning a task), with the sockets reset: no crash, the push completes, each task once', { timeout: 60_000 }, async () => {
     const { proxy, fake, server } = await boot('restart-planning');
     // The advisory lock is the first statement of the transaction that plans a task.
-    const cut = proxy.cutWhenSent('pg_advisory_xact_lock', { hard: true });
+    const cut = proxy.cutWhenSent('pg_advisory_xact_lock(hashtext', { hard: true });
     const pushId = await accepted(await post(server, headSha, 'planning-1'), 202);
     await within('the cut (the service never planned a task)', cut, 20_000);
     const cutAt = Date.now();

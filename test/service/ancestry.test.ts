@@ -55,7 +55,7 @@ describe('what changed follows the commit graph, not the order pushes are decide
   const graphs = new Map<string, Graph>();
 
   before(async () => {
-    svc = await TestService.start({ extraConfig: 'workerConcurrency: 2\n' });
+    svc = await TestService.start({ extraConfig: 'workerConcurrency: 2\nworkersPerRepository: 2\n' });
     for (let i = 1; i <= 7; i++) {
       await appendFile(join(svc.repoDir, 'python/acme/util.py'), `# change ${i}\n`);
       shas.push(commitAll(svc.repoDir, `change ${i}`));

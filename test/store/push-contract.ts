@@ -163,6 +163,76 @@ export function pushStoreContract(name: string, open: () => Promise<ServiceStore
       assert.equal(await store.findPushByRev('elsewhere', push.rev), null);
     });
 
+    it('maxPerRepository: concurrent claims from several connections never hold more of one repository', async () => {
+      const store = await open();
+      await drain(store);
+      const [a, b] = [`a-${randomUUID()}`, `b-${randomUUID()}`];
+      const pushes = [...Array.from({ length: 6 }, () => newPush(a)), ...Array.from({ length: 6 }, () => newPush(b))];
+      for (const p of pushes) await store.recordDelivery(delivery(), p);
+      const now = new Date(Date.parse(tick()) + 60_000);
+      const stores = [store, await open(), await open()];
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => stores[i % 3]!.claimPush(`m${i}`, now, 60_000, { maxPerRepository: 1 })));
+      assert.deepEqual(
+        claims
+          .filter((c) => c !== null)
+          .map((c) => c.repository)
+          .sort(),
+        [a, b].sort(),
+        'one worker per repository',
+      );
+      const held = claims.find((c) => c?.repository === a)!;
+      assert.equal(await store.updatePush(held.id, held.claimedBy!, { state: 'decided' }), true);
+      assert.equal((await store.claimPush('m9', now, 60_000, { maxPerRepository: 1 }))?.repository, a, 'a free slot is taken');
+      assert.equal((await store.claimPush('m10', now, 60_000, { maxPerRepository: 2 }))?.repository !== undefined, true, 'a higher cap allows more');
+      // Connections are few on a shared server: these are given back.
+      await Promise.all(stores.filter((s) => s !== store).map((s) => s.close()));
+    });
+
+    it('a push whose claims ran out maxAttempts times is failed, coded, not claimed again', async () => {
+      const store = await open();
+      await drain(store);
+      const push = newPush(`r-${randomUUID()}`);
+      await store.recordDelivery(delivery(), push);
+      let t = Date.parse(push.receivedAt) + 1000;
+      for (let i = 1; i <= 2; i++, t += 31_000) assert.equal((await store.claimPush(`dies-${i}`, new Date(t), 30_000, { maxAttempts: 2 }))?.attempts, i);
+      assert.equal(await store.claimPush('next', new Date(t), 30_000, { maxAttempts: 2 }), null);
+      const failed = (await store.getPush(push.id))!;
+      assert.equal(failed.state, 'failed');
+      assert.equal(failed.lastError?.code, 'internal-error');
+      assert.match(failed.lastError.message, /^abandoned after 2 attempts/);
+    });
+
+    it('stores any text: NUL and lone surrogates in errors and names are shown, not refused', async () => {
+      const store = await open();
+      await drain(store);
+      const push = newPush(`r-${randomUUID()}\0x`, { owner: 'dev\udc80@example.com' });
+      await store.recordDelivery(delivery({ deliveryId: `d-${randomUUID()}\0` }), push);
+      const t0 = Date.parse(push.receivedAt) + 1000;
+      assert.equal((await store.claimPush('w', new Date(t0), 30_000))?.id, push.id);
+      const error = { code: 'fetch-failed' as const, message: 'remote: fatal\0boom \ud800 \\u0000 \u{1f600}' };
+      assert.equal(await store.updatePush(push.id, 'w', { state: 'failed', lastError: error }), true);
+      const stored = (await store.getPush(push.id))!;
+      assert.deepEqual(stored.lastError, { code: 'fetch-failed', message: 'remote: fatal\u2400boom \ufffd \\u0000 \u{1f600}' });
+      assert.equal(stored.repository, push.repository.replace('\0', '\u2400'));
+      assert.equal(stored.owner, 'dev\ufffd@example.com');
+    });
+
+    it('names the pushes that do not progress: claimed long ago, or past their attempts', async () => {
+      const store = await open();
+      await drain(store);
+      const [slow, fast] = [newPush(`r-${randomUUID()}`), newPush(`r-${randomUUID()}`)];
+      for (const p of [slow, fast]) await store.recordDelivery(delivery(), p);
+      const t0 = Date.parse(tick()) + 1000;
+      assert.equal((await store.claimPush('w1', new Date(t0), 3600_000))?.id, slow.id);
+      assert.equal((await store.claimPush('w2', new Date(t0 + 600_000), 3600_000))?.id, fast.id);
+      const stuck = await store.stuckPushes(new Date(t0 + 300_000), 5);
+      assert.deepEqual(
+        stuck.filter((p) => p.id === slow.id || p.id === fast.id).map((p) => [p.id, p.claimedAt, p.attempts]),
+        [[slow.id, new Date(t0).toISOString(), 1]],
+      );
+      assert.deepEqual((await store.stuckPushes(new Date(0), 0)).filter((p) => p.id === slow.id || p.id === fast.id).length, 2, 'both past 0 attempts');
+    });
+
     it('lists pushes newest first, counts the backlog, and keeps the first provenance of a context', async () => {
       const store = await open();
       await drain(store);

@@ -3,6 +3,7 @@ import { DeciderError } from '../../errors.ts';
 import { parseLevel, type BuildQuery, type DecisionRecord, type DecisionStore, type PlanResult, type PlannedTask, type PlannedTaskState } from '../../domain/index.ts';
 import type { TaskDefinition } from '../../taskcluster/types.ts';
 import { DEFAULT_MAX_DECISION_BYTES, decisionJson } from '../decision-json.ts';
+import { storableJson, storableJsonText } from '../storable.ts';
 import type { Row, SqlClient } from './client.ts';
 
 export function iso(value: unknown): string | null {
@@ -65,7 +66,7 @@ export class SqlDecisionStore implements DecisionStore {
           task.active,
           task.createdAt,
           task.submittedAt,
-          task.error ? JSON.stringify(task.error) : null,
+          storableJson(task.error),
         ],
       );
       return { planned: true, task };
@@ -102,7 +103,7 @@ export class SqlDecisionStore implements DecisionStore {
   }
 
   async markRejected(taskId: string, error: ImageError): Promise<void> {
-    if (!(await this.update(taskId, "state = 'rejected', active = false, error = $2", [JSON.stringify(error)]))) throw new DeciderError('not-found', `no planned task ${taskId}`);
+    if (!(await this.update(taskId, "state = 'rejected', active = false, error = $2", [storableJson(error)]))) throw new DeciderError('not-found', `no planned task ${taskId}`);
   }
 
   async deactivate(taskId: string): Promise<void> {
@@ -110,7 +111,8 @@ export class SqlDecisionStore implements DecisionStore {
   }
 
   async saveDecision(record: DecisionRecord): Promise<void> {
-    const json = decisionJson(record, this.maxDecisionBytes);
+    // Its reasons and errors quote git, remotes and kind files: whatever they hold is stored.
+    const json = storableJsonText(decisionJson(record, this.maxDecisionBytes));
     await this.db.query(
       `INSERT INTO decisions (id, state, created_at, record) VALUES ($1, $2, $3, $4)
        ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, record = EXCLUDED.record`,

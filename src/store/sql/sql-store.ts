@@ -20,12 +20,14 @@ import {
   type PushState,
   type PushStore,
   type RefreshEntry,
+  type StuckPush,
   type RefreshOutcome,
   type RefreshRecord,
   type Level,
 } from '../../domain/index.ts';
 import { type ChangeLimits, DEFAULT_CHANGE_LIMITS } from '../change-limits.ts';
 import type { ServiceStore } from '../service-store.ts';
+import { storableJson, storableText } from '../storable.ts';
 import { getManifests, recordManifests, recordVersions, versionsOfImages } from './changes.ts';
 import type { Row, SqlClient } from './client.ts';
 import { SqlDecisionStore, iso } from './decision-store.ts';
@@ -60,7 +62,16 @@ function pushFromRow(r: Row): PushRecord {
 /** Claimable: queued and due, or deciding under a claim that ran out (its holder died). */
 const DUE = "((p.state = 'queued' AND p.not_before <= $2::timestamptz) OR (p.state = 'deciding' AND p.claim_expires_at < $2::timestamptz))";
 
-const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+/**
+ * The advisory lock claims take: the two-key form, whose keys are apart from the one-key locks
+ * the store takes elsewhere (migrations, manifests, a task's digest).
+ */
+const CLAIM_LOCK = [0x1d_c1a1, 1] as const;
+
+/** Every JSON value the pushes table keeps goes through this: an error's text may hold anything. */
+const json = storableJson;
+/** A text parameter from outside (a webhook's names, a reason): storable, see storableText. */
+const text = (value: string | null | undefined) => (value === null || value === undefined ? null : storableText(value));
 
 /** The service's whole state in PostgreSQL or PGlite. */
 export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStore {
@@ -89,18 +100,18 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
        SELECT EXISTS (SELECT 1 FROM delivery) AS inserted`,
       [
         delivery.source,
-        delivery.deliveryId,
-        delivery.event,
+        text(delivery.deliveryId),
+        text(delivery.event),
         delivery.receivedAt,
-        delivery.ignoredReason,
+        text(delivery.ignoredReason),
         push?.id ?? null,
         push?.source ?? null,
-        push?.repository ?? null,
-        push?.ref ?? null,
-        push?.rev ?? null,
+        text(push?.repository),
+        text(push?.ref),
+        text(push?.rev),
         push?.level ?? null,
         push?.pullRequest ?? null,
-        push?.owner ?? null,
+        text(push?.owner),
         json(push?.force),
         push?.receivedAt ?? null,
       ],
@@ -109,7 +120,7 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
       // A repeat: a new statement, whose snapshot sees the first delivery even if it committed just now.
       const [earlier] = await this.db.query<{ push_id: string | null }>('SELECT push_id FROM deliveries WHERE source = $1 AND delivery_id = $2', [
         delivery.source,
-        delivery.deliveryId,
+        text(delivery.deliveryId),
       ]);
       return { outcome: 'duplicate', pushId: earlier?.push_id ?? null };
     }
@@ -117,29 +128,47 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
   }
 
   async claimPush(worker: string, now: Date, leaseMs: number, options: ClaimOptions = {}): Promise<PushRecord | null> {
-    // A push's turn is how many of its repository's pushes are being decided plus how many of
-    // its due pushes are older: the lowest turn is claimed, the oldest first among equals. The
-    // turns come from the statement's snapshot; the row lock and the due condition, checked
-    // again on the locked row, keep each push claimed once.
-    const [row] = await this.db.query(
-      `WITH running AS (
-         SELECT repository, count(*) AS n FROM pushes
-         WHERE state = 'deciding' AND claim_expires_at >= $2::timestamptz GROUP BY repository
-       ), turns AS (
-         SELECT p.id, COALESCE(r.n, 0) + row_number() OVER (PARTITION BY p.repository ORDER BY p.received_at, p.id) AS turn
-         FROM pushes p LEFT JOIN running r ON r.repository = p.repository
-         WHERE ${DUE} AND p.repository <> ALL($4::text[])
-       )
-       UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
-         started_at = COALESCE(started_at, $2::timestamptz)
-       WHERE id = (
-         SELECT p.id FROM pushes p JOIN turns t ON t.id = p.id
-         WHERE ${DUE}
-         ORDER BY t.turn, p.received_at, p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
-       RETURNING *`,
-      [worker, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), options.skipRepositories ?? []],
-    );
-    return row ? pushFromRow(row) : null;
+    const at = now.toISOString();
+    const maxAttempts = options.maxAttempts ?? null;
+    return this.db.transaction(async (tx) => {
+      // Claims are taken one at a time across every process on the store, so the per-repository
+      // count each claim reads includes the claim just before it (a claim is a few ms).
+      await tx.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [...CLAIM_LOCK]);
+      if (maxAttempts !== null) {
+        // Its holder died (or hung) on it `maxAttempts` times: claiming it again would kill the
+        // next one too, unseen. It fails, coded, for an operator to look at and retry.
+        await tx.query(
+          `UPDATE pushes SET state = 'failed', claimed_by = NULL, claim_expires_at = NULL, finished_at = $1::timestamptz,
+             last_error = jsonb_build_object('code', 'internal-error', 'message',
+               'abandoned after ' || attempts || ' attempts: each worker deciding it stopped without recording an outcome (its process died or hung)')
+           WHERE state = 'deciding' AND claim_expires_at < $1::timestamptz AND attempts >= $2`,
+          [at, maxAttempts],
+        );
+      }
+      // A push's turn is how many of its repository's pushes are being decided plus how many of
+      // its due pushes are older: the lowest turn is claimed, the oldest first among equals. A
+      // repository already holding `maxPerRepository` workers gets none. The row lock and the due
+      // condition, checked again on the locked row, keep each push claimed once.
+      const [row] = await tx.query(
+        `WITH running AS (
+           SELECT repository, count(*) AS n FROM pushes
+           WHERE state = 'deciding' AND claim_expires_at >= $2::timestamptz GROUP BY repository
+         ), turns AS (
+           SELECT p.id, COALESCE(r.n, 0) + row_number() OVER (PARTITION BY p.repository ORDER BY p.received_at, p.id) AS turn
+           FROM pushes p LEFT JOIN running r ON r.repository = p.repository
+           WHERE ${DUE} AND p.repository <> ALL($4::text[]) AND COALESCE(r.n, 0) < $5::int
+         )
+         UPDATE pushes SET state = 'deciding', claimed_by = $1, claim_expires_at = $3::timestamptz, attempts = attempts + 1,
+           not_before = $2::timestamptz, started_at = COALESCE(started_at, $2::timestamptz)
+         WHERE id = (
+           SELECT p.id FROM pushes p JOIN turns t ON t.id = p.id
+           WHERE ${DUE}
+           ORDER BY t.turn, p.received_at, p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED)
+         RETURNING *`,
+        [worker, at, new Date(now.getTime() + leaseMs).toISOString(), options.skipRepositories ?? [], options.maxPerRepository ?? 2_147_483_647],
+      );
+      return row ? pushFromRow(row) : null;
+    });
   }
 
   async renewClaim(pushId: string, worker: string, until: Date): Promise<boolean> {
@@ -215,6 +244,16 @@ export class SqlStore extends SqlDecisionStore implements ServiceStore, PushStor
       "SELECT count(*) FILTER (WHERE state = 'queued') AS queued, count(*) FILTER (WHERE state = 'deciding') AS deciding, min(received_at) FILTER (WHERE state = 'queued') AS oldest FROM pushes WHERE state IN ('queued', 'deciding')",
     );
     return { queued: Number(row?.queued ?? 0), deciding: Number(row?.deciding ?? 0), oldestQueuedAt: iso(row?.oldest) };
+  }
+
+  async stuckPushes(claimedBefore: Date, maxAttempts: number): Promise<StuckPush[]> {
+    // A deciding push's not_before is when it was claimed (set by claimPush).
+    const rows = await this.db.query(
+      `SELECT id, repository, not_before, attempts FROM pushes
+       WHERE state = 'deciding' AND (not_before < $1::timestamptz OR attempts > $2) ORDER BY not_before, id LIMIT 20`,
+      [claimedBefore.toISOString(), maxAttempts],
+    );
+    return rows.map((r) => ({ id: r.id as string, repository: r.repository as string, claimedAt: iso(r.not_before)!, attempts: Number(r.attempts) }));
   }
 
   async recordContexts(list: readonly ContextProvenance[]): Promise<void> {
