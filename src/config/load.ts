@@ -83,15 +83,34 @@ export interface Config {
   readonly repositories: readonly RepositoryConfig[];
   /** No configuration file: the bundled example repository is served. */
   readonly example: boolean;
+  /** One line for the start-up log: dry run or live, and why. */
+  readonly mode: string;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateFile = ajv.compile<ConfigFile>(ConfigFileSchema);
 
+type SchemaErrors = NonNullable<typeof validateFile.errors>;
+
+/**
+ * Ajv's errors, one per field. A union (`anyOf`) reports each branch that failed and then
+ * itself: said once, as the allowed values ("one of info, debug") or the branches' messages.
+ */
 function problems(errors: typeof validateFile.errors): string {
-  return (errors ?? [])
+  const all: SchemaErrors = errors ?? [];
+  const unions = all.filter((e) => e.keyword === 'anyOf');
+  const branchOf = (e: SchemaErrors[number]) => unions.find((u) => u !== e && u.instancePath === e.instancePath && e.schemaPath.startsWith(`${u.schemaPath}/`));
+  return all
+    .filter((e) => !branchOf(e))
     .map((e) => {
       const where = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+      if (e.keyword === 'anyOf') {
+        const branches = all.filter((b) => branchOf(b) === e);
+        const consts = branches.filter((b) => b.keyword === 'const').map((b) => JSON.stringify((b.params as { allowedValue: unknown }).allowedValue));
+        const rest = [...new Set(branches.filter((b) => b.keyword !== 'const').map((b) => b.message ?? 'is invalid'))];
+        const said = [...(consts.length ? [`be one of ${consts.join(', ')}`] : []), ...rest.map((m) => m.replace(/^must /, ''))];
+        return `${where} must ${said.join(' or ')}`;
+      }
       const extra = e.keyword === 'additionalProperties' ? `: ${String(e.params.additionalProperty)}` : '';
       return `${where} ${e.message ?? 'is invalid'}${extra}`;
     })
@@ -154,6 +173,36 @@ function repository(file: RepositoryConfigFile, env: NodeJS.ProcessEnv, baseDir:
   };
 }
 
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1' || host === '0.0.0.0' || host === '::';
+}
+
+/**
+ * Dry run or live, and why. The bundled example (no configuration file) is always dry, whatever
+ * the shell exports. Live, builders fetch contexts from `publicUrl`: a loopback one only reaches
+ * a builder on this machine, so it is refused unless explicitly allowed (tests).
+ */
+function taskclusterMode(
+  env: NodeJS.ProcessEnv,
+  o: { example: boolean; publicUrl: string; publicUrlGiven: boolean; allowLoopback: boolean },
+): { taskcluster: TaskclusterOptions | null; mode: string } {
+  const options = taskclusterOptionsFromEnv(env);
+  if (o.example) {
+    const ignored = options ? ' (TASKCLUSTER_ROOT_URL is ignored: give a configuration file to run live)' : '';
+    return { taskcluster: null, mode: `dry run: no configuration file, serving the bundled example${ignored}` };
+  }
+  if (!options) return { taskcluster: null, mode: 'dry run: TASKCLUSTER_ROOT_URL is not set' };
+  if (!o.allowLoopback && (!o.publicUrlGiven || isLoopback(o.publicUrl))) {
+    const why = o.publicUrlGiven ? `publicUrl ${o.publicUrl} is a loopback address` : `publicUrl is not set (it would be ${o.publicUrl})`;
+    throw new DeciderError(
+      'bad-config',
+      `TASKCLUSTER_ROOT_URL is set (live), but ${why}: builders fetch their contexts from publicUrl, so set publicUrl (or PUBLIC_URL) to the address they reach this service at, or unset TASKCLUSTER_ROOT_URL for a dry run (allowLoopbackPublicUrl: true allows loopback, for tests)`,
+    );
+  }
+  return { taskcluster: options, mode: `live: TASKCLUSTER_ROOT_URL is ${options.rootUrl}, builders fetch contexts from ${o.publicUrl}` };
+}
+
 /**
  * The configuration: a YAML file (`--config` or `IMAGE_DECIDER_CONFIG`), validated with
  * precise errors, then the environment's overrides. Without a file, the bundled example.
@@ -195,13 +244,20 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
       `refresh.windowDays (${file.refresh.windowDays}) must be longer than deadlineMinutes (${deadlineMinutes}): within the deadline pushes rebuild an image anyway`,
     );
   }
+  const publicUrl = (env.PUBLIC_URL ?? file.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, '');
+  const { taskcluster, mode } = taskclusterMode(env, {
+    example: !path,
+    publicUrl,
+    publicUrlGiven: Boolean(env.PUBLIC_URL ?? file.publicUrl),
+    allowLoopback: file.allowLoopbackPublicUrl ?? false,
+  });
   return {
     port,
     host: env.HOST ?? file.host ?? '0.0.0.0',
-    publicUrl: (env.PUBLIC_URL ?? file.publicUrl ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    publicUrl,
     dataDir,
     databaseUrl,
-    taskcluster: taskclusterOptionsFromEnv(env),
+    taskcluster,
     adminToken: env.IMAGE_DECIDER_ADMIN_TOKEN || null,
     genericToken: secretFrom(env, file.genericTokenEnv, 'genericTokenEnv') ?? (env.IMAGE_DECIDER_GENERIC_TOKEN || null),
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
@@ -228,5 +284,6 @@ export async function loadConfig(options: { file?: string | null; env?: NodeJS.P
     owner: file.owner ?? DEFAULT_DECISION_SETTINGS.owner,
     repositories: file.repositories.map((r) => repository(r, env, baseDir)),
     example: !path,
+    mode,
   };
 }

@@ -38,6 +38,9 @@ export const ConfigFileSchema = T.Object(
     port: T.Optional(T.Integer({ minimum: 0, maximum: 65535 })),
     host: T.Optional(T.String({ minLength: 1 })),
     publicUrl: T.Optional(T.String({ pattern: '^https?://' })),
+    allowLoopbackPublicUrl: T.Optional(
+      T.Boolean({ description: 'let a live service (TASKCLUSTER_ROOT_URL set) run with a loopback or missing publicUrl: for tests, where builders run on the same machine' }),
+    ),
     dataDir: T.Optional(T.String({ minLength: 1 })),
     logLevel: T.Optional(T.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)))),
     bodyLimitBytes: T.Optional(T.Integer({ minimum: 1024 })),

@@ -95,8 +95,12 @@ export async function checkHealth(service: Service): Promise<Health> {
   const scopes = service.scopes.report;
   const refused = service.worker.scopeProblem;
   if (service.taskcluster) {
-    const problem = scopes.status === 'missing' || refused !== null;
-    const detail = [scopes.status === 'ok' && refused ? null : scopes.detail, refused ? `configuration problem: ${refused.message} (at ${refused.at})` : null]
+    // Scopes that could not be read are not known to be held: degraded until they are.
+    const problem = scopes.status === 'missing' || scopes.status === 'unknown' || refused !== null;
+    const detail = [
+      scopes.status === 'ok' && refused ? null : scopes.status === 'unknown' ? `unknown: ${scopes.detail}` : scopes.detail,
+      refused ? `configuration problem: ${refused.message} (at ${refused.at})` : null,
+    ]
       .filter(Boolean)
       .join('; ');
     checks.push({ name: 'taskcluster-scopes', status: problem ? 'degraded' : 'ok', detail });

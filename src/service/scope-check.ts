@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config, RepositoryConfig } from '../config/load.ts';
 import type { Level } from '../domain/index.ts';
 import { fillPattern } from '../decision/settings.ts';
+import { isDeciderError } from '../errors.ts';
 import { missingFrom, requiredScopes } from '../taskcluster/scopes.ts';
 import type { Taskcluster } from '../taskcluster/types.ts';
 
@@ -73,10 +74,32 @@ export class ScopeCheck {
         ? { status: 'missing', missing, detail: `${who} lack${this.tc.signed ? 's' : ''} ${missing.join(', ')}${note}`, checkedAt }
         : { status: 'ok', missing, detail: `${who}: every needed scope held${note}`, checkedAt };
     } catch (err) {
-      this.report = { status: 'unknown', missing: [], detail: `could not read the client’s scopes: ${(err as Error).message}`, checkedAt };
+      this.report = await this.unknown(scopes, `could not read the client’s scopes (auth currentScopes: ${(err as Error).message})`, checkedAt);
     }
     if (this.report.status === 'missing') this.log.warn({ missing: this.report.missing }, `Taskcluster scopes missing: ${this.report.detail}`);
+    else if (this.report.status === 'unknown') this.log.warn({ needed: scopes, missing: this.report.missing }, `Taskcluster scopes unknown: ${this.report.detail}`);
     else this.log.info({ scopes: this.report.status }, `Taskcluster scopes: ${this.report.detail}`);
     return this.report;
+  }
+
+  /**
+   * The client's scopes could not be read: not known to be fine. The Index's lookups are
+   * harmless to try, and its 403s say which `index:find-task` scopes are missing; the rest are
+   * listed as needed.
+   */
+  private async unknown(needed: readonly string[], why: string, checkedAt: string): Promise<ScopeReport> {
+    const tc = this.tc!;
+    const lookups = needed.filter((s) => s.startsWith('index:find-task:') && s.endsWith('.*'));
+    const refused = await Promise.all(
+      lookups.map((scope) =>
+        tc.index.findTask(`${scope.slice('index:find-task:'.length, -1)}image-decider-scope-probe`).then(
+          () => null,
+          (err: unknown) => (isDeciderError(err) && err.code === 'insufficient-scopes' ? scope : null),
+        ),
+      ),
+    );
+    const missing = refused.filter((s): s is string => s !== null);
+    const found = missing.length ? `; the Index refused lookups needing ${missing.join(', ')}` : '';
+    return { status: 'unknown', missing, detail: `${why}${found}; the configuration needs ${needed.join(', ')}`, checkedAt };
   }
 }

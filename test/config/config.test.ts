@@ -93,6 +93,34 @@ describe('configuration', () => {
     await refused(`repositories:\n  - name: h\n    url: https://h/x\n    fetchCredentialsEnv: SET\n`, { SET: 'token-only' }, /must hold user:password/);
   });
 
+  it('lists the allowed values of an enum once, not "must be equal to constant" per value', async () => {
+    const repo = '  - name: acme\n    url: /x\n';
+    await refused(`logLevel: loud\nrepositories:\n${repo}`, {}, /^configuration \S+: logLevel must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"$/);
+    await refused(`repositories:\n${repo}    hashAlgorithm: md5\n`, {}, /^configuration \S+: repositories\.0\.hashAlgorithm must be one of "taskgraph", "seed-v1"$/);
+  });
+
+  it('live (TASKCLUSTER_ROOT_URL) refuses a missing or loopback publicUrl unless allowLoopbackPublicUrl says so', async () => {
+    const repo = 'repositories:\n  - name: acme\n    url: /x\n';
+    const live = { TASKCLUSTER_ROOT_URL: 'https://tc.example.com' };
+    await refused(repo, live, /TASKCLUSTER_ROOT_URL is set \(live\), but publicUrl is not set \(it would be http:\/\/localhost:8080\): builders fetch/);
+    for (const url of ['http://localhost:8080', 'http://127.0.0.1:9000', 'http://[::1]:80'])
+      await refused(`publicUrl: ${url}\n${repo}`, live, /publicUrl \S+ is a loopback address/);
+    await refused(repo, { ...live, PUBLIC_URL: 'http://127.0.0.1:1' }, /is a loopback address/);
+    const allowed = await loadConfig({ file: await file('loop.yml', `publicUrl: http://127.0.0.1:9000\nallowLoopbackPublicUrl: true\n${repo}`), env: live });
+    assert.equal(allowed.taskcluster?.rootUrl, 'https://tc.example.com');
+    const real = await loadConfig({ file: await file('real.yml', `publicUrl: https://images.example.com\n${repo}`), env: live });
+    assert.equal(real.taskcluster?.rootUrl, 'https://tc.example.com');
+    assert.match(real.mode, /^live: TASKCLUSTER_ROOT_URL is https:\/\/tc\.example\.com, builders fetch contexts from https:\/\/images\.example\.com$/);
+    const dry = await loadConfig({ file: await file('dry.yml', repo), env: {} });
+    assert.deepEqual([dry.taskcluster, dry.mode], [null, 'dry run: TASKCLUSTER_ROOT_URL is not set']);
+  });
+
+  it('the bundled example stays dry when the shell exports TASKCLUSTER_ROOT_URL, and says why', async () => {
+    const config = await loadConfig({ file: null, env: { TASKCLUSTER_ROOT_URL: 'https://tc.example.com' }, exampleRepository: '/data/examples/acme' });
+    assert.equal(config.taskcluster, null);
+    assert.match(config.mode, /^dry run: no configuration file, serving the bundled example \(TASKCLUSTER_ROOT_URL is ignored/);
+  });
+
   it('without a file, serves the bundled example', async () => {
     const config = await loadConfig({ file: null, env: {}, exampleRepository: '/data/examples/acme' });
     assert.equal(config.example, true);

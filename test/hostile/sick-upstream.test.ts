@@ -142,7 +142,7 @@ describe('a hung upstream beside a healthy one', () => {
     const file = join(root, 'config.yml');
     await writeFile(
       file,
-      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: ${url}\nfetchTimeoutSeconds: ${FETCH_TIMEOUT_S}\nmaxAttempts: 3\nworkerConcurrency: 2\n` +
+      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: ${url}\nallowLoopbackPublicUrl: true\nfetchTimeoutSeconds: ${FETCH_TIMEOUT_S}\nmaxAttempts: 3\nworkerConcurrency: 2\n` +
         'upstreamBreaker: {failures: 2, probeIntervalSeconds: 1}\n' +
         `repositories:\n  - name: healthy\n    url: ${git.url}/healthy\n    webUrl: https://example.com/healthy\n` +
         `  - name: hung\n    url: http://127.0.0.1:${proxy.port}/hung\n    webUrl: https://example.com/hung\n`,

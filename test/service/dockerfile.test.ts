@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -57,5 +61,28 @@ describe('Dockerfile', async () => {
     assert.deepEqual(JSON.parse(cmd[0]!.getArgumentsContent()!), start.argv);
     const env = Object.fromEntries(final('ENV').flatMap((e) => (e as Env).getProperties().map((p) => [p.getName(), p.getValue()])));
     for (const [name, value] of Object.entries(start.env)) assert.equal(env[name], value, name);
+  });
+});
+
+describe('the Dockerfile HEALTHCHECK', async () => {
+  const dockerfile = DockerfileParser.parse(await readFile(resolve(ROOT, 'Dockerfile'), 'utf8'));
+  const check = dockerfile.getInstructions().find((i) => i.getKeyword() === 'HEALTHCHECK')!;
+  const command = JSON.parse(/CMD\s+(\[.*\])\s*$/s.exec(check.getArgumentsContent()!)![1]!) as string[];
+
+  it('asks /health on the port the image runs the service on (PORT), not a fixed one', async () => {
+    const server = createServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 404).end());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const run = (env: NodeJS.ProcessEnv) =>
+        new Promise<number | null>((done) => execFile(command[0]!, command.slice(1), { env: { ...process.env, ...env } }).on('exit', (code) => done(code)));
+      assert.equal(await run({ PORT: String(port) }), 0, 'healthy on the configured port');
+      server.close();
+      await once(server, 'close');
+      assert.equal(await run({ PORT: String(port) }), 1, 'unhealthy once nothing answers there');
+    } finally {
+      if (server.listening) server.close();
+    }
   });
 });

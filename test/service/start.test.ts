@@ -19,10 +19,10 @@ describe('npm start (build, then the compiled service) with no configuration', (
     }
   });
 
-  it('serves the bundled example in dry-run mode on the embedded store; /graph?rev=HEAD lists its images', async () => {
+  it('serves the bundled example in dry-run mode on the embedded store (dry though the shell exports TASKCLUSTER_ROOT_URL), its head decided at first start; /graph?rev=HEAD lists its images', async () => {
     const port = await freePort();
     const dataDir = join(await tempDir(), 'data');
-    const env = { ...OFFLINE_ENV, PORT: String(port), IMAGE_DECIDER_DATA_DIR: dataDir, DATABASE_URL: '', IMAGE_DECIDER_CONFIG: '' };
+    const env = { ...OFFLINE_ENV, PORT: String(port), IMAGE_DECIDER_DATA_DIR: dataDir, DATABASE_URL: '', IMAGE_DECIDER_CONFIG: '', TASKCLUSTER_ROOT_URL: 'https://tc.example.com' };
     child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
@@ -33,12 +33,28 @@ describe('npm start (build, then the compiled service) with no configuration', (
       assert.ok(Date.now() < deadline, `npm start did not come up:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Said first, in one line: dry, and why (a shell's TASKCLUSTER_ROOT_URL does not make the example live).
+    assert.match(
+      JSON.parse(output.split('\n').find((l) => l.startsWith('{'))!).msg as string,
+      /^dry run: no configuration file, serving the bundled example \(TASKCLUSTER_ROOT_URL is ignored/,
+    );
+    // The first start decides the example's head: the dashboard has a push to show.
+    type Listed = { pushes: Array<{ state: string; repository: string }> };
+    let listed: Listed['pushes'] = [];
+    for (const until = Date.now() + 60_000; listed[0]?.state !== 'decided'; await new Promise((r) => setTimeout(r, 200))) {
+      assert.ok(Date.now() < until, `the example's head was not decided: ${JSON.stringify(listed)}\n${output}`);
+      listed = ((await (await fetch(`http://localhost:${port}/pushes`)).json()) as Listed).pushes;
+    }
+    assert.deepEqual(
+      listed.map((p) => p.repository),
+      ['acme'],
+    );
     const graph = (await (await fetch(`http://localhost:${port}/graph?rev=HEAD`)).json()) as {
       state: string;
       dryRun: boolean;
       images: Record<string, { kind: string; decision: string; dryRun?: boolean; contextHash?: string; digest?: string }>;
     };
-    assert.equal(graph.state, 'preview');
+    assert.equal(graph.state, 'decided');
     assert.deepEqual(Object.keys(graph.images).sort(), ['base', 'lint', 'node-tools', 'prebuilt', 'python', 'standalone']);
     assert.equal(graph.images.prebuilt!.kind, 'registry');
     // The example is the acme vector's tree: the compiled service hashes it as the reference does

@@ -95,7 +95,7 @@ export class TestService {
     const port = await freePort();
     await writeFile(
       configFile,
-      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: http://127.0.0.1:${port}\n${options.extraConfig ?? ''}repositories:\n  - name: acme\n    url: ${options.repoUrl ?? repoDir}\n${webUrl === null ? '' : `    webUrl: ${webUrl}\n`}${options.repoConfig ?? ''}    webhookSecretEnv: ACME_SECRET\n    levels: {main: 3, "release/*": 3}\n`,
+      `dataDir: ${join(root, 'data')}\nport: ${port}\npublicUrl: http://127.0.0.1:${port}\nallowLoopbackPublicUrl: true\n${options.extraConfig ?? ''}repositories:\n  - name: acme\n    url: ${options.repoUrl ?? repoDir}\n${webUrl === null ? '' : `    webUrl: ${webUrl}\n`}${options.repoConfig ?? ''}    webhookSecretEnv: ACME_SECRET\n    levels: {main: 3, "release/*": 3}\n`,
     );
     const env = {
       ACME_SECRET: WEBHOOK_SECRET,

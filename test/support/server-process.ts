@@ -40,7 +40,7 @@ export class ServerProcess {
     const config = join(options.dir, `config-${options.workerId}.yml`);
     await writeFile(
       config,
-      `port: ${options.port}\nhost: 127.0.0.1\npublicUrl: http://127.0.0.1:${options.port}\ndataDir: ${options.dataDir}\nrepositories:\n  - name: acme\n    url: ${options.repoDir}\n    webUrl: https://github.com/acme/acme\n    webhookSecretEnv: ACME_SECRET\n`,
+      `port: ${options.port}\nhost: 127.0.0.1\npublicUrl: http://127.0.0.1:${options.port}\nallowLoopbackPublicUrl: true\ndataDir: ${options.dataDir}\nrepositories:\n  - name: acme\n    url: ${options.repoDir}\n    webUrl: https://github.com/acme/acme\n    webhookSecretEnv: ACME_SECRET\n`,
     );
     const env = {
       ...OFFLINE_ENV,
