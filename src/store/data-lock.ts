@@ -34,6 +34,44 @@ async function holderOf(path: string): Promise<Holder | null> {
   }
 }
 
+function refuseIfHeld(path: string, dataDir: string): Promise<void> {
+  return holderOf(path).then((holder) => {
+    if (holder && alive(holder.pid)) {
+      throw new DeciderError(
+        'conflict',
+        `the data folder ${dataDir} is in use by process ${holder.pid} (its embedded store is one process's; stop that one, or use DATABASE_URL to run several)`,
+      );
+    }
+  });
+}
+
+/**
+ * Removes a stale lock under a baton (`store.lock.takeover`, linked as the lock is): of two
+ * processes starting at once after a crash, only one removes it, and the other then finds
+ * the lock held. Without the baton, the slower one could remove the lock the faster one had
+ * just taken, and both would run. A baton left by a process that died holding it is removed.
+ */
+async function takeOverStale(path: string, draft: string, dataDir: string): Promise<void> {
+  const baton = `${path}.takeover`;
+  try {
+    await link(draft, baton);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const other = await holderOf(baton);
+    if (!other || !alive(other.pid)) await unlink(baton).catch(() => undefined);
+    // Another process is taking the lock over (or has): the next try finds it held.
+    else await new Promise((resolve) => setTimeout(resolve, 50));
+    return;
+  }
+  try {
+    // Under the baton: still stale? (It may have been taken over just before.)
+    await refuseIfHeld(path, dataDir);
+    await unlink(path).catch(() => undefined);
+  } finally {
+    await unlink(baton).catch(() => undefined);
+  }
+}
+
 /** A held lock; `release` removes it (only if still ours). */
 export interface DataLock {
   release(): Promise<void>;
@@ -59,17 +97,10 @@ export async function lockDataFolder(dataDir: string): Promise<DataLock> {
         await link(draft, path);
         break;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 3) throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 20) throw err;
       }
-      const holder = await holderOf(path);
-      if (holder && alive(holder.pid)) {
-        throw new DeciderError(
-          'conflict',
-          `the data folder ${dataDir} is in use by process ${holder.pid} (its embedded store is one process's; stop that one, or use DATABASE_URL to run several)`,
-        );
-      }
-      // Its holder is gone: the lock is stale.
-      await unlink(path).catch(() => undefined);
+      await refuseIfHeld(path, dataDir);
+      await takeOverStale(path, draft, dataDir);
     }
   } finally {
     await rm(draft, { force: true });
