@@ -1,9 +1,8 @@
 import { loadCatalog } from '../catalog/load.ts';
 import { processDockerfile } from '../context/dockerfile.ts';
-import { joinPath } from '../tree/paths.ts';
+import { joinPath, normaliseInside } from '../tree/paths.ts';
 import type { TreeSource } from '../tree/types.ts';
 
-const normalise = (path: string) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 const overlap = (a: string, b: string) => a === '' || b === '' || a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 
 /**
@@ -20,8 +19,14 @@ export async function includesShared(tree: TreeSource): Promise<boolean> {
     for (const image of catalog.images) {
       if (image.kind !== 'build' || image.error) continue;
       const dockerfile = processDockerfile(await tree.readFile(joinPath(image.contextDir, 'Dockerfile')), image.args);
-      const includes = [...new Set(dockerfile.includes.map((i) => normalise(i.path)))];
-      if (includes.some((path) => seen.some((other) => overlap(path, other)))) return true;
+      const includes = new Set<string>();
+      for (const include of dockerfile.includes) {
+        const path = normaliseInside(include.path);
+        // A path leaving the repository: the graph reports it, with the spool as the service has it.
+        if (path === null) return true;
+        includes.add(path);
+      }
+      if ([...includes].some((path) => seen.some((other) => overlap(path, other)))) return true;
       seen.push(...includes);
     }
     return false;
