@@ -3,7 +3,6 @@ import type { ImageNode } from '../graph/types.ts';
 
 /** A UTF-16 surrogate not part of a pair: YAML's "\udcff" makes one, and a non-UTF-8 name's byte. */
 const LONE_SURROGATE = /\p{Cs}/u;
-const LONE_SURROGATES = /\p{Cs}/gu;
 
 function surrogateIn(text: string): string | null {
   const found = LONE_SURROGATE.exec(text);
@@ -35,14 +34,12 @@ export function unstorableProblem(node: ImageNode): ImageError | null {
   return null;
 }
 
-const wellFormed = (text: string): string => text.replace(LONE_SURROGATES, '\uFFFD');
-
 /** The node as its decision record can hold it: each lone surrogate shown as U+FFFD. */
 export function storableNode(node: ImageNode): ImageNode {
   return {
     ...node,
-    contextDir: wellFormed(node.contextDir),
-    args: Object.fromEntries(Object.entries(node.args).map(([k, v]) => [wellFormed(k), wellFormed(v)])),
-    ...(node.symbol ? { symbol: wellFormed(node.symbol) } : {}),
+    contextDir: node.contextDir.toWellFormed(),
+    args: Object.fromEntries(Object.entries(node.args).map(([k, v]) => [k.toWellFormed(), v.toWellFormed()])),
+    ...(node.symbol ? { symbol: node.symbol.toWellFormed() } : {}),
   };
 }

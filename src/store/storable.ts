@@ -3,12 +3,10 @@
  * and a UTF-16 surrogate not part of a pair (jsonb; text would silently get U+FFFD). A git
  * error, a remote's message or a name carrying one would make the write that records it fail,
  * and the push with it. (Invalid UTF-8 never reaches here: bytes are decoded with U+FFFD.)
+ * Here a NUL is shown as ␀ (U+2400) and a lone surrogate as U+FFFD: the text stays readable.
  */
-const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** NUL shown as ␀ (U+2400), a lone surrogate as U+FFFD: the text stays readable, and storable. */
 export function storableText(text: string): string {
-  return text.replace(UNSTORABLE, (c) => (c === '\0' ? '\u2400' : '\ufffd'));
+  return text.toWellFormed().replaceAll('\0', '\u2400');
 }
 
 /**
